@@ -1,0 +1,130 @@
+"""Per-model orchestration against a black box, measured side by side in one run.
+
+    .venv/bin/python benchmarks/dag_benchmark.py [--scales 1 10] [--models 1000]
+
+For each scale, on the same synthetic data and a fresh warehouse each time:
+  1. black box: `dbt run-operation load_raw_tables` then `dbt build` (the floor: the same work, no Airflow);
+  2. the DAG under Airflow's real scheduler, in the mode `tickit run` uses (trigger to finished run);
+then the DAG file's parse time (import + DAG construction) at 17 models and on a generated project.
+Prints the ratio (2)/(1) per scale and the parse times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support import dag_config  # noqa: E402
+
+from tickit_platform.data.synth import generate  # noqa: E402
+from tickit_platform.orchestration.manifest import ensure_manifest  # noqa: E402
+from tickit_platform.orchestration.runner import started_airflow, trigger_and_wait  # noqa: E402
+
+
+def black_box(config, work: Path) -> float:  # type: ignore[no-untyped-def]
+    env = {**os.environ, **config.dbt_env()}
+    common = ["--project-dir", str(config.project_dir), "--profiles-dir", str(config.project_dir),
+              "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "-q"]  # fmt: skip
+    started = time.monotonic()
+    subprocess.run([str(config.dbt_executable), "run-operation", "load_raw_tables", *common], env=env, check=True)
+    subprocess.run([str(config.dbt_executable), "build", *common], env=env, check=True)
+    return time.monotonic() - started
+
+
+def dag_run(config) -> float:  # type: ignore[no-untyped-def]
+    with started_airflow(config) as (airflow, api):
+        result = trigger_and_wait(airflow, api)
+    if result.state != "success":
+        raise SystemExit(f"DAG run {result.state}: {result.states()}")
+    return result.seconds
+
+
+PARSE_SNIPPET = """
+import os, sys, time
+t = time.perf_counter()
+sys.path.insert(0, {dags!r})
+import importlib.util
+spec = importlib.util.spec_from_file_location("dag_file", {dag_file!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+total = time.perf_counter() - t
+print(total)
+"""
+
+
+def parse_seconds(config, project_dir: Path | None = None) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(cold: a fresh interpreter importing Airflow and Cosmos too, warm: DAG construction alone)."""
+    env = {**os.environ, "TICKIT_HOME": str(config.home), "TICKIT_DBT_MANIFEST": str(config.manifest_path),
+           "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False"}  # fmt: skip
+    if project_dir is not None:
+        env["TICKIT_DBT_PROJECT_DIR"] = str(project_dir)
+    dag_file = REPO / "dags" / "dbt_tickit_medallion_dag.py"
+    code = PARSE_SNIPPET.format(dags=str(REPO / "dags"), dag_file=str(dag_file))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    cold = float(out.stdout.strip().splitlines()[-1])
+    warm_code = (
+        "import time\nfrom tickit_platform.orchestration.dag_factory import build_dag\n"
+        "build_dag()\nt = time.perf_counter()\nbuild_dag()\nprint(time.perf_counter() - t)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", warm_code], env=env, capture_output=True, text=True, check=True)
+    return cold, float(out.stdout.strip().splitlines()[-1])
+
+
+def generated_project(dest: Path, models: int) -> Path:
+    """The real project plus `models` generated models chained onto the gold layer."""
+    shutil.copytree(REPO / "dags" / "dbt_tickit", dest, ignore=shutil.ignore_patterns("target", "logs"))
+    folder = dest / "models" / "generated"
+    folder.mkdir()
+    for i in range(models):
+        parent = "silver_sales" if i < 10 else f"gen_{i // 10 - 1:04d}"
+        (folder / f"gen_{i:04d}.sql").write_text(f"select * from {{{{ ref('{parent}') }}}}\n")
+    return dest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
+    parser.add_argument("--models", type=int, default=1000)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tickit-bench-") as tmp:
+        tmp_path = Path(tmp)
+        for scale in args.scales:
+            raw = generate(tmp_path / f"raw-{scale:g}", scale=scale, seed=42)
+            box_cfg = dag_config(tmp_path / f"box-{scale:g}", raw)
+            dag_cfg = dag_config(tmp_path / f"dag-{scale:g}", raw)
+            ensure_manifest(box_cfg)
+            box = black_box(box_cfg, tmp_path / f"box-{scale:g}" / "dbt")
+            dag = dag_run(dag_cfg)
+            rows.append({"scale": scale, "dbt_build_s": round(box, 1), "dag_run_s": round(dag, 1),
+                         "ratio": round(dag / box, 2)})  # fmt: skip
+            print(json.dumps(rows[-1]), flush=True)
+        cold17, warm17 = parse_seconds(dag_cfg)
+        big = generated_project(tmp_path / "big" / "dbt_tickit", args.models)
+        big_cfg = dag_config(tmp_path / "big-home", raw, project_dir=big)
+        ensure_manifest(big_cfg)
+        cold_big, warm_big = parse_seconds(big_cfg, big)
+    print()
+    print("| scale | dbt build (load + build), s | DAG run under the scheduler, s | ratio |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['scale']:g} | {row['dbt_build_s']} | {row['dag_run_s']} | {row['ratio']} |")
+    print()
+    print("| project | DAG construction, s | cold parse incl. Airflow + Cosmos imports, s |")
+    print("|---|---|---|")
+    print(f"| 17 models | {warm17:.3f} | {cold17:.2f} |")
+    print(f"| {args.models + 17} models | {warm_big:.3f} | {cold_big:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

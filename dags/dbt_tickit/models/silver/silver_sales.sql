@@ -1,0 +1,26 @@
+with
+
+bronze_sales as (
+
+    select * from {{ ref('bronze_sales') }}
+
+),
+
+final as (
+
+    select
+        cast(salesid as integer) as sale_id,
+        cast(listid as integer) as listing_id,
+        cast(sellerid as integer) as seller_id,
+        cast(buyerid as integer) as buyer_id,
+        cast(eventid as integer) as event_id,
+        cast(dateid as integer) as date_id,
+        cast(qtysold as integer) as tickets_sold,
+        cast(pricepaid as decimal(8, 2)) as price_paid,
+        cast(commission as decimal(8, 2)) as commission,
+        cast(saletime as timestamp) as sold_at
+    from bronze_sales
+
+)
+
+select * from final

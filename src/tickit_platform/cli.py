@@ -1,0 +1,207 @@
+"""The `tickit` command: wiring only; every behaviour lives in the package's modules."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from tickit_platform import console as out
+from tickit_platform.orchestration.config import DagConfig
+from tickit_platform.settings import Settings, SettingsError
+
+GOLD_VIEWS = ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity")
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", help="a local zip, a folder of the seven files, or a URL of a zip")
+    parser.add_argument("--synthetic", action="store_true", help="use synthetic data, skip the download")
+    parser.add_argument("--scale", type=float, help="synthetic scale: 1 = the official row counts (default 1)")
+    parser.add_argument("--seed", type=int, help="synthetic seed (default 42)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        home=Path(args.home) if getattr(args, "home", None) else None,
+        target=getattr(args, "target", None),
+        scale=getattr(args, "scale", None),
+        seed=getattr(args, "seed", None),
+        source=getattr(args, "source", None),
+        synthetic=True if getattr(args, "synthetic", False) else None,
+    )
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from tickit_platform.data.acquire import Dataset
+    from tickit_platform.data.fetch import fetch
+    from tickit_platform.data.provenance import describe, read_provenance
+
+    settings = _settings(args)
+    dest = settings.downloads_dir / ("official" if settings.source is None else "given")
+    if settings.source is not None:
+        from tickit_platform.data.acquire import acquire
+
+        dataset = acquire(settings)
+    else:
+        folder = fetch(dest)
+        dataset = Dataset(folder, describe(read_provenance(folder)))
+    print(f"{dataset.description}: {dataset.folder}")
+    return 0
+
+
+def cmd_data_synth(args: argparse.Namespace) -> int:
+    from tickit_platform.data.provenance import describe, read_provenance
+    from tickit_platform.data.synth import generate
+
+    settings = _settings(args)
+    out_dir = Path(args.out) if args.out else settings.synthetic_dir
+    started = time.monotonic()
+    folder = generate(out_dir, scale=settings.scale, seed=settings.seed)
+    print(f"{describe(read_provenance(folder))}: {folder} ({time.monotonic() - started:.1f} s)")
+    return 0
+
+
+def _dag_config(settings: Settings, raw_dir: Path | None) -> DagConfig:
+    base = DagConfig.from_env({**os.environ, "TICKIT_HOME": str(settings.home), "TICKIT_TARGET": settings.target})
+    return DagConfig(**{**base.__dict__, "raw_dir": raw_dir})
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tickit_platform.data.acquire import acquire
+    from tickit_platform.orchestration.runner import run_dag
+
+    settings = _settings(args)
+    console = out.console()
+    dataset = acquire(settings, say=console.print)
+    console.print(f"Data: {dataset.description} ({dataset.folder})")
+    config = _dag_config(settings, dataset.folder)
+    console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
+    with out.TaskProgress(console) as progress:
+        result = run_dag(config, on_change=progress)
+    out.print_tasks(console, result)
+    _print_warehouse(console, settings)
+    console.print(f"Data: {dataset.description}")
+    console.print(out.path_line("Warehouse", settings.warehouse_path))
+    console.print(out.path_line("Airflow logs", settings.airflow_home / "logs"))
+    if result.failed or result.state != "success":
+        console.print(
+            f"[bold red]The run {result.state}[/bold red]: "
+            f"{len([t for t in result.tasks if t.state == 'failed'])} task(s) failed."
+        )
+        out.print_failures(console, result)
+        return 1
+    console.print(f"[bold green]All {len(result.tasks)} tasks succeeded.[/bold green]")
+    return 0
+
+
+def _print_warehouse(console: Console, settings: Settings) -> None:
+    from tickit_platform.warehouse.results import layer_row_counts, top_rows
+
+    if settings.target != "local" or not settings.warehouse_path.exists():
+        return
+    out.print_layers(console, layer_row_counts(settings.warehouse_path))
+    for view in GOLD_VIEWS:
+        try:
+            columns, rows = top_rows(settings.warehouse_path, view, n=5)
+        except Exception as err:  # a failed run may have left a view unbuilt; say so and go on
+            console.print(f"{view}: not available ({err})")
+            continue
+        out.print_rows(console, f"{view} (top 5)", columns, rows)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from tickit_platform.data.acquire import acquire
+    from tickit_platform.orchestration.config import DAG_ID
+    from tickit_platform.orchestration.runner import started_airflow
+
+    settings = _settings(args)
+    dataset = acquire(settings)
+    config = _dag_config(settings, dataset.folder)
+    with started_airflow(config) as (airflow, _api):
+        print(f"Airflow UI: {airflow.url}/dags/{DAG_ID}")
+        print(f"Login: admin / {airflow.password()}")
+        print(f"Data: {dataset.description}. Press Ctrl-C to stop.")
+        sys.stdout.flush()
+        try:
+            while all(p.poll() is None for p in airflow.processes.values()):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        print("Stopping Airflow…")
+    return 0
+
+
+def cmd_dbt(args: argparse.Namespace) -> int:
+    """Run dbt against the project with the same environment the DAG's tasks get."""
+    import subprocess
+
+    from tickit_platform.data.acquire import acquire
+
+    settings = _settings(args)
+    config = _dag_config(settings, acquire(settings).folder)
+    env = {**os.environ, **config.dbt_env()}
+    cmd = [str(config.dbt_executable), *args.dbt_args, "--project-dir", str(config.project_dir)]
+    return subprocess.call(cmd, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tickit", description=__doc__)
+    parser.add_argument("--home", help="where everything is written (default $TICKIT_HOME or ./.tickit)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="get the data and run the whole DAG under a local Airflow")
+    _data_options(run)
+    run.add_argument("--target", choices=["local", "postgres"], help="warehouse (default local = DuckDB)")
+    run.set_defaults(func=cmd_run)
+
+    ui = sub.add_parser("ui", help="start the local Airflow UI with the DAG; Ctrl-C stops it")
+    _data_options(ui)
+    ui.set_defaults(func=cmd_ui)
+
+    data = sub.add_parser("data", help="get the seven tickit files").add_subparsers(dest="data", required=True)
+    fetch = data.add_parser("fetch", help="download (and cache) the official tickitdb.zip, or --source")
+    fetch.add_argument("--source", help="a local zip, a folder of the seven files, or a URL of a zip")
+    fetch.set_defaults(func=cmd_data_fetch)
+    synth = data.add_parser("synth", help="write synthetic files in exactly the official formats")
+    synth.add_argument("--scale", type=float, help="1 = the official row counts (default 1)")
+    synth.add_argument("--seed", type=int, help="random seed (default 42)")
+    synth.add_argument("--out", help="folder to write (default under TICKIT_HOME)")
+    synth.set_defaults(func=cmd_data_synth)
+
+    dbt = sub.add_parser("dbt", help="run dbt on the project with the DAG's environment, e.g. `tickit dbt ls`")
+    _data_options(dbt)
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    dbt.set_defaults(func=cmd_dbt)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Ctrl-C reaches the whole foreground group; the runner stops what it started on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        return int(args.func(args))
+    except SettingsError as err:
+        print(f"tickit: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tickit: interrupted; everything it started was stopped.", file=sys.stderr)
+        return 130
+    except Exception as err:
+        from tickit_platform.errors import user_message
+
+        message = user_message(err)
+        if message is None:
+            raise
+        print(f"tickit: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

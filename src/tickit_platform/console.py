@@ -1,0 +1,119 @@
+"""What `tickit run` shows a person: live task progress and the closing summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from tickit_platform.orchestration.runner import DagRunResult
+
+STATE_STYLE = {
+    "success": "green",
+    "failed": "bold red",
+    "upstream_failed": "yellow",
+    "running": "cyan",
+    "queued": "blue",
+    "scheduled": "blue",
+    "up_for_retry": "magenta",
+    "skipped": "dim",
+}
+
+
+def _styled(state: str | None) -> str:
+    state = state or "waiting"
+    style = STATE_STYLE.get(state)
+    return f"[{style}]{state}[/{style}]" if style else state
+
+
+class TaskProgress:
+    """Live per-task states: a table redrawn in place on a terminal, one line per change elsewhere."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started = time.monotonic()
+        self.states: dict[str, str | None] = {}
+        self.live: Live | None = None
+
+    def __enter__(self) -> TaskProgress:
+        if self.console.is_terminal:
+            self.live = Live(self._table([]), console=self.console, refresh_per_second=4, transient=True)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def _table(self, tis: Sequence[dict[str, Any]]) -> Table:
+        done = sum(1 for ti in tis if ti["state"] in {"success", "failed", "upstream_failed", "skipped"})
+        table = Table(
+            title=f"dbt_tickit_medallion_dag: {done}/{len(tis)} tasks done, {time.monotonic() - self.started:.0f} s"
+        )
+        table.add_column("task")
+        table.add_column("state")
+        table.add_column("try", justify="right")
+        for ti in tis:
+            table.add_row(ti["task_id"], _styled(ti["state"]), str(ti.get("try_number") or ""))
+        return table
+
+    def __call__(self, tis: list[dict[str, Any]]) -> None:
+        if self.live is not None:
+            self.live.update(self._table(tis))
+            return
+        elapsed = time.monotonic() - self.started
+        for ti in tis:
+            if self.states.get(ti["task_id"], "<new>") != ti["state"] and ti["state"]:
+                self.console.print(f"[{elapsed:6.1f}s] {ti['task_id']}: {_styled(ti['state'])}")
+            self.states[ti["task_id"]] = ti["state"]
+
+
+def print_tasks(console: Console, result: DagRunResult) -> None:
+    table = Table(title=f"DAG run {result.run_id}: {_styled(result.state)} in {result.seconds:.1f} s")
+    table.add_column("task")
+    table.add_column("state")
+    table.add_column("seconds", justify="right")
+    table.add_column("tries", justify="right")
+    for task in result.tasks:
+        duration = f"{task.duration:.1f}" if task.duration is not None else ""
+        table.add_row(task.task_id, _styled(task.state), duration, str(task.try_number))
+    console.print(table)
+
+
+def print_failures(console: Console, result: DagRunResult) -> None:
+    for task in result.failed:
+        where = f" log: {task.log_path}" if task.state == "failed" else ""
+        console.print(f"[red]✗[/red] {task.task_id} {_styled(task.state)}{where}")
+
+
+def print_layers(console: Console, counts: dict[str, dict[str, int]]) -> None:
+    table = Table(title="Rows per layer")
+    table.add_column("layer")
+    table.add_column("tables", justify="right")
+    table.add_column("rows", justify="right")
+    for layer, tables in counts.items():
+        table.add_row(layer, str(len(tables)), f"{sum(tables.values()):,}")
+    console.print(table)
+
+
+def print_rows(console: Console, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+def console() -> Console:
+    return Console(file=sys.stdout, highlight=False)
+
+
+def path_line(label: str, path: Path) -> str:
+    return f"{label}: {path}"

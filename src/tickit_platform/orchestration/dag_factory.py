@@ -1,0 +1,138 @@
+"""Builds the Cosmos DbtDag from typed configuration; the DAG file only calls `build_dag`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG
+from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import DbtResourceType, ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.dbt.graph import DbtNode
+from cosmos.operators.local import DbtRunOperationLocalOperator
+
+from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
+from tickit_platform.orchestration.model_task import DbtModelTask
+
+LOAD_RAW_TASK_ID = "load_raw"
+PRODUCER_TASK_ID = "dbt_producer_watcher"
+TAGS = ["dbt", "tickit", "medallion", "cosmos"]
+
+
+class ManifestMissingError(FileNotFoundError):
+    """The DAG is built from dbt's manifest, which `tickit` writes with `dbt parse`."""
+
+
+def _model_task(
+    dag: DAG, task_group: Any, node: DbtNode, task_args: dict[str, Any], config: DagConfig, **_: Any
+) -> DbtModelTask:
+    """Cosmos node converter: a task named exactly after the model, gated on its tests."""
+    return DbtModelTask(
+        task_id=node.name,
+        dag=dag,
+        task_group=task_group,
+        has_tests=bool(node.has_test),
+        upstream_models=[d for d in node.depends_on if d.startswith("model.")],
+        writer_lock_path=str(config.lock_path) if config.target == "local" else None,
+        extra_context={
+            "dbt_node_config": node.context_dict,
+            "dbt_dag_task_group_identifier": dag.dag_id,
+            "package_name": node.package_name,
+        },
+        select=node.resource_name,
+        deferrable=False,
+        mode="poke",
+        poke_interval=config.poke_interval,
+        **task_args,
+    )
+
+
+def build_dag(config: DagConfig | None = None) -> DbtDag:
+    config = config or DagConfig.from_env()
+    if not config.manifest_path.exists():
+        raise ManifestMissingError(
+            f"dbt manifest not found at {config.manifest_path}. Run `tickit run` (or `tickit dbt parse`) "
+            "once to build it, or set TICKIT_DBT_MANIFEST."
+        )
+    env = config.dbt_env()
+    common: dict[str, Any] = {
+        "retries": config.retries,
+        "retry_delay": config.retry_delay,
+        "env": env,
+        "install_deps": False,
+    }
+
+    def convert(**kwargs: Any) -> DbtModelTask:
+        return _model_task(config=config, **kwargs)
+
+    profile = ProfileConfig(
+        profile_name=PROFILE_NAME,
+        target_name=config.target,
+        profiles_yml_filepath=config.project_dir / "profiles.yml",
+    )
+    dag = DbtDag(
+        dag_id=DAG_ID,
+        project_config=ProjectConfig(
+            dbt_project_path=config.project_dir,
+            manifest_path=config.manifest_path,
+            install_dbt_deps=False,
+        ),
+        profile_config=profile,
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            dbt_executable_path=config.dbt_executable,
+            # The one `dbt build` also runs the tests, so each model's task can be gated on them.
+            # Cosmos' producer never re-runs dbt: a retry ends it as skipped, so the run's state is
+            # decided by the model tasks. Retrying at once keeps a failed build from holding the run.
+            setup_operator_args={
+                "dbt_cmd_flags": ["--resource-type", "test"],
+                "retries": 1,
+                "retry_delay": timedelta(0),
+            },
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.NONE,
+            node_converters={DbtResourceType.MODEL: convert},
+            emit_datasets=False,
+        ),
+        operator_args=common,
+        schedule="@daily",
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        tags=TAGS,
+        doc_md=__doc__,
+        default_args={"retries": config.retries, "retry_delay": config.retry_delay},
+    )
+    _add_load_raw(dag, config, profile, common)
+    return dag
+
+
+def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common: dict[str, Any]) -> None:
+    """Load the raw tables first; the producer and the root model tasks start when it succeeds.
+
+    Cosmos makes the producer the parent of the root model tasks with trigger rule "always" so they
+    can watch it while it runs. Here both hang off `load_raw` instead, with the default rule: a failed
+    load leaves every model task upstream_failed, and nothing runs on a half-loaded warehouse.
+    """
+    load = DbtRunOperationLocalOperator(
+        task_id=LOAD_RAW_TASK_ID,
+        dag=dag,
+        macro_name="load_raw_tables",
+        project_dir=str(config.project_dir),
+        profile_config=profile,
+        # Share the producer's cache so dbt's partial-parse file is reused, not parsed again.
+        cache_dir=dag.get_task(PRODUCER_TASK_ID).cache_dir,
+        partial_parse=True,
+        **common,
+    )
+    producer = dag.get_task(PRODUCER_TASK_ID)
+    for task_id in list(producer.downstream_task_ids):
+        task = dag.get_task(task_id)
+        producer.downstream_task_ids.discard(task_id)
+        task.upstream_task_ids.discard(PRODUCER_TASK_ID)
+        task.trigger_rule = "all_success"
+        load >> task
+    load >> producer

@@ -1,0 +1,286 @@
+"""A real, local Airflow under TICKIT_HOME: API server, scheduler and DAG processor as child processes.
+
+`tickit run` and `tickit ui` both start the same components Airflow's `standalone` would, but with
+free ports, telemetry off, a small LocalExecutor and everything kept under TICKIT_HOME. They run in
+their own process group so that stopping (or Ctrl-C) ends exactly what was started, nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tickit_platform.paths import DAGS_DIR
+
+TERMINAL_RUN_STATES = {"success", "failed"}
+ADMIN_USER = "admin"
+
+
+class AirflowStartError(RuntimeError):
+    """A component did not come up; the message names its log file."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalAirflow:
+    """Configuration and lifecycle of one local Airflow installation."""
+
+    airflow_home: Path
+    dag_env: Mapping[str, str]
+    parallelism: int = 24
+    dags_folder: Path = DAGS_DIR
+    sql_alchemy_conn: str | None = None
+    cosmos_cache_dir: Path = Path(".tickit/cosmos")
+    api_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.airflow_home / "logs"
+
+    def env(self) -> dict[str, str]:
+        home = self.airflow_home
+        jwt_secret_file = home / "jwt_secret"
+        if not jwt_secret_file.exists():
+            home.mkdir(parents=True, exist_ok=True)
+            jwt_secret_file.write_text(secrets.token_urlsafe(32))
+        env = dict(os.environ)
+        env.update(self.dag_env)
+        env.update(
+            {
+                "AIRFLOW_HOME": str(home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                # LocalExecutor forks this many workers; the model tasks mostly wait on the one dbt
+                # process, so they are cheap, but each is a process: keep it bounded.
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.sql_alchemy_conn or f"sqlite:///{home}/airflow.db",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.api_port),
+                "AIRFLOW__API__BASE_URL": self.url,
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+                "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret_file.read_text(),
+                # The defaults (8793, 8794) collide across installations; every port is picked free.
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+                "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+                "AIRFLOW__COSMOS__CACHE_DIR": str(self.cosmos_cache_dir),
+                # Runs start when asked (`tickit run`, the UI's trigger button), never by surprise
+                # on the first unpause.
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                "AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES_REGEXP": r"(airflow|cosmos)\..*",
+                "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+                "AIRFLOW__WEBSERVER__EXPOSE_CONFIG": "False",
+                "SCARF_ANALYTICS": "false",
+                "DO_NOT_TRACK": "true",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def _airflow(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=self.env(),
+            check=check,
+            capture_output=True,
+            text=True,
+        )
+
+    def migrate(self) -> None:
+        """Create or upgrade the metadata database (idempotent)."""
+        self.airflow_home.mkdir(parents=True, exist_ok=True)
+        result = self._airflow("db", "migrate", check=False)
+        if result.returncode != 0:
+            log = self.airflow_home / "db-migrate.log"
+            log.write_text(result.stdout + result.stderr)
+            raise AirflowStartError(f"`airflow db migrate` failed; see {log}")
+
+    def start(self, components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor")) -> None:
+        self.migrate()
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        for name in components:
+            log = (self.logs_dir / f"{name}.log").open("ab")
+            # The scheduler forks LocalExecutor workers, which fork the task processes: starting it
+            # through a module that first imports dbt and Cosmos lets every task inherit them warm.
+            module = "tickit_platform.orchestration.warm_airflow" if name == "scheduler" else "airflow"
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", module, *name.split()],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, proc in self.processes.items():
+                if proc.poll() is not None:
+                    raise AirflowStartError(
+                        f"Airflow {name} exited with code {proc.returncode}; see {self.logs_dir / (name + '.log')}"
+                    )
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.3)
+        raise AirflowStartError(f"Airflow API server did not answer on {self.url}; see {self.logs_dir}")
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop every component and its children (their own process groups), politely then firmly."""
+        for proc in self.processes.values():
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(max(0.1, deadline - time.monotonic()))
+        for proc in self.processes.values():
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> LocalAirflow:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # The REST API, as a user's script would call it.
+    def password(self) -> str:
+        path = self.airflow_home / "simple_auth_manager_passwords.json.generated"
+        deadline = time.monotonic() + 30
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return str(json.loads(path.read_text())[ADMIN_USER])
+
+    def api(self) -> AirflowApi:
+        return AirflowApi(self.url, ADMIN_USER, self.password())
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    if proc.poll() is not None and sig == signal.SIGTERM:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+
+
+class AirflowApi:
+    """The handful of Airflow REST API v2 calls the runner needs, with a token from the auth manager."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.base_url = base_url
+        body = json.dumps({"username": username, "password": password}).encode()
+        req = urllib.request.Request(
+            f"{base_url}/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            self.token = json.loads(resp.read())["access_token"]
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"{self.base_url}/api/v2{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 180.0) -> None:
+        """Wait until the DAG processor has parsed the DAG; fail with its import error if it has one."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.call("GET", f"/dags/{dag_id}")
+                return
+            except urllib.error.HTTPError as err:
+                if err.code != 404:
+                    raise
+            errors = self.call("GET", "/importErrors").get("import_errors", [])
+            if errors:
+                raise AirflowStartError(f"The DAG file failed to import:\n{errors[0].get('stack_trace', errors[0])}")
+            time.sleep(0.5)
+        raise AirflowStartError(f"DAG {dag_id} did not appear within {timeout:.0f} s")
+
+    def trigger(self, dag_id: str, run_id: str, logical_date: str | None, conf: dict[str, Any] | None = None) -> str:
+        self.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+        body: dict[str, Any] = {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf or {}}
+        return str(self.call("POST", f"/dags/{dag_id}/dagRuns", body)["dag_run_id"])
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return str(self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        result = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000")
+        return list(result["task_instances"])
+
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str], downstream: bool = True) -> None:
+        body = {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": task_ids,
+            "include_downstream": downstream,
+            "only_failed": False,
+            "reset_dag_runs": True,
+        }
+        self.call("POST", f"/dags/{dag_id}/clearTaskInstances", body)
+
+    def wait_run(
+        self,
+        dag_id: str,
+        run_id: str,
+        on_change: Callable[[list[dict[str, Any]]], None] | None = None,
+        timeout: float = 1800.0,
+        interval: float = 0.5,
+    ) -> str:
+        """Poll until the run ends; `on_change` sees the task instances whenever a state changes."""
+        deadline = time.monotonic() + timeout
+        seen: dict[str, str | None] = {}
+        while time.monotonic() < deadline:
+            tis = self.task_instances(dag_id, run_id)
+            states = {ti["task_id"]: ti["state"] for ti in tis}
+            if states != seen and on_change is not None:
+                on_change(tis)
+            seen = states
+            state = self.run_state(dag_id, run_id)
+            if state in TERMINAL_RUN_STATES:
+                if on_change is not None:
+                    on_change(self.task_instances(dag_id, run_id))
+                return state
+            time.sleep(interval)
+        raise TimeoutError(f"DAG run {run_id} did not finish within {timeout:.0f} s")

@@ -1,0 +1,73 @@
+"""dbt's manifest, shipped beside the DAG: Cosmos renders the DAG from it with no dbt process.
+
+`dbt parse` runs only when the project's files changed since the last parse (a fingerprint of
+every file is stored next to the manifest), so parsing the DAG stays a file read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tickit_platform.orchestration.config import DAG_ID, DagConfig
+
+IGNORED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
+
+
+class DbtParseError(RuntimeError):
+    """`dbt parse` failed: the project itself is broken; the message carries dbt's own words."""
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(project_dir.rglob("*")):
+        if path.is_file() and not IGNORED_DIRS.intersection(path.relative_to(project_dir).parts):
+            digest.update(str(path.relative_to(project_dir)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cosmos_cache_dir(home: Path) -> Path:
+    return home / "cosmos"
+
+
+def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
+    """Write `manifest.json` (and dbt's partial-parse file) where the DAG and Cosmos look for them."""
+    target = config.manifest_path.parent
+    stamp = target / "project.sha256"
+    env = config.dbt_env()
+    fingerprint = project_fingerprint(config.project_dir) + config.target
+    if not force and config.manifest_path.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return config.manifest_path
+    target.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            str(config.dbt_executable),
+            "parse",
+            "--project-dir",
+            str(config.project_dir),
+            "--profiles-dir",
+            str(config.project_dir),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(config.home / "dbt" / "logs"),
+            "--target",
+            config.target,
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise DbtParseError(f"`dbt parse` failed for {config.project_dir}:\n{result.stdout[-3000:]}")
+    # Every Cosmos task copies the project to a temporary folder; seeding its cache with dbt's
+    # partial-parse file spares each of them a full parse of the project.
+    cache_target = cosmos_cache_dir(config.home) / DAG_ID / "target"
+    cache_target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(target / "partial_parse.msgpack", cache_target / "partial_parse.msgpack")
+    stamp.write_text(fingerprint)
+    return config.manifest_path

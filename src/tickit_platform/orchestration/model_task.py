@@ -1,0 +1,116 @@
+"""One Airflow task per dbt model, gated on the model's own data-quality tests.
+
+Cosmos' watcher mode runs the whole project in one `dbt build` (the producer) and gives every model a
+sensor task that turns green or red as dbt reports it. Out of the box that sensor only looks at the
+model's run status; here it also waits for the aggregated result of the model's tests, so a failed
+test fails the model's task and its downstream tasks become upstream_failed, exactly as
+`TestBehavior.BUILD` would do with one dbt process per task. A retry or a manual clear re-runs
+`dbt build --select <model>`: the model and its tests, nothing else.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException
+from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
+from cosmos.operators._watcher.state import (
+    DbtTestStatus,
+    get_status_xcom_key,
+    get_xcom_val,
+    is_dbt_node_status_success,
+    is_dbt_node_status_terminal,
+)
+from cosmos.operators.watcher import DbtRunWatcherOperator
+
+
+@contextmanager
+def writer_lock(path: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock while a dbt process writes the DuckDB file (it allows one writer)."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships no type hints
+    """A model's task: success once dbt built the model and every test on it passed (or warned)."""
+
+    # The fallback on retry or clear runs the model together with its tests.
+    base_cmd = ["build"]  # noqa: RUF012 - Cosmos reads it as a class attribute
+
+    def __init__(
+        self,
+        *,
+        has_tests: bool,
+        upstream_models: list[str] | None = None,
+        writer_lock_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.has_tests = has_tests
+        self.upstream_models = upstream_models or []
+        self.writer_lock_path = writer_lock_path
+        self._ran_locally = False
+
+    def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
+        lock = Path(self.writer_lock_path) if self.writer_lock_path else None
+        with writer_lock(lock):
+            result = super()._fallback_to_non_watcher_run(try_number, context)
+        self._ran_locally = True
+        return bool(result)
+
+    def _skipped_for_upstream(self, ti: Any) -> bool:
+        """dbt did not build this model because a parent failed in the same `dbt build`.
+
+        This task only starts once its upstream tasks succeeded, so such a parent has since been
+        retried or cleared and succeeded: the model's own turn has come, it is not a failure.
+        """
+        status = get_xcom_val(ti, self.producer_task_id, get_status_xcom_key(self.model_unique_id))
+        status = status.get("status") if isinstance(status, dict) else status
+        if not is_dbt_node_status_terminal(status) or is_dbt_node_status_success(status):
+            return False
+        for parent in self.upstream_models:
+            parent_status = get_xcom_val(ti, self.producer_task_id, get_status_xcom_key(parent))
+            parent_status = parent_status.get("status") if isinstance(parent_status, dict) else parent_status
+            if not is_dbt_node_status_success(parent_status):
+                return True
+        return False
+
+    def poke(self, context: Any) -> bool:
+        ti = context["ti"]
+        if not self._ran_locally and self.upstream_models and self._skipped_for_upstream(ti):
+            self.log.info(
+                "dbt skipped %s because an upstream model failed in the build; that model has since "
+                "succeeded, so this one runs now.",
+                self.model_unique_id,
+            )
+            return self._fallback_to_non_watcher_run(ti.try_number, context)
+        if not super().poke(context):
+            return False
+        if self._ran_locally or not self.has_tests:
+            return True
+        status = get_xcom_val(context["ti"], self.producer_task_id, get_tests_status_xcom_key(self.model_unique_id))
+        if status is None:
+            if self._get_producer_task_status(context) in {"success", "failed", "skipped", "upstream_failed"}:
+                raise AirflowException(
+                    f"dbt finished without reporting every test of '{self.model_unique_id}'; "
+                    f"see the log of task '{self.producer_task_id}'."
+                )
+            return False
+        if status == DbtTestStatus.FAIL:
+            raise AirflowException(
+                f"Data-quality tests on '{self.model_unique_id}' failed, so its downstream models do not run. "
+                f"See the test results in the log of task '{self.producer_task_id}'."
+            )
+        return True

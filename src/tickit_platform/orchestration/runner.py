@@ -1,0 +1,132 @@
+"""Run the DAG once under a real local Airflow and report what every task did."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tickit_platform.orchestration.config import DAG_ID, DagConfig
+from tickit_platform.orchestration.local_airflow import AirflowApi, LocalAirflow
+from tickit_platform.orchestration.manifest import cosmos_cache_dir, ensure_manifest
+
+ProgressCallback = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    task_id: str
+    state: str | None
+    duration: float | None
+    try_number: int
+    start_date: str | None
+    end_date: str | None
+    log_path: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.state in {"success", "skipped"}
+
+
+@dataclass(frozen=True)
+class DagRunResult:
+    run_id: str
+    state: str
+    seconds: float
+    tasks: tuple[TaskOutcome, ...]
+
+    @property
+    def failed(self) -> tuple[TaskOutcome, ...]:
+        return tuple(t for t in self.tasks if t.state in {"failed", "upstream_failed"})
+
+    def states(self) -> dict[str, str | None]:
+        return {t.task_id: t.state for t in self.tasks}
+
+
+def local_airflow(config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn: str | None = None) -> LocalAirflow:
+    env = {
+        "TICKIT_HOME": str(config.home),
+        "TICKIT_TARGET": config.target,
+        "TICKIT_DBT_PROJECT_DIR": str(config.project_dir),
+        "TICKIT_DBT_MANIFEST": str(config.manifest_path),
+        "TICKIT_DAG_RETRIES": str(config.retries),
+        "TICKIT_DAG_RETRY_DELAY_SECONDS": str(config.retry_delay.total_seconds()),
+        "TICKIT_DAG_POKE_INTERVAL_SECONDS": str(config.poke_interval),
+    }
+    if config.raw_dir is not None:
+        env["TICKIT_RAW_DIR"] = str(config.raw_dir)
+    return LocalAirflow(
+        airflow_home=config.home / "airflow",
+        dag_env=env,
+        parallelism=parallelism,
+        sql_alchemy_conn=sql_alchemy_conn,
+        cosmos_cache_dir=cosmos_cache_dir(config.home),
+    )
+
+
+@contextmanager
+def started_airflow(config: DagConfig, **kwargs: Any) -> Iterator[tuple[LocalAirflow, AirflowApi]]:
+    """Parse the project if it changed, start Airflow, wait for the DAG; always stop on the way out."""
+    ensure_manifest(config)
+    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    airflow = local_airflow(config, **kwargs)
+    airflow.start()
+    try:
+        api = airflow.api()
+        api.wait_for_dag(DAG_ID)
+        yield airflow, api
+    finally:
+        airflow.stop()
+
+
+def outcomes(airflow: LocalAirflow, api: AirflowApi, run_id: str) -> tuple[TaskOutcome, ...]:
+    result = []
+    for ti in sorted(api.task_instances(DAG_ID, run_id), key=lambda t: t.get("start_date") or "~"):
+        attempt = max(int(ti.get("try_number") or 1), 1)
+        log = airflow.logs_dir / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={ti['task_id']}"
+        result.append(
+            TaskOutcome(
+                task_id=ti["task_id"],
+                state=ti["state"],
+                duration=ti.get("duration"),
+                try_number=int(ti.get("try_number") or 0),
+                start_date=ti.get("start_date"),
+                end_date=ti.get("end_date"),
+                log_path=log / f"attempt={attempt}.log",
+            )
+        )
+    return tuple(result)
+
+
+def trigger_and_wait(
+    airflow: LocalAirflow,
+    api: AirflowApi,
+    *,
+    on_change: ProgressCallback | None = None,
+    conf: dict[str, Any] | None = None,
+    timeout: float = 3600.0,
+) -> DagRunResult:
+    now = datetime.now(UTC)
+    run_id = f"tickit_run__{now.strftime('%Y%m%dT%H%M%S%f')}"
+    started = time.monotonic()
+    api.trigger(DAG_ID, run_id, now.isoformat(), conf)
+    state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout)
+    return DagRunResult(run_id, state, time.monotonic() - started, outcomes(airflow, api, run_id))
+
+
+def wait_existing(
+    airflow: LocalAirflow, api: AirflowApi, run_id: str, on_change: ProgressCallback | None = None
+) -> DagRunResult:
+    started = time.monotonic()
+    state = api.wait_run(DAG_ID, run_id, on_change=on_change)
+    return DagRunResult(run_id, state, time.monotonic() - started, outcomes(airflow, api, run_id))
+
+
+def run_dag(config: DagConfig, *, on_change: ProgressCallback | None = None, **kwargs: Any) -> DagRunResult:
+    """Start Airflow, run the DAG once, stop Airflow; the result says what every task did."""
+    with started_airflow(config, **kwargs) as (airflow, api):
+        return trigger_and_wait(airflow, api, on_change=on_change)

@@ -1,0 +1,140 @@
+"""The DAG under Airflow's real scheduler and LocalExecutor: parallel runs, failure isolation, retries.
+
+Each test starts a local Airflow (API server, scheduler, DAG processor) on free ports under a temporary
+TICKIT_HOME, triggers the DAG through the REST API as a user would, and reads the task states back.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import time
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from tests.support import MODELS, copy_project, dag_config
+
+from tickit_platform.data.formats import table_format
+from tickit_platform.data.synth import generate
+from tickit_platform.orchestration.config import DAG_ID
+from tickit_platform.orchestration.dag_factory import LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
+from tickit_platform.orchestration.runner import DagRunResult, started_airflow, trigger_and_wait, wait_existing
+
+pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(tmp_path_factory.mktemp("raw") / "tickit", scale=0.02, seed=11)
+
+
+def _lock_errors(airflow_logs: Path) -> list[str]:
+    hits = []
+    for log in airflow_logs.rglob("attempt=*.log"):
+        text = log.read_text(errors="replace")
+        if "Could not set lock" in text or "Conflicting lock" in text:
+            hits.append(str(log))
+    return hits
+
+
+def _spend_by_buyer(raw_dir: Path) -> dict[int, Decimal]:
+    """An independent computation of total spend per buyer, straight from the raw sales file."""
+    fmt = table_format("sales")
+    spend: dict[int, Decimal] = defaultdict(Decimal)
+    with (raw_dir / fmt.file).open(newline="") as handle:
+        for row in csv.reader(handle, delimiter=fmt.delimiter):
+            record = dict(zip(fmt.column_names, row, strict=True))
+            spend[int(record["buyerid"])] += Decimal(record["pricepaid"])
+    return spend
+
+
+def _gold_spend(warehouse: Path) -> dict[int, Decimal]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select user_id, total_spent from gold.gold_user_activity").fetchall()
+    return {int(user_id): Decimal(str(total)) for user_id, total in rows}
+
+
+def _states(result: DagRunResult) -> dict[str, str | None]:
+    return result.states()
+
+
+def test_parallel_run_is_green_and_lock_free(tmp_path: Path, raw_dir: Path) -> None:
+    config = dag_config(tmp_path / "home", raw_dir)
+    with started_airflow(config, parallelism=24) as (airflow, api):
+        result = trigger_and_wait(airflow, api)
+        logs = airflow.logs_dir
+    states = _states(result)
+    assert result.state == "success", states
+    assert {states[m] for m in MODELS} == {"success"}
+    assert states[LOAD_RAW_TASK_ID] == "success"
+    # Model tasks really overlapped in time: the run used the executor's parallelism.
+    spans = sorted((t.start_date, t.end_date) for t in result.tasks if t.task_id in MODELS)
+    assert any(later_start < earlier_end for (_, earlier_end), (later_start, _) in itertools.pairwise(spans))
+    assert _lock_errors(logs) == []
+    assert _gold_spend(config.warehouse_path) == _spend_by_buyer(raw_dir)
+
+
+def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(tmp_path: Path, raw_dir: Path) -> None:
+    project = copy_project(tmp_path / "dbt_tickit")
+    model = project / "models" / "silver" / "silver_users.sql"
+    good_sql = model.read_text()
+    model.write_text(good_sql.replace("select * from final", "select no_such_column from final"))
+    config = dag_config(tmp_path / "home", raw_dir, project_dir=project)
+
+    with started_airflow(config) as (airflow, api):
+        first = trigger_and_wait(airflow, api)
+        states = _states(first)
+        assert first.state == "failed"
+        assert states["silver_users"] == "failed"
+        assert states["gold_user_activity"] == "upstream_failed"
+        others = set(MODELS) - {"silver_users", "gold_user_activity"}
+        assert {m: states[m] for m in others} == dict.fromkeys(others, "success")
+        failed = next(t for t in first.tasks if t.task_id == "silver_users")
+        assert failed.log_path.exists()
+        assert "no_such_column" in failed.log_path.read_text(errors="replace")
+
+        # Fix the model and clear the failed task with its downstream, as a user does in the UI.
+        model.write_text(good_sql)
+        before = {t.task_id: (t.try_number, t.start_date) for t in first.tasks}
+        api.clear(DAG_ID, first.run_id, ["silver_users"], downstream=True)
+        time.sleep(1)
+        second = wait_existing(airflow, api, first.run_id)
+
+    assert second.state == "success", _states(second)
+    after = {t.task_id: (t.try_number, t.start_date) for t in second.tasks}
+    rerun = {task for task in MODELS if after[task] != before[task]}
+    assert rerun == {"silver_users", "gold_user_activity"}
+    assert _gold_spend(config.warehouse_path) == _spend_by_buyer(raw_dir)
+
+
+def test_transient_failure_recovers_through_airflow_retry(tmp_path: Path, raw_dir: Path) -> None:
+    project = copy_project(tmp_path / "dbt_tickit")
+    markers = tmp_path / "attempts"
+    markers.mkdir()
+    model = project / "models" / "silver" / "silver_users.sql"
+    # The first attempt records itself and fails; the second sees two records and succeeds.
+    hook = (
+        "{{ config(pre_hook=[\n"
+        f"    \"copy (select 1 as x) to '{markers}/attempt-{{{{ invocation_id }}}}.csv'\",\n"
+        f"    \"select case when (select count(*) from glob('{markers}/attempt-*.csv')) < 2 "
+        "then error('injected transient failure') end\",\n"
+        "]) }}\n"
+    )
+    model.write_text(hook + model.read_text())
+    config = dag_config(tmp_path / "home", raw_dir, project_dir=project)
+
+    with started_airflow(config) as (airflow, api):
+        result = trigger_and_wait(airflow, api)
+
+    states = _states(result)
+    assert result.state == "success", states
+    assert {states[m] for m in MODELS} == {"success"}
+    tries = {t.task_id: t.try_number for t in result.tasks}
+    assert tries["silver_users"] == 2
+    assert {m: tries[m] for m in MODELS if m != "silver_users"} == dict.fromkeys(set(MODELS) - {"silver_users"}, 1)
+    # Cosmos' producer never runs dbt twice: its retry ends it as skipped.
+    assert states[PRODUCER_TASK_ID] == "skipped"
+    assert len(list(markers.glob("attempt-*.csv"))) == 2

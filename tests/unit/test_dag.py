@@ -1,0 +1,108 @@
+"""The DAG's shape, built from the dbt manifest without a scheduler or a warehouse."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests.support import MODELS, dag_config
+
+from tickit_platform.orchestration.config import DAG_ID, DagConfig
+from tickit_platform.orchestration.dag_factory import (
+    LOAD_RAW_TASK_ID,
+    PRODUCER_TASK_ID,
+    ManifestMissingError,
+    build_dag,
+)
+from tickit_platform.orchestration.manifest import ensure_manifest
+from tickit_platform.paths import DAGS_DIR
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> DagConfig:
+    home = tmp_path_factory.mktemp("home")
+    cfg = dag_config(home, raw_dir=home / "raw")
+    ensure_manifest(cfg)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def dag(config: DagConfig):  # type: ignore[no-untyped-def]
+    return build_dag(config)
+
+
+def test_one_task_per_model_named_after_it(dag) -> None:  # type: ignore[no-untyped-def]
+    model_tasks = {t.task_id for t in dag.tasks} - {LOAD_RAW_TASK_ID, PRODUCER_TASK_ID}
+    assert model_tasks == set(MODELS)
+    assert len(dag.tasks) == 19
+
+
+def test_edges_are_exactly_dbts(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
+    manifest = json.loads(config.manifest_path.read_text())
+    for model in MODELS:
+        unique_id = f"model.dbt_tickit.{model}"
+        parents = {p.split(".")[-1] for p in manifest["parent_map"][unique_id] if p.startswith("model.")}
+        upstream = dag.get_task(model).upstream_task_ids
+        if parents:
+            assert upstream == parents, model
+        else:
+            # Models that read only sources start once the raw tables are loaded.
+            assert upstream == {LOAD_RAW_TASK_ID}, model
+
+
+def test_gold_blast_radius_matches_the_article(dag) -> None:  # type: ignore[no-untyped-def]
+    downstream_of_users = dag.get_task("silver_users").get_flat_relative_ids(upstream=False)
+    assert downstream_of_users == {"gold_user_activity"}
+
+
+def test_load_raw_gates_everything(dag) -> None:  # type: ignore[no-untyped-def]
+    everything_else = {t.task_id for t in dag.tasks} - {LOAD_RAW_TASK_ID}
+    assert dag.get_task(LOAD_RAW_TASK_ID).get_flat_relative_ids(upstream=False) == everything_else
+
+
+def test_schedule_tags_and_retries(dag) -> None:  # type: ignore[no-untyped-def]
+    assert dag.dag_id == DAG_ID
+    assert str(dag.timetable.summary) == "@daily"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert set(dag.tags) == {"dbt", "tickit", "medallion", "cosmos"}
+    task = dag.get_task("silver_users")
+    assert task.retries == 2
+    assert task.retry_delay == timedelta(seconds=1)
+
+
+def test_retries_come_from_the_environment(config: DagConfig) -> None:
+    env = {"TICKIT_HOME": str(config.home), "TICKIT_DAG_RETRIES": "5", "TICKIT_DAG_RETRY_DELAY_SECONDS": "7"}
+    from_env = DagConfig.from_env(env)
+    assert from_env.retries == 5
+    assert from_env.retry_delay == timedelta(seconds=7)
+
+
+def test_production_settings_are_templates_not_parse_time_reads(config: DagConfig) -> None:
+    dwh = DagConfig(**{**config.__dict__, "target": "dwh"})
+    env = dwh.dbt_env()
+    assert env["DBT_TARGET"] == "dwh"
+    for name in ("redshift_host", "redshift_database_name", "redshift_db_user", "redshift_region",
+                 "redshift_cluster_identifier", "redshift_workgroup_name", "tickit_source_iam_role_arn",
+                 "tickit_source_s3_region"):  # fmt: skip
+        assert any(f"var.value.get('{name}'" in value for value in env.values()), name
+
+
+def test_missing_manifest_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ManifestMissingError, match="tickit run"):
+        build_dag(dag_config(tmp_path, raw_dir=tmp_path))
+
+
+def test_every_dag_file_imports_without_errors(config: DagConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("TICKIT_HOME", str(config.home))
+    monkeypatch.setenv("TICKIT_DBT_MANIFEST", str(config.manifest_path))
+    monkeypatch.setenv("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+    bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    assert bag.import_errors == {}
+    assert DAG_ID in bag.dag_ids
+    assert os.environ["TICKIT_HOME"] == str(config.home)

@@ -65,7 +65,7 @@ def test_load_raw_gates_everything(dag) -> None:  # type: ignore[no-untyped-def]
 
 def test_schedule_tags_and_retries(dag) -> None:  # type: ignore[no-untyped-def]
     assert dag.dag_id == DAG_ID
-    assert str(dag.timetable.summary) == "@daily"
+    assert dag.schedule == "@daily"
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     assert set(dag.tags) == {"dbt", "tickit", "medallion", "cosmos"}
@@ -102,7 +102,7 @@ def test_every_dag_file_imports_without_errors(config: DagConfig, monkeypatch: p
     monkeypatch.setenv("TICKIT_HOME", str(config.home))
     monkeypatch.setenv("TICKIT_DBT_MANIFEST", str(config.manifest_path))
     monkeypatch.setenv("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
-    bag = DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors == {}
     assert DAG_ID in bag.dag_ids
     assert os.environ["TICKIT_HOME"] == str(config.home)

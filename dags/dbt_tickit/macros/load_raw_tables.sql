@@ -59,6 +59,8 @@
             {%- do columns.append("'" ~ column.name ~ "': '" ~ type ~ "'") -%}
         {%- endfor -%}
         {%- set path = folder ~ '/' ~ meta.file -%}
+        {#- Said before loading: dbt cannot catch the engine's error, so this line names the file it is about. -#}
+        {{ log("loading " ~ relation ~ " from " ~ path, info=true) }}
         {%- set sql -%}
             create schema if not exists {{ relation.schema }};
             create or replace table {{ relation }} as

@@ -129,9 +129,12 @@ def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common
         **common,
     )
     producer = dag.get_task(PRODUCER_TASK_ID)
-    for task_id in list(producer.downstream_task_ids):
-        task = dag.get_task(task_id)
-        producer.downstream_task_ids.discard(task_id)
+    # Roots are the model tasks with no model upstream: Cosmos hangs them off the producer only when
+    # their sources are not rendered as nodes, so look at the graph rather than trust either shape.
+    roots = [t for t in dag.tasks if t.task_id not in (LOAD_RAW_TASK_ID, PRODUCER_TASK_ID)]
+    roots = [t for t in roots if t.upstream_task_ids <= {PRODUCER_TASK_ID}]
+    for task in roots:
+        producer.downstream_task_ids.discard(task.task_id)
         task.upstream_task_ids.discard(PRODUCER_TASK_ID)
         task.trigger_rule = "all_success"
         load >> task

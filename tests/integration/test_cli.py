@@ -1,0 +1,80 @@
+"""The `tickit` command as a user runs it: exit codes, what it prints, what it leaves behind."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from tests.support import MODELS
+
+from tickit_platform.data.formats import load_formats
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def tickit(*args: str, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "TICKIT_HOME": str(home), "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tickit_platform.cli", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=850,
+        check=False,
+    )
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/tickitdb.zip"
+
+
+@pytest.mark.airflow
+def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = tickit("run", "--scale", "0.01", home=home, env={"TICKIT_DATA_URL": closed_port_url()})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Official tickit data unavailable" in output
+    assert "running on synthetic data (scale 0.01, seed 42)" in output
+    assert "Data: synthetic tickit data (scale 0.01, seed 42)" in output
+    assert "All 19 tasks succeeded" in output
+    for view in ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity"):
+        assert f"{view} (top 5)" in output
+    warehouse = home / "warehouse" / "tickit.duckdb"
+    assert str(warehouse) in output.replace("\n", "")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        built = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert set(MODELS) <= built
+    # Everything the run wrote is under TICKIT_HOME.
+    assert sorted(p.name for p in home.iterdir()) == ["airflow", "cosmos", "dbt", "synthetic", "warehouse"]
+
+
+def test_synth_writes_the_files_and_says_what_it_wrote(tmp_path: Path) -> None:
+    out = tmp_path / "files"
+    result = tickit("data", "synth", "--scale", "0.01", "--seed", "3", "--out", str(out), home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert "synthetic tickit data (scale 0.01, seed 3)" in result.stdout
+    assert {fmt.file for fmt in load_formats().values()} <= {p.name for p in out.iterdir()}
+
+
+def test_fetch_of_a_missing_source_fails_with_what_to_do(tmp_path: Path) -> None:
+    result = tickit("data", "fetch", "--source", str(tmp_path / "nope.zip"), home=tmp_path / "home")
+    assert result.returncode == 1
+    assert result.stderr.startswith("tickit: ")
+    assert "nope.zip" in result.stderr
+    assert "synth" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_is_a_usage_error(tmp_path: Path) -> None:
+    result = tickit("data", "synth", "--scale", "0", home=tmp_path / "home")
+    assert result.returncode == 2
+    assert "scale must be greater than 0" in result.stderr

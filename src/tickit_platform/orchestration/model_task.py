@@ -43,6 +43,10 @@ def writer_lock(path: Path | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).
+PRODUCER_DONE = frozenset({"success", "failed", "skipped", "upstream_failed"})
+
+
 class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships no type hints
     """A model's task: success once dbt built the model and every test on it passed (or warned)."""
 
@@ -70,22 +74,24 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
         self._ran_locally = True
         return bool(result)
 
+    def _status(self, ti: Any, unique_id: str) -> Any:
+        """What the shared `dbt build` reported for a node (None while it has not reached it)."""
+        status = get_xcom_val(ti, self.producer_task_id, get_status_xcom_key(unique_id))
+        return status.get("status") if isinstance(status, dict) else status
+
+    def _failed_in_build(self, ti: Any) -> bool:
+        status = self._status(ti, self.model_unique_id)
+        return is_dbt_node_status_terminal(status) and not is_dbt_node_status_success(status)
+
     def _skipped_for_upstream(self, ti: Any) -> bool:
         """dbt did not build this model because a parent failed in the same `dbt build`.
 
         This task only starts once its upstream tasks succeeded, so such a parent has since been
         retried or cleared and succeeded: the model's own turn has come, it is not a failure.
         """
-        status = get_xcom_val(ti, self.producer_task_id, get_status_xcom_key(self.model_unique_id))
-        status = status.get("status") if isinstance(status, dict) else status
-        if not is_dbt_node_status_terminal(status) or is_dbt_node_status_success(status):
+        if not self._failed_in_build(ti):
             return False
-        for parent in self.upstream_models:
-            parent_status = get_xcom_val(ti, self.producer_task_id, get_status_xcom_key(parent))
-            parent_status = parent_status.get("status") if isinstance(parent_status, dict) else parent_status
-            if not is_dbt_node_status_success(parent_status):
-                return True
-        return False
+        return any(not is_dbt_node_status_success(self._status(ti, parent)) for parent in self.upstream_models)
 
     def poke(self, context: Any) -> bool:
         ti = context["ti"]
@@ -96,13 +102,20 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
                 self.model_unique_id,
             )
             return self._fallback_to_non_watcher_run(ti.try_number, context)
+        if not self._ran_locally and ti.try_number > 1 and self._failed_in_build(ti):
+            # A retry of a model the shared build already failed: the build's verdict is the old try's,
+            # so build the model again, once the shared build has let go of the warehouse.
+            if self._get_producer_task_status(context) not in PRODUCER_DONE:
+                self.log.info("Retry of %s waits for the shared dbt build to finish.", self.model_unique_id)
+                return False
+            return self._fallback_to_non_watcher_run(ti.try_number, context)
         if not super().poke(context):
             return False
         if self._ran_locally or not self.has_tests:
             return True
         status = get_xcom_val(context["ti"], self.producer_task_id, get_tests_status_xcom_key(self.model_unique_id))
         if status is None:
-            if self._get_producer_task_status(context) in {"success", "failed", "skipped", "upstream_failed"}:
+            if self._get_producer_task_status(context) in PRODUCER_DONE:
                 raise AirflowException(
                     f"dbt finished without reporting every test of '{self.model_unique_id}'; "
                     f"see the log of task '{self.producer_task_id}'."

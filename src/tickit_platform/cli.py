@@ -184,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Ctrl-C reaches the whole foreground group; the runner stops what it started on the way out.
+    # Installed explicitly: a parent that ignores SIGINT (a background job, nohup) must not make it unstoppable.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         return int(args.func(args))

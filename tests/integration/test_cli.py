@@ -53,8 +53,9 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(tmp_path
     with duckdb.connect(str(warehouse), read_only=True) as con:
         built = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
     assert set(MODELS) <= built
-    # Everything the run wrote is under TICKIT_HOME.
-    assert sorted(p.name for p in home.iterdir()) == ["airflow", "cosmos", "dbt", "synthetic", "warehouse"]
+    # Everything the run wrote is under TICKIT_HOME, and the failed download left nothing behind.
+    assert sorted(p.name for p in home.iterdir()) == ["airflow", "cosmos", "dbt", "downloads", "synthetic", "warehouse"]
+    assert list((home / "downloads").iterdir()) == []
 
 
 def test_synth_writes_the_files_and_says_what_it_wrote(tmp_path: Path) -> None:

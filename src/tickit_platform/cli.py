@@ -87,8 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.print_tasks(console, result)
     _print_warehouse(console, settings)
     console.print(f"Data: {dataset.description}")
-    console.print(out.path_line("Warehouse", settings.warehouse_path))
-    console.print(out.path_line("Airflow logs", settings.airflow_home / "logs"))
+    console.print(out.path_line("Warehouse", settings.warehouse_path), soft_wrap=True)
+    console.print(out.path_line("Airflow logs", settings.airflow_home / "logs"), soft_wrap=True)
     if result.failed or result.state != "success":
         console.print(
             f"[bold red]The run {result.state}[/bold red]: "

@@ -89,7 +89,8 @@ def print_tasks(console: Console, result: DagRunResult) -> None:
 def print_failures(console: Console, result: DagRunResult) -> None:
     for task in result.failed:
         where = f" log: {task.log_path}" if task.state == "failed" else ""
-        console.print(f"[red]✗[/red] {task.task_id} {_styled(task.state)}{where}")
+        # soft_wrap: a log path must stay one line, ready to copy, however narrow the terminal.
+        console.print(f"[red]✗[/red] {task.task_id} {_styled(task.state)}{where}", soft_wrap=True)
 
 
 def print_layers(console: Console, counts: dict[str, dict[str, int]]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.support import MODELS
+from tests.support import MODELS, copy_project
 
 from tickit_platform.data.formats import load_formats
 
@@ -56,6 +56,24 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(tmp_path
     # Everything the run wrote is under TICKIT_HOME, and the failed download left nothing behind.
     assert sorted(p.name for p in home.iterdir()) == ["airflow", "cosmos", "dbt", "downloads", "synthetic", "warehouse"]
     assert list((home / "downloads").iterdir()) == []
+
+
+@pytest.mark.airflow
+def test_run_with_a_failing_model_exits_non_zero_naming_it_and_its_log(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "dbt_tickit")
+    model = project / "models" / "silver" / "silver_users.sql"
+    model.write_text(model.read_text().replace("select * from final", "select no_such_column from final"))
+    env = {"TICKIT_DBT_PROJECT_DIR": str(project), "TICKIT_DAG_RETRIES": "0"}
+    result = tickit("run", "--synthetic", "--scale", "0.01", home=tmp_path / "home", env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "The run failed" in output
+    failed_line = next(line for line in output.splitlines() if "✗ silver_users" in line)
+    log = Path(failed_line.split("log: ", 1)[1].strip())
+    assert log.is_file() and "no_such_column" in log.read_text(errors="replace")
+    assert any("✗ gold_user_activity upstream_failed" in line for line in output.splitlines())
+    # The rest of the warehouse was built and is still summarised.
+    assert "gold_revenue_by_venue (top 5)" in output
 
 
 def test_synth_writes_the_files_and_says_what_it_wrote(tmp_path: Path) -> None:

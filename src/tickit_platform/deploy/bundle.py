@@ -1,0 +1,357 @@
+"""Build the MWAA bundle: the files to `aws s3 sync` into the environment's bucket.
+
+The manifest shipped in `dags/dbt_tickit/target/manifest.json` is parsed with the `local` (DuckDB)
+target by default, not with `dwh` (Redshift). `dbt parse --target dwh` needs the dbt-redshift adapter
+installed where the bundle is built (parse loads the adapter named by the profile, even though it
+never connects); this project's environment does not install it, and `dbt parse --target dwh` there
+fails with "Could not find adapter type redshift". The manifest is target-independent for what Cosmos
+reads from it (`cosmos.dbt.graph`, `LoadMode.DBT_MANIFEST`): unique ids, resource types, `depends_on`,
+file paths, tags, fqn and the node config (materialization and the *custom* schema name, e.g.
+`bronze`). None of these depend on the target here: no model, test or config branches on `target` or
+`adapter`; only the macro bodies do (`load_raw_tables` dispatches per adapter), and macro bodies run
+at execution time on the worker, against Redshift. What does differ (`relation_name`,
+`database`/`schema` as resolved for DuckDB, `metadata.adapter_type`) Cosmos only uses to emit dataset
+URIs, which this DAG turns off (`emit_datasets=False`). The tasks' `dbt build` re-parses the project
+against the real target on the worker, so nothing target-specific from the build machine reaches
+Redshift; dbt's `partial_parse.msgpack`, which *is* target-specific, is deliberately not shipped.
+Pass `manifest_target="dwh"` where dbt-redshift is installed to parse against Redshift instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import re
+import shlex
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tickit_platform.orchestration.config import DagConfig
+from tickit_platform.orchestration.manifest import ensure_manifest
+from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/tickit_platform
+DAG_FILE = DAGS_DIR / "dbt_tickit_medallion_dag.py"
+BUNDLE_MANIFEST = "bundle-manifest.txt"
+
+# Where MWAA puts things: the bucket's dags/ is synced to AIRFLOW_HOME/dags on every container.
+MWAA_AIRFLOW_HOME = "/usr/local/airflow"
+MWAA_DAGS_DIR = f"{MWAA_AIRFLOW_HOME}/dags"
+MWAA_PROJECT_DIR = f"{MWAA_DAGS_DIR}/{DBT_PROJECT_DIR.name}"
+# The dbt virtualenv the article's startup script creates; dbt never shares Airflow's environment.
+MWAA_DBT_VENV = f"{MWAA_AIRFLOW_HOME}/python3-virtualenv/dbt-env"
+MWAA_DBT_EXECUTABLE = f"{MWAA_DBT_VENV}/bin/dbt"
+
+# The MWAA containers that run dbt. Workers run every task; "hybrid" is MWAA's combined
+# scheduler+worker container; "test-startup-script" is MWAA's own dry run of this script (and an
+# empty value is a local runner outside MWAA), where the install should be exercised too. The
+# scheduler, its DAG processor and the webserver/API server only *parse* the DAG, which Cosmos does
+# from the shipped manifest (LoadMode.DBT_MANIFEST) without ever calling dbt: installing dbt there
+# would only spend their 5-minute startup budget.
+DBT_COMPONENTS = ("worker", "hybrid", "test-startup-script")
+
+# Used only when dbt-redshift is not installed where the bundle is built (this project's environment
+# does not install it): the newest dbt-redshift release of the dbt 1.11 line at the time of writing.
+# It requires dbt-core>=1.8,<2, so the startup script pins dbt-core too, or pip would take dbt-core 1.12.
+DBT_REDSHIFT_FALLBACK_VERSION = "1.11.2"
+
+# What the DAG needs from the package at parse and run time; everything else stays behind.
+PACKAGE_FILES = ("__init__.py", "py.typed", "paths.py")
+PACKAGE_DIRS = ("orchestration",)
+# Never shipped from the dbt project: build output, local logs, packages, dbt's per-user file.
+PROJECT_IGNORE = ("target", "logs", "dbt_packages", ".user.yml", "__pycache__", "*.pyc")
+
+AIRFLOWIGNORE = """\
+# The DAG processor opens every .py file here that mentions "airflow" and "dag" (safe mode); the
+# package source and the dbt project are imported by the DAG file, they define no DAGs themselves.
+# One pattern per line, valid in both dag_ignore_file_syntax modes (glob, the Airflow 3 default,
+# and regexp).
+tickit_platform/
+dbt_tickit/
+"""
+
+
+class BundleError(ValueError):
+    """The bundle cannot be written where asked, or from what is installed; the message says why."""
+
+
+@dataclass(frozen=True)
+class BundleReport:
+    """What `build_bundle` wrote: `files` are POSIX paths relative to `out_dir`, sorted."""
+
+    out_dir: Path
+    files: list[str]
+    pins: dict[str, str] = field(default_factory=dict)
+    manifest_target: str = "local"
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.out_dir / BUNDLE_MANIFEST
+
+
+def installed_version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _required_version(distribution: str) -> str:
+    found = installed_version(distribution)
+    if found is None:
+        raise BundleError(f"{distribution} is not installed here, so its version cannot be pinned in the bundle")
+    return found
+
+
+def dbt_redshift_version() -> str:
+    """The dbt-redshift pin: the installed version, else the known release of the same dbt line."""
+    return installed_version("dbt-redshift") or DBT_REDSHIFT_FALLBACK_VERSION
+
+
+AIRFLOW_VERSION = installed_version("apache-airflow") or "3.3.2"
+
+
+def constraint_url(airflow_version: str, python_version: str) -> str:
+    return (
+        "https://raw.githubusercontent.com/apache/airflow/"
+        f"constraints-{airflow_version}/constraints-{python_version}.txt"
+    )
+
+
+def render_requirements(airflow_version: str, python_version: str, cosmos_version: str) -> str:
+    return f"""\
+# MWAA requirements.txt for the tickit medallion DAG, written by `tickit deploy build`.
+# Installed into Airflow's own environment on every MWAA container, resolved against Airflow's
+# constraints for this exact Airflow and Python version (Airflow {airflow_version}, Python {python_version}).
+--constraint "{constraint_url(airflow_version, python_version)}"
+# Cosmos renders the DAG from the shipped dbt manifest and starts dbt on the workers.
+astronomer-cosmos=={cosmos_version}
+# No dbt-core or dbt-redshift here on purpose: dbt's own pins clash with Airflow's constraints, so
+# dbt lives in its own virtualenv, {MWAA_DBT_VENV} (made by startup.sh
+# on the workers), and Cosmos runs that venv's dbt binary (TICKIT_DBT_EXECUTABLE).
+"""
+
+
+def render_startup(dbt_core_version: str, dbt_redshift_version: str) -> str:
+    q = shlex.quote
+    requirements = f"dbt-core=={dbt_core_version} dbt-redshift=={dbt_redshift_version}"
+    components = "|".join(DBT_COMPONENTS)
+    return f"""\
+#!/usr/bin/env bash
+# MWAA startup script for the tickit medallion DAG, written by `tickit deploy build`.
+#
+# MWAA *sources* this file with bash on every Airflow container (MWAA_AIRFLOW_COMPONENT says which)
+# before it installs requirements.txt and starts Airflow, and hands what it exports to every Airflow
+# process. Because it is sourced, there is no top-level `exit` here (it would end MWAA's wrapper
+# before the exports are collected), and a failure stops the container's start, loudly, instead of
+# leaving a worker that cannot run dbt. MWAA allows it 5 minutes.
+set -euo pipefail
+
+# Overridable only to test this script outside MWAA.
+TICKIT_DBT_VENV="${{TICKIT_DBT_VENV:-{MWAA_DBT_VENV}}}"
+TICKIT_DBT_REQUIREMENTS={q(requirements)}
+
+# Read by the DAG (tickit_platform.orchestration.config.DagConfig.from_env) wherever it is parsed or
+# run. TICKIT_HOME stays unset: the DAG then takes the manifest shipped inside the dbt project.
+export TICKIT_TARGET=dwh
+export TICKIT_DBT_PROJECT_DIR={q(MWAA_PROJECT_DIR)}
+export TICKIT_DBT_MANIFEST={q(MWAA_PROJECT_DIR + "/target/manifest.json")}
+export TICKIT_DBT_EXECUTABLE="${{TICKIT_DBT_VENV}}/bin/dbt"
+# For dbt run by hand on a worker; the DAG passes its profiles.yml to dbt itself.
+export DBT_PROFILES_DIR={q(MWAA_PROJECT_DIR)}
+export DBT_SEND_ANONYMOUS_USAGE_STATS=False
+# Cosmos would send usage telemetry on every task and DAG run.
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
+# A folder holding only a link to the venv's dbt, *appended* to PATH: operators that look for `dbt` on
+# PATH find this one, and the venv's python and pip never shadow Airflow's.
+export PATH="${{PATH}}:${{TICKIT_DBT_VENV%/*}}/bin"
+
+tickit_install_dbt() (
+    # A subshell: nothing unset here leaks into Airflow's environment.
+    # MWAA sets PIP_USER=true for its own `pip install --user`; inside a virtualenv that makes pip fail
+    # ("Can not perform a '--user' install. User site-packages are not visible in this virtualenv").
+    unset PIP_USER
+    # Airflow's constraints and Python path are Airflow's business, not the dbt venv's.
+    unset PIP_CONSTRAINT PYTHONPATH
+    local stamp="${{TICKIT_DBT_VENV}}/.tickit-requirements"
+    if [[ -x "${{TICKIT_DBT_VENV}}/bin/dbt" && -f "${{stamp}}" ]] \
+        && [[ "$(cat "${{stamp}}")" == "${{TICKIT_DBT_REQUIREMENTS}}" ]]; then
+        echo "tickit: ${{TICKIT_DBT_VENV}} already has ${{TICKIT_DBT_REQUIREMENTS}}"
+    else
+        echo "tickit: installing ${{TICKIT_DBT_REQUIREMENTS}} into ${{TICKIT_DBT_VENV}}"
+        rm -rf "${{TICKIT_DBT_VENV}}"
+        mkdir -p "${{TICKIT_DBT_VENV%/*}}"
+        python3 -m venv "${{TICKIT_DBT_VENV}}"
+        # One word per requirement: the unquoted expansion is intended.
+        # shellcheck disable=SC2086
+        "${{TICKIT_DBT_VENV}}/bin/python" -m pip install --no-cache-dir --disable-pip-version-check --quiet \\
+            ${{TICKIT_DBT_REQUIREMENTS}}
+        "${{TICKIT_DBT_VENV}}/bin/dbt" --version
+        # Written last: a venv whose install failed halfway is rebuilt on the next start.
+        printf '%s' "${{TICKIT_DBT_REQUIREMENTS}}" > "${{stamp}}"
+    fi
+    mkdir -p "${{TICKIT_DBT_VENV%/*}}/bin"
+    ln -sfn "${{TICKIT_DBT_VENV}}/bin/dbt" "${{TICKIT_DBT_VENV%/*}}/bin/dbt"
+)
+
+case "${{MWAA_AIRFLOW_COMPONENT:-}}" in
+    {components}|"")
+        tickit_install_dbt
+        ;;
+    *)
+        echo "tickit: the ${{MWAA_AIRFLOW_COMPONENT}} only parses the DAG (from the shipped manifest); no dbt here"
+        ;;
+esac
+"""
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BundleError(f"{out_dir} exists and is not a folder; choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / BUNDLE_MANIFEST).is_file():
+        raise BundleError(
+            f"{out_dir} is not empty and holds no {BUNDLE_MANIFEST}, so it is not a previous bundle; "
+            "refusing to replace it. Choose an empty or new folder."
+        )
+    for source, why in (
+        (DAGS_DIR, "the local Airflow would parse the bundle's copy of the DAG"),
+        (PACKAGE_DIR, "the bundle would be copied into itself"),
+    ):
+        if out_dir == source or source in out_dir.parents:
+            raise BundleError(f"{out_dir} is inside {source}: {why}. Choose a folder outside it.")
+
+
+def _copy_project(dest: Path) -> None:
+    shutil.copytree(DBT_PROJECT_DIR, dest, ignore=shutil.ignore_patterns(*PROJECT_IGNORE))
+
+
+def _copy_package(dest: Path) -> None:
+    dest.mkdir(parents=True)
+    for name in PACKAGE_FILES:
+        shutil.copy2(PACKAGE_DIR / name, dest / name)
+    for name in PACKAGE_DIRS:
+        shutil.copytree(PACKAGE_DIR / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def _write_manifest(project: Path, cache_dir: Path, target: str) -> None:
+    """`dbt parse` the shipped copy of the project; only manifest.json goes into the bundle."""
+    dbt = Path(sys.executable).parent / "dbt"
+    if not dbt.exists():
+        raise BundleError(f"dbt is not installed beside {sys.executable}; it is needed to parse the dbt project")
+    config = DagConfig(
+        target=target,
+        project_dir=project,
+        manifest_path=cache_dir / "dbt" / "manifest" / "manifest.json",
+        home=cache_dir,
+        dbt_executable=dbt,
+    )
+    manifest = ensure_manifest(config)
+    (project / "target").mkdir()
+    shutil.copy2(manifest, project / "target" / "manifest.json")
+    # Whatever dbt may have left in the project itself is not part of the bundle.
+    for leftover in ("logs", ".user.yml"):
+        path = project / leftover
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _list_files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def _replace(staging: Path, out_dir: Path) -> None:
+    """Put the finished bundle at out_dir; a previous bundle there is swapped out, then deleted.
+
+    Both renames stay on one filesystem (staging is out_dir's sibling), so out_dir never holds a
+    half-written bundle: it holds the old one, for an instant nothing, then the new one.
+    """
+    if not out_dir.exists():
+        staging.rename(out_dir)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    old.rmdir()
+    out_dir.rename(old)
+    try:
+        staging.rename(out_dir)
+    except BaseException:
+        old.rename(out_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build_bundle(
+    out_dir: Path,
+    *,
+    airflow_version: str = AIRFLOW_VERSION,
+    python_version: str = "3.12",
+    cache_dir: Path | None = None,
+    manifest_target: str = "local",
+) -> BundleReport:
+    """Write the MWAA bundle to out_dir (a new folder, an empty one, or a previous bundle to replace).
+
+    airflow_version/python_version pick Airflow's constraints file: they must be the MWAA
+    environment's (MWAA's Airflow 3 images run Python 3.12). cache_dir keeps `dbt parse`'s output
+    between builds (re-parsed only when the project changed); None parses in a throwaway folder.
+    """
+    if not re.fullmatch(r"\d+\.\d+\.\d+", airflow_version):
+        raise BundleError(f"airflow_version={airflow_version!r} is not an Airflow release like 3.0.6")
+    if not re.fullmatch(r"3\.\d+", python_version):
+        raise BundleError(f"python_version={python_version!r} is not a Python version like 3.12")
+    if manifest_target not in ("local", "postgres", "dwh"):
+        raise BundleError(f"manifest_target={manifest_target!r} is not one of local, postgres, dwh")
+    out_dir = out_dir.expanduser().resolve()
+    _check_out_dir(out_dir)
+    pins = {
+        "apache-airflow": airflow_version,
+        "python": python_version,
+        "astronomer-cosmos": _required_version("astronomer-cosmos"),
+        "dbt-core": _required_version("dbt-core"),
+        "dbt-redshift": dbt_redshift_version(),
+    }
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        dags = staging / "dags"
+        dags.mkdir()
+        shutil.copy2(DAG_FILE, dags / DAG_FILE.name)
+        (dags / ".airflowignore").write_text(AIRFLOWIGNORE)
+        _copy_project(dags / DBT_PROJECT_DIR.name)
+        _copy_package(dags / PACKAGE_DIR.name)
+        if cache_dir is None:
+            with tempfile.TemporaryDirectory(prefix="tickit-bundle-parse-") as scratch:
+                _write_manifest(dags / DBT_PROJECT_DIR.name, Path(scratch), manifest_target)
+        else:
+            _write_manifest(dags / DBT_PROJECT_DIR.name, cache_dir.expanduser().resolve(), manifest_target)
+        (staging / "requirements.txt").write_text(
+            render_requirements(airflow_version, python_version, pins["astronomer-cosmos"])
+        )
+        startup = staging / "startup.sh"
+        startup.write_text(render_startup(pins["dbt-core"], pins["dbt-redshift"]))
+        startup.chmod(0o755)
+        listed = _list_files(staging)
+        (staging / BUNDLE_MANIFEST).write_text("".join(f"{_sha256(staging / f)}  {f}\n" for f in listed))
+        staging.chmod(0o755)  # mkdtemp makes it 0700; the bundle is an ordinary folder
+        _replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BundleReport(
+        out_dir=out_dir,
+        files=sorted([*listed, BUNDLE_MANIFEST]),
+        pins=pins,
+        manifest_target=manifest_target,
+    )

@@ -36,6 +36,7 @@ def black_box(config, work: Path) -> tuple[float, float]:  # type: ignore[no-unt
     env = {**os.environ, **config.dbt_env()}
     common = ["--project-dir", str(config.project_dir), "--profiles-dir", str(config.project_dir),
               "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "-q"]  # fmt: skip
+    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     subprocess.run([str(config.dbt_executable), "run-operation", "load_raw_tables", *common], env=env, check=True)
     loaded = time.monotonic()

@@ -145,9 +145,34 @@ def cmd_dbt(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     config = _dag_config(settings, acquire(settings).folder)
-    env = {**os.environ, **config.dbt_env()}
+    # dbt's target/ and logs/ go under TICKIT_HOME too: a run never writes into the repository.
+    env = {
+        **os.environ,
+        **config.dbt_env(),
+        "DBT_TARGET_PATH": str(settings.dbt_target_dir),
+        "DBT_LOG_PATH": str(settings.dbt_log_dir),
+    }
+    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
     cmd = [str(config.dbt_executable), *args.dbt_args, "--project-dir", str(config.project_dir)]
     return subprocess.call(cmd, env=env)
+
+
+def cmd_deploy_build(args: argparse.Namespace) -> int:
+    from tickit_platform.deploy.bundle import build_bundle
+
+    settings = _settings(args)
+    out_dir = Path(args.out) if args.out else settings.home / "deploy" / "bundle"
+    report = build_bundle(out_dir, cache_dir=settings.home / "deploy" / "cache")
+    pins = report.pins
+    print(f"Bundle written to {report.out_dir} ({len(report.files)} files)")
+    print(f"constraints: Airflow {pins['apache-airflow']} / Python {pins['python']}")
+    for name in ("astronomer-cosmos", "dbt-core", "dbt-redshift"):
+        print(f"{name}=={pins[name]}")
+    print(f"manifest parsed with target: {report.manifest_target}")
+    print(f"review: (cd {report.out_dir} && sha256sum -c bundle-manifest.txt)")
+    print("next: aws s3 sync <bundle>/dags s3://<bucket>/dags --delete; upload requirements.txt and startup.sh;")
+    print("      then update the MWAA environment with their new object versions.")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, help="random seed (default 42)")
     synth.add_argument("--out", help="folder to write (default under TICKIT_HOME)")
     synth.set_defaults(func=cmd_data_synth)
+
+    deploy = sub.add_parser("deploy", help="production on MWAA").add_subparsers(dest="deploy", required=True)
+    bundle = deploy.add_parser("build", help="write the MWAA bucket layout: dags/, requirements.txt, startup.sh")
+    bundle.add_argument("--out", help="folder to write (default TICKIT_HOME/deploy/bundle)")
+    bundle.set_defaults(func=cmd_deploy_build)
 
     dbt = sub.add_parser("dbt", help="run dbt on the project with the DAG's environment, e.g. `tickit dbt ls`")
     _data_options(dbt)

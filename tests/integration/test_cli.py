@@ -76,6 +76,32 @@ def test_run_with_a_failing_model_exits_non_zero_naming_it_and_its_log(tmp_path:
     assert "gold_revenue_by_venue (top 5)" in output
 
 
+def test_dbt_passthrough_uses_the_dags_environment_and_writes_only_under_home(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    args = ("dbt", "--synthetic", "--scale", "0.01", "ls", "--resource-type", "model", "--output", "name")
+    result = tickit(*args, home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(MODELS) <= set(result.stdout.split())
+    assert (home / "dbt" / "target" / "manifest.json").is_file()
+
+
+def test_deploy_build_writes_the_mwaa_bucket_layout_and_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    result = tickit("deploy", "build", "--out", str(out), home=tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Bundle written to {out}" in result.stdout
+    assert (out / "dags" / "dbt_tickit" / "target" / "manifest.json").is_file()
+    assert (out / "requirements.txt").is_file() and (out / "startup.sh").is_file()
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("mine")
+    refused = tickit("deploy", "build", "--out", str(foreign), home=tmp_path / "home")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("tickit: ") and "Traceback" not in refused.stderr
+    assert (foreign / "keep.txt").read_text() == "mine"
+
+
 def test_synth_writes_the_files_and_says_what_it_wrote(tmp_path: Path) -> None:
     out = tmp_path / "files"
     result = tickit("data", "synth", "--scale", "0.01", "--seed", "3", "--out", str(out), home=tmp_path / "home")

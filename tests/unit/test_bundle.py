@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from tickit_platform.deploy.bundle import (
     build_bundle,
 )
 from tickit_platform.orchestration.config import DAG_ID, REDSHIFT_ENV_TEMPLATES
+from tickit_platform.orchestration.manifest import DbtParseError
 from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR, REPO_ROOT
 
 SRC_DIR = REPO_ROOT / "src"
@@ -44,24 +46,22 @@ def parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("parse-cache")
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory, parse_cache: Path) -> BundleReport:
-    return build_bundle(tmp_path_factory.mktemp("mwaa") / "bundle", cache_dir=parse_cache)
-
-
 # Runs in a fresh interpreter that knows nothing of the repository: `-I` ignores PYTHON* variables and
 # the user site, and the editable install's entry for src/ is dropped from sys.path. The bundle's dags/
 # folder is not put on sys.path here either: Airflow's BundleDagBag adds it, as the DAG processor and
-# the task runner do on MWAA, so `import tickit_platform` can only come from the bundle.
+# the task runner do on MWAA, so `import tickit_platform` can only come from the bundle. Airflow and
+# Cosmos are imported first, while the bundle is still being built; the bundle's path arrives on stdin.
 PROBE = """
 import json, shutil, sys, tempfile
 from pathlib import Path
-dags, src = Path(sys.argv[1]), sys.argv[2]
+src = sys.argv[1]
 sys.path[:] = [p for p in sys.path if p.rstrip("/") != src.rstrip("/")]
 from airflow.configuration import conf
 from airflow.dag_processing.dagbag import BundleDagBag
 from airflow.utils.file import find_dag_file_paths
+import cosmos, cosmos.operators.watcher
 
+dags = Path(sys.stdin.readline().strip())
 bag = BundleDagBag(dag_folder=dags, bundle_path=dags)
 import tickit_platform
 from tickit_platform.paths import DBT_PROJECT_DIR
@@ -78,7 +78,7 @@ shutil.copytree(dags, unignored)
 (unignored / ".airflowignore").unlink()
 found["without .airflowignore"] = discovered(unignored)
 
-dag = bag.dags.get(sys.argv[3])
+dag = bag.dags.get(sys.argv[2])
 print(json.dumps({
     "package_file": tickit_platform.__file__,
     "project_dir": str(DBT_PROJECT_DIR),
@@ -94,10 +94,12 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def parsed(bundle: BundleReport, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The DAG as the scheduler's DAG processor on MWAA builds it from the bundle (no dbt installed)."""
+def bundle_and_probe(
+    tmp_path_factory: pytest.TempPathFactory, parse_cache: Path
+) -> Iterator[tuple[BundleReport, subprocess.Popen[str]]]:
+    """The bundle, and the DAG processor stand-in already importing Airflow while dbt parses."""
+    out = tmp_path_factory.mktemp("mwaa") / "bundle"
     scratch = tmp_path_factory.mktemp("probe")
-    dags = bundle.out_dir / "dags"
     env = {
         # Not the venv's bin/: like the scheduler on MWAA, this process has no dbt on its PATH.
         "PATH": "/usr/bin:/bin",
@@ -110,19 +112,38 @@ def parsed(bundle: BundleReport, tmp_path_factory: pytest.TempPathFactory) -> di
         # What startup.sh exports on MWAA, less TICKIT_DBT_MANIFEST: the DAG must find the manifest
         # inside the shipped project by itself. The dbt path does not exist on this machine.
         "TICKIT_TARGET": "dwh",
-        "TICKIT_DBT_PROJECT_DIR": str(dags / "dbt_tickit"),
+        "TICKIT_DBT_PROJECT_DIR": str(out / "dags" / "dbt_tickit"),
         "TICKIT_DBT_EXECUTABLE": MWAA_DBT_EXECUTABLE,
     }
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", PROBE, str(dags), str(SRC_DIR), DAG_ID],
+    probe = subprocess.Popen(
+        [sys.executable, "-I", "-c", PROBE, str(SRC_DIR), DAG_ID],
         env=env,
         cwd=scratch,
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    try:
+        yield build_bundle(out, cache_dir=parse_cache), probe
+    finally:
+        if probe.poll() is None:
+            probe.kill()
+            probe.communicate()
+
+
+@pytest.fixture(scope="module")
+def bundle(bundle_and_probe: tuple[BundleReport, subprocess.Popen[str]]) -> BundleReport:
+    return bundle_and_probe[0]
+
+
+@pytest.fixture(scope="module")
+def parsed(bundle_and_probe: tuple[BundleReport, subprocess.Popen[str]]) -> dict[str, Any]:
+    """The DAG as the scheduler's DAG processor on MWAA builds it from the bundle (no dbt installed)."""
+    report, probe = bundle_and_probe
+    stdout, stderr = probe.communicate(f"{report.out_dir / 'dags'}\n", timeout=120)
+    assert probe.returncode == 0, stderr[-3000:]
+    data: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     return data
 
 
@@ -358,12 +379,6 @@ def test_airflowignore_keeps_the_dag_processor_to_the_dag_file(parsed: dict[str,
     assert "tickit_platform/orchestration/dag_factory.py" in parsed["discovered"]["without .airflowignore"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dag_factory forces InvocationMode.DBT_RUNNER, which imports dbt inside Airflow's own environment; "
-    "on MWAA dbt lives only in the startup script's venv, so the producer would fail with CosmosDbtRunError. "
-    "Remove this marker once dag_factory lets Cosmos run TICKIT_DBT_EXECUTABLE as a subprocess.",
-)
 def test_on_mwaa_the_dbt_build_runs_the_venvs_dbt(parsed: dict[str, Any]) -> None:
     assert parsed["producer_invocation_mode"] != "InvocationMode.DBT_RUNNER"
 
@@ -397,4 +412,21 @@ def test_rebuilding_replaces_a_previous_bundle(tmp_path: Path, parse_cache: Path
     assert (out / BUNDLE_MANIFEST).is_file()
     assert second.files == first.files
     # Built beside it, then swapped in: no temporary sibling survives.
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_failed_build_leaves_the_previous_bundle_as_it_was(
+    tmp_path: Path, parse_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    build_bundle(out, cache_dir=parse_cache)
+    before = (out / BUNDLE_MANIFEST).read_text()
+
+    def broken_project(config: object) -> Path:
+        raise DbtParseError("`dbt parse` failed: a broken model")
+
+    monkeypatch.setattr("tickit_platform.deploy.bundle.ensure_manifest", broken_project)
+    with pytest.raises(DbtParseError):
+        build_bundle(out, cache_dir=parse_cache)
+    assert (out / BUNDLE_MANIFEST).read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]

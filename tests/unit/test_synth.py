@@ -334,6 +334,27 @@ def test_sales_are_skewed_towards_few_events(scale1: Tickit) -> None:
     assert share >= 0.05, share
 
 
+def _correlation(xs: list[float], ys: list[float]) -> float:
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    vx = sum((x - mx) ** 2 for x in xs)
+    vy = sum((y - my) ** 2 for y in ys)
+    return cov / (vx * vy) ** 0.5
+
+
+def test_a_rows_random_columns_are_independent(scale1: Tickit) -> None:
+    # Each column is drawn separately; a shared draw would tie, say, a listing's event to its size and
+    # its seller, so popular events would only ever get single-ticket listings.
+    listings = scale1.rows["listing"][:50_000]
+    event = [float(row["eventid"]) for row in listings]
+    for other in ("numtickets", "sellerid", "priceperticket"):
+        values = [float(row[other]) for row in listings]
+        assert abs(_correlation(event, values)) < 0.05, other
+    sales = scale1.rows["sales"][:50_000]
+    assert abs(_correlation([float(s["listid"]) for s in sales], [float(s["buyerid"]) for s in sales])) < 0.05
+
+
 # --- output folder safety ---------------------------------------------------------------------------------
 
 

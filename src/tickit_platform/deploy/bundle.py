@@ -80,7 +80,12 @@ class BundleError(ValueError):
 
 @dataclass(frozen=True)
 class BundleReport:
-    """What `build_bundle` wrote: `files` are POSIX paths relative to `out_dir`, sorted."""
+    """What `build_bundle` wrote.
+
+    files: POSIX paths relative to out_dir, sorted, bundle-manifest.txt included. pins: the versions
+    written into requirements.txt and startup.sh (apache-airflow and python name the constraints file).
+    manifest_target: the dbt target the shipped manifest was parsed with.
+    """
 
     out_dir: Path
     files: list[str]
@@ -177,7 +182,7 @@ tickit_install_dbt() (
     # Airflow's constraints and Python path are Airflow's business, not the dbt venv's.
     unset PIP_CONSTRAINT PYTHONPATH
     local stamp="${{TICKIT_DBT_VENV}}/.tickit-requirements"
-    if [[ -x "${{TICKIT_DBT_VENV}}/bin/dbt" && -f "${{stamp}}" ]] \
+    if [[ -x "${{TICKIT_DBT_VENV}}/bin/dbt" && -f "${{stamp}}" ]] \\
         && [[ "$(cat "${{stamp}}")" == "${{TICKIT_DBT_REQUIREMENTS}}" ]]; then
         echo "tickit: ${{TICKIT_DBT_VENV}} already has ${{TICKIT_DBT_REQUIREMENTS}}"
     else
@@ -185,6 +190,8 @@ tickit_install_dbt() (
         rm -rf "${{TICKIT_DBT_VENV}}"
         mkdir -p "${{TICKIT_DBT_VENV%/*}}"
         python3 -m venv "${{TICKIT_DBT_VENV}}"
+        # pip needs a package index the environment can reach: PyPI through the VPC's NAT, or a private
+        # index (CodeArtifact) set with PIP_INDEX_URL before this point. About 1-2 minutes.
         # One word per requirement: the unquoted expansion is intended.
         # shellcheck disable=SC2086
         "${{TICKIT_DBT_VENV}}/bin/python" -m pip install --no-cache-dir --disable-pip-version-check --quiet \\
@@ -202,7 +209,7 @@ case "${{MWAA_AIRFLOW_COMPONENT:-}}" in
         tickit_install_dbt
         ;;
     *)
-        echo "tickit: the ${{MWAA_AIRFLOW_COMPONENT}} only parses the DAG (from the shipped manifest); no dbt here"
+        echo "tickit: MWAA_AIRFLOW_COMPONENT=${{MWAA_AIRFLOW_COMPONENT}} runs no dbt: the manifest is enough"
         ;;
 esac
 """

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG
@@ -47,6 +49,13 @@ def _model_task(
     )
 
 
+def _invocation_mode(config: DagConfig) -> InvocationMode:
+    """dbt in-process when it is installed beside Airflow (locally: no interpreter start per dbt call),
+    as a subprocess of the configured executable otherwise (MWAA keeps dbt in its own virtualenv)."""
+    same_env = Path(config.dbt_executable).parent.resolve() == Path(sys.executable).parent.resolve()
+    return InvocationMode.DBT_RUNNER if same_env else InvocationMode.SUBPROCESS
+
+
 def build_dag(config: DagConfig | None = None) -> DbtDag:
     config = config or DagConfig.from_env()
     if not config.manifest_path.exists():
@@ -80,7 +89,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         profile_config=profile,
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER,
-            invocation_mode=InvocationMode.DBT_RUNNER,
+            invocation_mode=_invocation_mode(config),
             dbt_executable_path=config.dbt_executable,
             # The one `dbt build` also runs the tests, so each model's task can be gated on them.
             # Cosmos' producer never re-runs dbt: a retry ends it as skipped, so the run's state is
@@ -121,6 +130,8 @@ def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common
         task_id=LOAD_RAW_TASK_ID,
         dag=dag,
         macro_name="load_raw_tables",
+        dbt_executable_path=str(config.dbt_executable),
+        invocation_mode=_invocation_mode(config),
         project_dir=str(config.project_dir),
         profile_config=profile,
         # Share the producer's cache so dbt's partial-parse file is reused, not parsed again.

@@ -52,8 +52,10 @@ class DagConfig:
     dbt_executable: Path = Path("dbt")
     retries: int = 2
     retry_delay: timedelta = timedelta(seconds=30)
-    # How often a model's task looks at the dbt build's progress; short, because it is a cheap read.
-    poke_interval: float = 0.5
+    # How often a model's task asks how the shared dbt build is going. Each look is a request to the API
+    # server, and 17 tasks looking twice a second slowed the build itself by a third on two cores;
+    # every 3 s costs at most 3 s of latency per task (benchmarks/README.md).
+    poke_interval: float = 3.0
 
     @property
     def warehouse_path(self) -> Path:
@@ -84,7 +86,7 @@ class DagConfig:
             dbt_executable=Path(dbt),
             retries=int(env.get("TICKIT_DAG_RETRIES") or 2),
             retry_delay=timedelta(seconds=_float(env, "TICKIT_DAG_RETRY_DELAY_SECONDS", 30.0)),
-            poke_interval=_float(env, "TICKIT_DAG_POKE_INTERVAL_SECONDS", 0.5),
+            poke_interval=_float(env, "TICKIT_DAG_POKE_INTERVAL_SECONDS", 3.0),
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -100,7 +102,8 @@ class DagConfig:
             env["DBT_THREADS"] = "4"
         else:
             env["DBT_DUCKDB_PATH"] = str(self.warehouse_path)
-            env["DBT_THREADS"] = "2"
+            # dbt's threads mostly wait on the engine and on reporting to Airflow, so more than the cores.
+            env["DBT_THREADS"] = os.environ.get("TICKIT_DBT_THREADS") or "4"
             if self.raw_dir is not None:
                 env["TICKIT_RAW_DIR"] = str(self.raw_dir)
         for name in (

@@ -221,6 +221,12 @@ class AirflowApi:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read() or b"null")
 
+    def warm_execution_api(self) -> None:
+        """The API server builds its task-execution API on first use (about 4 s here); pay that now,
+        while Airflow starts, rather than inside the first task of a run."""
+        with urllib.request.urlopen(f"{self.base_url}/execution/health", timeout=60):
+            pass
+
     def wait_for_dag(self, dag_id: str, timeout: float = 180.0) -> None:
         """Wait until the DAG processor has parsed the DAG; fail with its import error if it has one."""
         deadline = time.monotonic() + timeout

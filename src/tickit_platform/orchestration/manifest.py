@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tickit_platform.orchestration.config import DAG_ID, DagConfig
+from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
 
 IGNORED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
 
@@ -55,6 +55,10 @@ def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
             str(target),
             "--log-path",
             str(config.home / "dbt" / "logs"),
+            # The same --profile/--target flags Cosmos passes: dbt keeps them in the partial-parse file's
+            # state check, so any difference would make every task parse the whole project again.
+            "--profile",
+            PROFILE_NAME,
             "--target",
             config.target,
         ],

@@ -77,6 +77,7 @@ def started_airflow(config: DagConfig, **kwargs: Any) -> Iterator[tuple[LocalAir
     airflow.start()
     try:
         api = airflow.api()
+        api.warm_execution_api()
         api.wait_for_dag(DAG_ID)
         yield airflow, api
     finally:

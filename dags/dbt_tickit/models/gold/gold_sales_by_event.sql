@@ -43,8 +43,9 @@ final as (
         silver_event.starts_at,
         coalesce(sales_per_event.sales_count, 0) as sales_count,
         coalesce(sales_per_event.tickets_sold, 0) as tickets_sold,
-        coalesce(sales_per_event.total_revenue, 0) as total_revenue,
-        coalesce(sales_per_event.total_commission, 0) as total_commission
+        -- Typed explicitly: a bare 0 would make the column numeric without a scale on PostgreSQL/Redshift.
+        cast(coalesce(sales_per_event.total_revenue, 0) as decimal(18, 2)) as total_revenue,
+        cast(coalesce(sales_per_event.total_commission, 0) as decimal(18, 2)) as total_commission
     from silver_event
     left join sales_per_event
         on silver_event.event_id = sales_per_event.event_id

@@ -78,8 +78,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     console = out.console()
-    dataset = acquire(settings, say=console.print)
-    console.print(f"Data: {dataset.description} ({dataset.folder})")
+    # soft_wrap keeps each message one line (the fallback notice above all), however narrow the output.
+    dataset = acquire(settings, say=lambda message: console.print(message, soft_wrap=True))
+    console.print(f"Data: {dataset.description} ({dataset.folder})", soft_wrap=True)
     config = _dag_config(settings, dataset.folder)
     console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
     with out.TaskProgress(console) as progress:

@@ -20,12 +20,13 @@ from typing import Any
 
 import duckdb
 import pytest
-from tests.support import MODELS, skip_or_fail
+from tests.support import MODELS, dag_config, skip_or_fail
 
 from tickit_platform.data.synth import generate
+from tickit_platform.orchestration.runner import started_airflow, trigger_and_wait
 from tickit_platform.paths import DBT_PROJECT_DIR
 
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(900)]
 
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres", "dbname": "test"}
 GOLD = {
@@ -116,21 +117,27 @@ def _as_text(rows: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
     return [tuple(text(v) for v in row) for row in rows]
 
 
-def test_gold_views_are_identical_on_postgres_and_duckdb(database: str, raw_dir: Path, tmp_path: Path) -> None:
-    pg_out = _build(
-        tmp_path / "pg",
-        raw_dir,
-        DBT_TARGET="postgres",
-        DBT_POSTGRES_HOST=PG["host"],
-        DBT_POSTGRES_PORT=PG["port"],
-        DBT_POSTGRES_USER=PG["user"],
-        DBT_POSTGRES_DBNAME=database,
-    )
-    assert "WARN 2" in pg_out  # the orphan venue ids, reported the same way on both engines
-    warehouse = tmp_path / "duck" / "tickit.duckdb"
-    warehouse.parent.mkdir(parents=True)
-    _build(tmp_path / "duck", raw_dir, DBT_TARGET="local", DBT_DUCKDB_PATH=str(warehouse))
+def _pg_env(database: str) -> dict[str, str]:
+    return {
+        "DBT_POSTGRES_HOST": PG["host"],
+        "DBT_POSTGRES_PORT": PG["port"],
+        "DBT_POSTGRES_USER": PG["user"],
+        "DBT_POSTGRES_DBNAME": database,
+    }
 
+
+@pytest.fixture(scope="module")
+def duckdb_gold(raw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[str, ...]]]:
+    """The three gold views built by plain dbt on DuckDB from the same files: the reference."""
+    work = tmp_path_factory.mktemp("duck")
+    warehouse = work / "tickit.duckdb"
+    _build(work, raw_dir, DBT_TARGET="local", DBT_DUCKDB_PATH=str(warehouse))
+    gold = {view: _as_text(_duckdb_rows(warehouse, view, key)) for view, key in GOLD.items()}
+    assert all(gold.values())
+    return gold
+
+
+def _assert_gold_equal(database: str, duckdb_gold: dict[str, list[tuple[str, ...]]]) -> None:
     built = psql(
         "select table_schema || '.' || table_name from information_schema.tables "
         "where table_schema in ('bronze', 'silver', 'gold')",
@@ -138,7 +145,34 @@ def test_gold_views_are_identical_on_postgres_and_duckdb(database: str, raw_dir:
     )
     assert {line.split(".")[1] for line in built.stdout.split()} == set(MODELS)
     for view, key in GOLD.items():
-        duck = _as_text(_duckdb_rows(warehouse, view, key))
-        pg = _postgres_rows(database, view, key)
-        assert len(duck) > 0
-        assert pg == duck, view
+        assert _postgres_rows(database, view, key) == duckdb_gold[view], view
+
+
+def test_gold_views_are_identical_on_postgres_and_duckdb(
+    database: str, raw_dir: Path, duckdb_gold: dict[str, list[tuple[str, ...]]], tmp_path: Path
+) -> None:
+    pg_out = _build(tmp_path / "pg", raw_dir, DBT_TARGET="postgres", **_pg_env(database))
+    assert "WARN 2" in pg_out  # the orphan venue ids, reported the same way on both engines
+    _assert_gold_equal(database, duckdb_gold)
+
+
+@pytest.mark.airflow
+def test_the_dag_runs_on_postgres_under_the_scheduler(
+    database: str,
+    raw_dir: Path,
+    duckdb_gold: dict[str, list[tuple[str, ...]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Start from an empty warehouse, so every gold row below comes from this DAG run.
+    for schema in ("raw", "bronze", "silver", "gold", "audit"):
+        psql(f"drop schema if exists {schema} cascade", database)
+    for name, value in _pg_env(database).items():
+        monkeypatch.setenv(name, value)  # the DAG hands DBT_POSTGRES_* on to every dbt process
+    config = dag_config(tmp_path / "home", raw_dir, target="postgres")
+    with started_airflow(config) as (airflow, api):
+        result = trigger_and_wait(airflow, api)
+    states = result.states()
+    assert result.state == "success", states
+    assert {states[model] for model in MODELS} == {"success"}
+    _assert_gold_equal(database, duckdb_gold)

@@ -64,12 +64,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
             "once to build it, or set TICKIT_DBT_MANIFEST."
         )
     env = config.dbt_env()
-    common: dict[str, Any] = {
-        "retries": config.retries,
-        "retry_delay": config.retry_delay,
-        "env": env,
-        "install_deps": False,
-    }
+    common: dict[str, Any] = {"retries": config.retries, "retry_delay": config.retry_delay}
 
     def convert(**kwargs: Any) -> DbtModelTask:
         return _model_task(config=config, **kwargs)
@@ -85,6 +80,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
             dbt_project_path=config.project_dir,
             manifest_path=config.manifest_path,
             install_dbt_deps=False,
+            env_vars=env,
         ),
         profile_config=profile,
         execution_config=ExecutionConfig(
@@ -115,7 +111,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         doc_md=__doc__,
         default_args={"retries": config.retries, "retry_delay": config.retry_delay},
     )
-    _add_load_raw(dag, config, profile, common)
+    _add_load_raw(dag, config, profile, {**common, "env": env, "install_deps": False})
     return dag
 
 

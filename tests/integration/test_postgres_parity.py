@@ -157,7 +157,7 @@ def test_gold_views_are_identical_on_postgres_and_duckdb(
 
 
 @pytest.mark.airflow
-def test_the_dag_runs_on_postgres_under_the_scheduler(
+def test_the_dag_runs_on_postgres_with_airflow_metadata_on_postgres(
     database: str,
     raw_dir: Path,
     duckdb_gold: dict[str, list[tuple[str, ...]]],
@@ -170,9 +170,18 @@ def test_the_dag_runs_on_postgres_under_the_scheduler(
     for name, value in _pg_env(database).items():
         monkeypatch.setenv(name, value)  # the DAG hands DBT_POSTGRES_* on to every dbt process
     config = dag_config(tmp_path / "home", raw_dir, target="postgres")
-    with started_airflow(config) as (airflow, api):
-        result = trigger_and_wait(airflow, api)
+    # Airflow's own metadata on PostgreSQL too, as in production (MWAA), instead of SQLite.
+    metadata = f"{database}_airflow"
+    assert psql(f'create database "{metadata}"', "postgres").returncode == 0
+    try:
+        conn = f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{metadata}"
+        with started_airflow(config, sql_alchemy_conn=conn) as (airflow, api):
+            result = trigger_and_wait(airflow, api)
+        runs = psql("select run_id, state from dag_run", metadata)
+    finally:
+        psql(f'drop database if exists "{metadata}" with (force)', "postgres")
     states = result.states()
     assert result.state == "success", states
     assert {states[model] for model in MODELS} == {"success"}
+    assert runs.stdout.split() == [result.run_id, "success"]
     _assert_gold_equal(database, duckdb_gold)

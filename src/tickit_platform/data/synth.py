@@ -4,7 +4,8 @@ Generation runs inside DuckDB: every random draw is a hash of (seed, tag, id) ma
 values depend only on the seed and its id. That makes output identical across runs and thread counts
 while DuckDB builds and writes millions of rows in parallel (scale 10 is ~3.6 million rows).
 
-Shape, as TICKIT.md describes the real data: ids dense from 1; the calendar is 2008 with 365 days;
+Shape, as the real data has it (AWS's Redshift Getting Started Guide and SQL reference examples):
+ids dense from 1; the calendar is 2008 with 365 days;
 a sale points at an existing listing, shares its event and seller, and happens after the listing was
 created and before the event starts; commission is 15% of the price paid; sales are skewed towards a
 few events; and two events reference venue ids that venue does not have, like the real files do.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,3 +47,49 @@ def dag_config(home: Path, raw_dir: Path, project_dir: Path = DBT_PROJECT_DIR, *
     }
     values.update(overrides)
     return DagConfig(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_dbt(
+    args: list[str],
+    work: Path,
+    database: Path,
+    raw_dir: Path | None,
+    project_dir: Path = DBT_PROJECT_DIR,
+    **env_overrides: str,
+) -> Run:
+    """Run dbt on DuckDB against a project, with every file dbt writes kept under `work`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_") and k != "TICKIT_RAW_DIR"}
+    env.update(
+        DBT_TARGET="local",
+        DBT_PROFILES_DIR=str(project_dir),
+        DBT_DUCKDB_PATH=str(database),
+        DBT_USE_COLORS="false",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        DBT_THREADS="2",
+        **env_overrides,
+    )
+    if raw_dir is not None:
+        env["TICKIT_RAW_DIR"] = str(raw_dir)
+    command = [
+        str(Path(sys.executable).parent / "dbt"),
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
+    done = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, timeout=300)
+    return Run(done.returncode, done.stdout, done.stderr)

@@ -95,7 +95,7 @@ def fetch(
     """
     dest = Path(dest)
     if is_complete(dest):
-        if _same_source(dest, source):
+        if _same_source(dest, source) and not _local_source_changed(dest, source):
             return dest
         # Another source's files: staging happens inside `dest`, so they must go before anything is fetched.
         shutil.rmtree(dest)
@@ -133,6 +133,18 @@ def _same_source(dest: Path, source: str | None) -> bool:
     if source is None:
         return prov.kind == "official"
     return prov.kind == "given" and prov.source == source
+
+
+def _local_source_changed(dest: Path, source: str | None) -> bool:
+    """A local zip or folder edited since it was copied: the copy must not hide the user's edit."""
+    if source is None or "://" in source:
+        return False
+    path = Path(source).expanduser()
+    if not path.exists():
+        return False
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    newest = max((p.stat().st_mtime_ns for p in files), default=0)
+    return newest > (dest / "provenance.json").stat().st_mtime_ns
 
 
 def _is_url(source: str) -> bool:

@@ -31,6 +31,14 @@ def _blocks(parsed: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]
     return found
 
 
+def _value(body: dict[str, Any], key: str) -> Any:
+    """An attribute's value; the parser wraps attribute values in a one-element list."""
+    value = body.get(key)
+    if isinstance(value, list) and len(value) == 1:
+        return value[0]
+    return value
+
+
 def _line(body: dict[str, Any]) -> int:
     return int(body.get("__start_line__", 1))
 
@@ -57,7 +65,7 @@ def _check_variables(parsed: dict[str, Any], rel: str, problems: list[str]) -> N
         for attribute in ("description", "type"):
             if attribute not in body:
                 problems.append(f'{rel}:{_line(body)}: variable "{name}" has no {attribute}')
-        if "description" in body and not str(body["description"]).strip():
+        if "description" in body and not str(_value(body, "description")).strip():
             problems.append(f'{rel}:{_line(body)}: variable "{name}" has an empty description')
     names = [name for name, _ in variables]
     if "tags" in names and names[-1] != "tags":
@@ -66,7 +74,7 @@ def _check_variables(parsed: dict[str, Any], rel: str, problems: list[str]) -> N
 
 def _check_outputs(parsed: dict[str, Any], rel: str, problems: list[str]) -> None:
     for name, body in _blocks(parsed, "output"):
-        if not str(body.get("description", "")).strip():
+        if not str(_value(body, "description") or "").strip():
             problems.append(f'{rel}:{_line(body)}: output "{name}" has no description')
 
 
@@ -81,8 +89,8 @@ def _check_versions(parsed: dict[str, Any], rel: str, problems: list[str]) -> No
     providers: dict[str, Any] = {}
     for entry in block.get("required_providers", []):
         providers.update(entry)
-    aws = providers.get("aws")
-    if not isinstance(aws, dict) or not str(aws.get("version", "")).strip():
+    aws = _value(providers, "aws")
+    if not isinstance(aws, dict) or not str(_value(aws, "version") or "").strip():
         problems.append(f"{rel}:{_line(block)}: required_providers does not pin the aws provider's version")
 
 

@@ -43,9 +43,21 @@ def _line(body: dict[str, Any]) -> int:
     return int(body.get("__start_line__", 1))
 
 
+def _locate(text: str, message: str) -> int:
+    """The line a parser message quotes (some of its errors carry no position), else 1."""
+    _, _, quoted = message.partition(": ")
+    quoted = quoted.strip()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if quoted and line.strip() == quoted:
+            return number
+    return 1
+
+
 def _parse(path: Path, rel: str, problems: list[str]) -> dict[str, Any] | None:
+    text = ""
     try:
-        parsed: dict[str, Any] = hcl2.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        parsed: dict[str, Any] = hcl2.loads(text)
     except UnexpectedInput as error:
         summary = str(error).splitlines()[0]
         problems.append(f"{rel}:{error.line}:{error.column}: HCL syntax error: {summary}")
@@ -53,8 +65,8 @@ def _parse(path: Path, rel: str, problems: list[str]) -> dict[str, Any] | None:
     except UnicodeDecodeError as error:
         problems.append(f"{rel}:1: not UTF-8 text ({error.reason})")
         return None
-    except Exception as error:  # the transformer raises plain exceptions on some malformed input
-        problems.append(f"{rel}:1: cannot be parsed as HCL: {error}")
+    except Exception as error:  # the pre-checks and the transformer raise plain exceptions
+        problems.append(f"{rel}:{_locate(text, str(error))}: HCL syntax error: {error}")
         return None
     return parsed
 

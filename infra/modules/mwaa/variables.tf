@@ -1,0 +1,161 @@
+variable "name" {
+  description = "Name of the MWAA environment (`tickit deploy push/trigger --environment`)"
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z][0-9a-zA-Z_-]{0,47}$", var.name))
+    error_message = "name must start with a letter and hold at most 48 letters, digits, hyphens or underscores (it also names the execution role)."
+  }
+}
+
+variable "airflow_version" {
+  description = "Airflow version of the environment. MWAA's Airflow 3 releases may lag the Airflow this project runs locally (3.3); pick the newest 3.x MWAA offers in your region (`aws mwaa list-environments` / the console's version list)."
+  type        = string
+  default     = "3.0.6"
+
+  validation {
+    condition     = can(regex("^3\\.[0-9]+\\.[0-9]+$", var.airflow_version))
+    error_message = "airflow_version must be an Airflow 3 release such as 3.0.6: the DAG uses Airflow 3's API."
+  }
+}
+
+variable "environment_class" {
+  description = "MWAA environment class: mw1.small, mw1.medium, mw1.large, mw1.xlarge or mw1.2xlarge"
+  type        = string
+  default     = "mw1.small"
+}
+
+variable "min_workers" {
+  description = "Workers always running"
+  type        = number
+  default     = 1
+}
+
+variable "max_workers" {
+  description = "Most workers MWAA scales out to under load"
+  type        = number
+  default     = 2
+}
+
+variable "schedulers" {
+  description = "Number of schedulers (2 is the minimum MWAA allows for Airflow 2.2 and later)"
+  type        = number
+  default     = 2
+}
+
+variable "source_bucket_name" {
+  description = "Name of the versioned S3 bucket holding dags/, requirements.txt and startup.sh"
+  type        = string
+}
+
+variable "source_bucket_arn" {
+  description = "ARN of the same bucket"
+  type        = string
+}
+
+variable "source_bucket_kms_key_arn" {
+  description = "ARN of the KMS key encrypting the bucket; the execution role may decrypt with it, through S3 only"
+  type        = string
+}
+
+variable "create_placeholder_files" {
+  description = "Write placeholder requirements.txt, startup.sh and dags/.airflowignore so the environment can be created before the first `tickit deploy push`; never overwritten afterwards"
+  type        = bool
+  default     = true
+}
+
+variable "requirements_s3_object_version" {
+  description = "S3 object version of requirements.txt at creation; null takes the latest. Afterwards `tickit deploy push` sets it and Terraform ignores it."
+  type        = string
+  default     = null
+}
+
+variable "startup_script_s3_object_version" {
+  description = "S3 object version of startup.sh at creation; null takes the latest. Afterwards `tickit deploy push` sets it and Terraform ignores it."
+  type        = string
+  default     = null
+}
+
+variable "subnet_ids" {
+  description = "Exactly two private subnets in different availability zones, with a route to a NAT gateway"
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) == 2
+    error_message = "MWAA takes exactly two private subnets."
+  }
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the environment; one must allow all traffic from itself"
+  type        = list(string)
+}
+
+variable "webserver_access_mode" {
+  description = "PRIVATE_ONLY: the Airflow UI is reachable only from inside the VPC (VPN, bastion). PUBLIC_ONLY: from the internet, still behind IAM login."
+  type        = string
+  default     = "PRIVATE_ONLY"
+
+  validation {
+    condition     = contains(["PRIVATE_ONLY", "PUBLIC_ONLY"], var.webserver_access_mode)
+    error_message = "webserver_access_mode must be PRIVATE_ONLY or PUBLIC_ONLY."
+  }
+}
+
+variable "weekly_maintenance_window_start" {
+  description = "Start of MWAA's weekly maintenance window, DAY:HH:MM in UTC (such as SUN:03:00); null lets MWAA choose"
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for the environment's data; null uses an AWS-owned key"
+  type        = string
+  default     = null
+}
+
+variable "log_level" {
+  description = "CloudWatch log level of the DAG processor, scheduler, web server and workers: CRITICAL, ERROR, WARNING, INFO or DEBUG"
+  type        = string
+  default     = "WARNING"
+}
+
+variable "task_log_level" {
+  description = "CloudWatch log level of task logs (dbt's output is in them): CRITICAL, ERROR, WARNING, INFO or DEBUG"
+  type        = string
+  default     = "INFO"
+}
+
+variable "redshift_workgroup_arns" {
+  description = "Redshift Serverless workgroups dbt may get IAM credentials for (redshift-serverless:GetCredentials)"
+  type        = list(string)
+  default     = []
+}
+
+variable "redshift_cluster_credentials" {
+  description = "Provisioned Redshift clusters dbt may get IAM credentials for (redshift:GetClusterCredentials), each with the database user and database allowed"
+  type = list(object({
+    cluster_identifier = string
+    db_user            = string
+    db_name            = string
+  }))
+  default = []
+}
+
+variable "airflow_variables" {
+  description = "Airflow Variables for the DAG, stored in Secrets Manager under airflow/<name>/variables/ and read by Airflow's Secrets Manager backend. Empty: no backend, set Variables in the UI."
+  type        = map(string)
+  default     = {}
+}
+
+variable "airflow_configuration_options" {
+  description = "Extra Airflow configuration options (section.key = value); they win over this module's defaults"
+  type        = map(string)
+  default     = {}
+}
+
+variable "tags" {
+  description = "Tags added to every resource"
+  type        = map(string)
+  default     = {}
+}

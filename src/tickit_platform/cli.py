@@ -87,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_dag(config, on_change=progress)
     out.print_tasks(console, result)
     _print_warehouse(console, settings)
+    _print_data_quality(console, settings)
     console.print(f"Data: {dataset.description}")
     console.print(out.path_line("Warehouse", settings.warehouse_path), soft_wrap=True)
     console.print(out.path_line("Airflow logs", settings.airflow_home / "logs"), soft_wrap=True)
@@ -114,6 +115,45 @@ def _print_warehouse(console: Console, settings: Settings) -> None:
             console.print(f"{view}: not available ({err})")
             continue
         out.print_rows(console, f"{view} (top 5)", columns, rows)
+
+
+def _print_data_quality(console: Console, settings: Settings) -> None:
+    """Rows loaded and quarantined per file, then every data test that warned, failed or did not run."""
+    from tickit_platform.warehouse.quality import load_counts, test_outcomes
+
+    if settings.target != "local" or not settings.warehouse_path.exists():
+        return
+    counts = load_counts(settings.warehouse_path)
+    if counts:
+        out.print_load_counts(console, counts)
+        held = sum(c.quarantined for c in counts)
+        if held:
+            console.print(
+                f"[yellow]{held:,} line(s) quarantined[/yellow]; list them with `tickit quarantine` "
+                "(or query raw.quarantine in the warehouse)",
+                soft_wrap=True,
+            )
+    out.print_test_outcomes(console, test_outcomes(settings))
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """The raw lines the last load set aside, with their file, line number and reason."""
+    from tickit_platform.warehouse.quality import QUARANTINE_QUERY, quarantined_rows
+
+    settings = _settings(args)
+    if not settings.warehouse_path.exists():
+        print(f"tickit: no warehouse at {settings.warehouse_path}; run `tickit run` first.", file=sys.stderr)
+        return 1
+    columns, rows = quarantined_rows(settings.warehouse_path, source=args.source, limit=args.limit)
+    console = out.console()
+    if not rows:
+        console.print("No quarantined lines: every line of every raw file loaded.")
+        return 0
+    # Tabs shown as \t: the raw line stays one readable cell, and a delimiter problem is visible.
+    shown = [tuple(v.replace("\t", "\\t") if isinstance(v, str) else v for v in row) for row in rows]
+    out.print_rows(console, f"Quarantined lines ({len(rows):,} shown)", columns, shown)
+    console.print(f"The same in SQL: {QUARANTINE_QUERY}", soft_wrap=True)
+    return 0
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -185,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(run)
     run.add_argument("--target", choices=["local", "postgres"], help="warehouse (default local = DuckDB)")
     run.set_defaults(func=cmd_run)
+
+    quarantine = sub.add_parser("quarantine", help="list the raw lines the last load quarantined, and why")
+    quarantine.add_argument(
+        "--source", help="only this raw table (users, venue, category, date, event, listing or sales)"
+    )
+    quarantine.add_argument("--limit", type=int, help="at most this many lines")
+    quarantine.set_defaults(func=cmd_quarantine)
 
     ui = sub.add_parser("ui", help="start the local Airflow UI with the DAG; Ctrl-C stops it")
     _data_options(ui)

@@ -13,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 
 from tickit_platform.orchestration.runner import DagRunResult
+from tickit_platform.warehouse.quality import LoadCount, TestOutcome
 
 STATE_STYLE = {
     "success": "green",
@@ -118,3 +119,24 @@ def console() -> Console:
 
 def path_line(label: str, path: Path) -> str:
     return f"{label}: {path}"
+
+
+def print_load_counts(console: Console, counts: Sequence[LoadCount]) -> None:
+    table = Table(title="Raw files loaded")
+    for column in ("source", "file", "lines", "loaded", "quarantined"):
+        table.add_column(column, justify="left" if column in {"source", "file"} else "right")
+    for count in counts:
+        held = f"[yellow]{count.quarantined:,}[/yellow]" if count.quarantined else "0"
+        table.add_row(count.source, count.file, f"{count.lines:,}", f"{count.loaded:,}", held)
+    console.print(table)
+
+
+def print_test_outcomes(console: Console, outcomes: Sequence[TestOutcome]) -> None:
+    problems = [o for o in outcomes if o.is_problem or o.status == "skipped"]
+    passed = sum(1 for o in outcomes if o.status == "pass")
+    console.print(f"Data tests: {passed} of {len(outcomes)} passed", soft_wrap=True)
+    for outcome in problems:
+        style = {"warn": "yellow", "fail": "red"}.get(outcome.status, "dim")
+        rows = f": {outcome.failures:,} row(s)" if outcome.failures else ""
+        where = f" on {outcome.model}" if outcome.model else ""
+        console.print(f"  [{style}]{outcome.status}[/{style}] {outcome.name}{where}{rows}", soft_wrap=True)

@@ -13,6 +13,7 @@ import pytest
 from tests.support import MODELS, copy_project
 
 from tickit_platform.data.formats import load_formats
+from tickit_platform.data.synth import generate
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -58,22 +59,53 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(tmp_path
     assert list((home / "downloads").iterdir()) == []
 
 
+def _damaged_copy(folder: Path) -> Path:
+    """Synthetic files with two lines to quarantine in sales and a negative listing price (an error rule)."""
+    raw = generate(folder, scale=0.01, seed=42)
+    formats = load_formats()
+    sales = raw / formats["sales"].file
+    lines = sales.read_text().splitlines()
+    header = "\t".join(formats["sales"].column_names)
+    sales.write_text("\n".join([header, *lines, lines[0]]) + "\n")
+    listing = raw / formats["listing"].file
+    rows = listing.read_text().splitlines()
+    fields = rows[5].split("|")
+    fields[6] = "-" + fields[6]
+    rows[5] = "|".join(fields)
+    listing.write_text("\n".join(rows) + "\n")
+    return raw
+
+
 @pytest.mark.airflow
-def test_run_with_a_failing_model_exits_non_zero_naming_it_and_its_log(tmp_path: Path) -> None:
+def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_quarantined(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "dbt_tickit")
     model = project / "models" / "silver" / "silver_users.sql"
     model.write_text(model.read_text().replace("select * from final", "select no_such_column from final"))
+    raw = _damaged_copy(tmp_path / "raw")
     env = {"TICKIT_DBT_PROJECT_DIR": str(project), "TICKIT_DAG_RETRIES": "0"}
-    result = tickit("run", "--synthetic", "--scale", "0.01", home=tmp_path / "home", env=env)
+    home = tmp_path / "home"
+    result = tickit("run", "--source", str(raw), home=home, env=env)
     output = result.stdout + result.stderr
+    lines = output.splitlines()
     assert result.returncode == 1, output
     assert "The run failed" in output
-    failed_line = next(line for line in output.splitlines() if "✗ silver_users" in line)
+    failed_line = next(line for line in lines if "✗ silver_users" in line)
     log = Path(failed_line.split("log: ", 1)[1].strip())
     assert log.is_file() and "no_such_column" in log.read_text(errors="replace")
-    assert any("✗ gold_user_activity upstream_failed" in line for line in output.splitlines())
-    # The rest of the warehouse was built and is still summarised.
+    assert any("✗ gold_user_activity upstream_failed" in line for line in lines)
+    # A business rule with severity error fails its own model only: silver_listing has no model downstream.
+    assert any("✗ silver_listing failed" in line for line in lines), output
+    assert not any(f"✗ {m} " in line for line in lines for m in MODELS if m.startswith("bronze_")), output
+    # The rest of the warehouse was built and is still summarised, with what the load set aside.
     assert "gold_revenue_by_venue (top 5)" in output
+    sales_row = next(line for line in lines if "sales_tab.txt" in line and "│" in line)
+    assert [cell.strip() for cell in sales_row.split("│")[1:-1]][-1] == "2", sales_row
+    assert "2 line(s) quarantined; list them with `tickit quarantine`" in output
+    assert "fail non_negative_silver_listing_total_price on silver_listing: 1 row(s)" in output
+    assert "warn relationships_silver_event_venue_id__venue_id__ref_silver_venue_ on silver_event: 2 row(s)" in output
+    listed = tickit("quarantine", "--source", "sales", home=home)
+    assert listed.returncode == 0, listed.stderr
+    assert "header line" in listed.stdout and "duplicate salesid 1 (first at line 2)" in listed.stdout
 
 
 def test_dbt_passthrough_uses_the_dags_environment_and_writes_only_under_home(tmp_path: Path) -> None:

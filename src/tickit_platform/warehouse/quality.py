@@ -1,0 +1,103 @@
+"""What a run did with its input and how its data tests came out, read back from the warehouse.
+
+Per source: lines in the file, rows loaded and lines quarantined (raw.load_audit, raw.quarantine, both
+written by the load step). Per data test: its severity from dbt's manifest and its failing rows from
+the audit schema, where every test stores them (`store_failures`); the load step empties that schema,
+so a test without a table did not run this time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tickit_platform.settings import Settings
+
+QUARANTINE_QUERY = "select * from raw.quarantine order by source_name, line_number"
+
+
+@dataclass(frozen=True)
+class LoadCount:
+    source: str
+    file: str
+    lines: int
+    loaded: int
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    name: str
+    model: str | None  # the model the test is attached to; None for tests across several
+    severity: str  # "error" or "warn"
+    status: str  # "pass", "warn", "fail" or "skipped" (did not run: its model or an upstream failed)
+    failures: int
+
+    @property
+    def is_problem(self) -> bool:
+        return self.status in {"warn", "fail"}
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
+    return {name for (name,) in rows}
+
+
+def load_counts(warehouse: Path) -> list[LoadCount]:
+    """One entry per raw file of the last load, or none for a warehouse loaded before the audit existed."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        if "load_audit" not in _tables(con, "raw"):
+            return []
+        rows = con.execute(
+            "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined "
+            "from raw.load_audit order by source_name"
+        ).fetchall()
+    return [LoadCount(str(s), str(f), int(n), int(ok), int(q)) for s, f, n, ok, q in rows]
+
+
+def quarantined_rows(
+    warehouse: Path, source: str | None = None, limit: int | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    where = "where source_name = ?" if source else ""
+    bounded = f"limit {int(limit)}" if limit else ""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cursor = con.execute(
+            f"select source_name, file_name, line_number, reason, raw_line from raw.quarantine {where} "
+            f"order by source_name, line_number {bounded}",
+            [source] if source else [],
+        )
+        return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+
+def manifest_path(settings: Settings) -> Path:
+    given = os.environ.get("TICKIT_DBT_MANIFEST")
+    return Path(given) if given else settings.home / "dbt" / "manifest" / "manifest.json"
+
+
+def test_outcomes(settings: Settings, manifest: Path | None = None) -> list[TestOutcome]:
+    """Every data test of the project with how it came out in the warehouse's last build."""
+    manifest = manifest or manifest_path(settings)
+    if not manifest.exists() or not settings.warehouse_path.exists():
+        return []
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    tests = [n for n in nodes if n["resource_type"] == "test"]
+    outcomes = []
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        stored = {schema: _tables(con, schema) for schema in {t["schema"] for t in tests}}
+        for test in tests:
+            severity = str(test["config"].get("severity", "error")).lower()
+            model = test.get("attached_node")
+            model_name = model.split(".")[-1] if model else None
+            if test["alias"] not in stored[test["schema"]]:
+                outcomes.append(TestOutcome(test["name"], model_name, severity, "skipped", 0))
+                continue
+            row = con.execute(f'select count(*) from "{test["schema"]}"."{test["alias"]}"').fetchone()
+            failures = int(row[0]) if row else 0
+            status = "pass" if failures == 0 else ("warn" if severity == "warn" else "fail")
+            outcomes.append(TestOutcome(test["name"], model_name, severity, status, failures))
+    return sorted(outcomes, key=lambda o: (o.status == "pass", o.name))

@@ -170,8 +170,7 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
         print(f"{name}=={pins[name]}")
     print(f"manifest parsed with target: {report.manifest_target}")
     print(f"review: (cd {report.out_dir} && sha256sum -c bundle-manifest.txt)")
-    print("next: aws s3 sync <bundle>/dags s3://<bucket>/dags --delete; upload requirements.txt and startup.sh;")
-    print("      then update the MWAA environment with their new object versions.")
+    print(f"next: tickit deploy push --bucket <bucket> --environment <name> --bundle {report.out_dir}")
     return 0
 
 

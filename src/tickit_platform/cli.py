@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from tickit_platform import console as out
-from tickit_platform.orchestration.config import DagConfig
+from tickit_platform.orchestration.config import DAG_ID, DagConfig
 from tickit_platform.settings import Settings, SettingsError
 
 GOLD_VIEWS = ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity")
@@ -158,7 +158,6 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
-    from tickit_platform.orchestration.config import DAG_ID
     from tickit_platform.orchestration.runner import started_airflow
 
     settings = _settings(args)
@@ -211,9 +210,60 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
         print(f"{name}=={pins[name]}")
     print(f"manifest parsed with target: {report.manifest_target}")
     print(f"review: (cd {report.out_dir} && sha256sum -c bundle-manifest.txt)")
-    print("next: aws s3 sync <bundle>/dags s3://<bucket>/dags --delete; upload requirements.txt and startup.sh;")
-    print("      then update the MWAA environment with their new object versions.")
+    print(f"next: tickit deploy push --bucket <bucket> --environment <name> --bundle {report.out_dir}")
     return 0
+
+
+def cmd_deploy_push(args: argparse.Namespace) -> int:
+    from tickit_platform.deploy import aws
+    from tickit_platform.deploy.bundle import build_bundle
+    from tickit_platform.deploy.publish import publish, summary
+
+    # Both clients first: a missing region is reported before a bundle is built for nothing.
+    s3, mwaa = aws.client("s3", args.region), aws.client("mwaa", args.region)
+    if args.bundle:
+        bundle_dir = Path(args.bundle).expanduser().resolve()
+    else:
+        settings = _settings(args)
+        report = build_bundle(settings.home / "deploy" / "bundle", cache_dir=settings.home / "deploy" / "cache")
+        bundle_dir = report.out_dir
+        print(f"Bundle built in {bundle_dir} ({len(report.files)} files)")
+    outcome = publish(
+        s3,
+        mwaa,
+        bundle_dir,
+        bucket=args.bucket,
+        environment=args.environment,
+        prefix=args.prefix,
+        dry_run=args.dry_run,
+        say=lambda line: print(line, flush=True),
+    )
+    for line in summary(outcome):
+        print(line)
+    return 0
+
+
+def cmd_deploy_trigger(args: argparse.Namespace) -> int:
+    from tickit_platform.deploy import aws
+    from tickit_platform.deploy.mwaa import parse_logical_date, trigger_dag_run
+
+    logical_date = parse_logical_date(args.logical_date)
+    run = trigger_dag_run(aws.client("mwaa", args.region), args.environment, args.dag_id, args.conf, logical_date)
+    print(f"DAG run {run.run_id} of {run.dag_id} in {args.environment}: {run.state}")
+    print(f"logical date: {run.logical_date or logical_date}")
+    return 0
+
+
+def _json_object(text: str) -> dict[str, object]:
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not JSON ({err}); e.g. --conf '{{\"full_refresh\": true}}'") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. --conf '{\"full_refresh\": true}'")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,6 +301,23 @@ def build_parser() -> argparse.ArgumentParser:
     bundle = deploy.add_parser("build", help="write the MWAA bucket layout: dags/, requirements.txt, startup.sh")
     bundle.add_argument("--out", help="folder to write (default TICKIT_HOME/deploy/bundle)")
     bundle.set_defaults(func=cmd_deploy_build)
+    push = deploy.add_parser(
+        "push", help="upload the bundle to the MWAA bucket (only what changed), then update the environment"
+    )
+    push.add_argument("--bucket", required=True, help="the environment's versioned source bucket")
+    push.add_argument("--environment", required=True, help="the MWAA environment's name")
+    push.add_argument("--bundle", help="a folder from `tickit deploy build` (default: build one now)")
+    push.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS profile's)")
+    push.add_argument("--prefix", help="bucket folder holding dags/, requirements.txt, startup.sh (default: the root)")
+    push.add_argument("--dry-run", action="store_true", help="show what would change; upload and update nothing")
+    push.set_defaults(func=cmd_deploy_push)
+    trigger = deploy.add_parser("trigger", help="start a run of the DAG on MWAA and print its id and state")
+    trigger.add_argument("--environment", required=True, help="the MWAA environment's name")
+    trigger.add_argument("--dag-id", default=DAG_ID, help=f"default {DAG_ID}")
+    trigger.add_argument("--conf", type=_json_object, default={}, help="the run's conf, a JSON object")
+    trigger.add_argument("--logical-date", help="ISO 8601, UTC unless it says otherwise (default: now)")
+    trigger.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS profile's)")
+    trigger.set_defaults(func=cmd_deploy_trigger)
 
     dbt = sub.add_parser("dbt", help="run dbt on the project with the DAG's environment, e.g. `tickit dbt ls`")
     _data_options(dbt)

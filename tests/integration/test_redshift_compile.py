@@ -6,6 +6,7 @@ The host is a reserved `.invalid` name, so any attempt to connect would fail the
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -24,16 +25,17 @@ ROLE = "arn:aws:iam::123456789012:role/tickit-redshift-s3"
 
 def compile_dwh(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "TICKIT_"))}
-    clean.update(
+    defaults = dict(
         DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         DBT_TARGET="dwh",
         DBT_REDSHIFT_HOST="tickit-wg.example.invalid",
         DBT_REDSHIFT_DBNAME="dev",
         DBT_REDSHIFT_SCHEMA="tickit",
+        DBT_REDSHIFT_CLUSTER_ID="tickit-cluster",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DBT_USE_COLORS="false",
-        **env,
     )
+    clean.update({**defaults, **env})
     cmd = [str(Path(sys.executable).parent / "dbt"), "compile", "--no-populate-cache", *args]
     cmd += ["--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")]
     cmd += ["--log-path", str(tmp_path / "logs")]
@@ -102,3 +104,85 @@ def test_models_compile_for_redshift_into_the_layer_schemas(tmp_path: Path) -> N
     assert '"dev"."raw"."sales"' in bronze
     models = [p for layer in ("bronze", "silver", "gold") for p in (compiled / layer).glob("*.sql")]
     assert len(models) == 17  # tests compile too, in folders named after their YAML files
+
+
+# Loads the `dwh` profile with dbt's own loader, once per environment given, and hands the credentials
+# to dbt-redshift's own connection code; only the driver's connect() is replaced (by a stand-in
+# connection), so nothing is contacted, and what the driver would have been called with is printed.
+PROFILE_PROBE = """
+import json, os, sys, types
+from argparse import Namespace
+import redshift_connector
+from dbt.adapters.redshift.connections import get_connection_method
+from dbt.config.profile import Profile
+from dbt.config.renderer import ProfileRenderer
+from dbt.flags import set_from_args
+from dbt_common.context import set_invocation_context
+
+set_from_args(Namespace(profiles_dir=sys.argv[1]), None)
+base = dict(os.environ)
+keys = ("iam", "host", "is_serverless", "serverless_work_group", "cluster_identifier", "db_user", "region")
+answers = []
+for env in json.loads(sys.argv[2]):
+    os.environ.clear()
+    os.environ.update(base, **env)
+    set_invocation_context(os.environ)
+    try:
+        credentials = Profile.render(ProfileRenderer({}), "dbt_tickit", target_override="dwh").credentials
+    except Exception as err:
+        answers.append({"error": str(err)})
+        continue
+    sent = {}
+    redshift_connector.connect = lambda **kwargs: (sent.update(kwargs), types.SimpleNamespace())[1]
+    get_connection_method(credentials)()
+    answers.append({key: sent.get(key) for key in keys})
+print(json.dumps(answers))
+"""
+
+
+def dwh_connections(*envs: dict[str, str]) -> list[dict[str, object]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "TICKIT_"))}
+    clean.update(DBT_REDSHIFT_HOST="tickit.example.invalid", DBT_REDSHIFT_REGION="eu-central-1")
+    result = subprocess.run(
+        [sys.executable, "-c", PROFILE_PROBE, str(DBT_PROJECT_DIR), json.dumps(envs)],
+        env=clean, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers: list[dict[str, object]] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answers
+
+
+def test_the_dwh_profile_selects_serverless_or_a_provisioned_cluster_and_refuses_neither_or_both() -> None:
+    serverless, provisioned, unset, empty, both = dwh_connections(
+        {"DBT_REDSHIFT_WORKGROUP_NAME": "tickit-wg", "DBT_REDSHIFT_CLUSTER_ID": ""},
+        {"DBT_REDSHIFT_CLUSTER_ID": "tickit-cluster", "DBT_REDSHIFT_USER": "dbt"},
+        {},
+        # The DAG passes an empty string when the Airflow Variable is missing: the same as unset.
+        {"DBT_REDSHIFT_CLUSTER_ID": "", "DBT_REDSHIFT_WORKGROUP_NAME": ""},
+        {"DBT_REDSHIFT_CLUSTER_ID": "c", "DBT_REDSHIFT_WORKGROUP_NAME": "w"},
+    )
+    assert serverless == {
+        "iam": True,
+        "host": "tickit.example.invalid",
+        "is_serverless": True,
+        "serverless_work_group": "tickit-wg",
+        "cluster_identifier": None,
+        "db_user": "admin",
+        "region": "eu-central-1",
+    }
+    assert provisioned == {**serverless, "is_serverless": False, "serverless_work_group": None,
+                           "cluster_identifier": "tickit-cluster", "db_user": "dbt"}  # fmt: skip
+    for refused in (unset, empty):
+        assert "DBT_REDSHIFT_CLUSTER_ID (a provisioned cluster) or DBT_REDSHIFT_WORKGROUP_NAME (Serverless)" in str(
+            refused["error"]
+        )
+    assert "DBT_REDSHIFT_CLUSTER_ID and DBT_REDSHIFT_WORKGROUP_NAME are both set: keep only one" in str(both["error"])
+
+
+def test_models_compile_for_redshift_serverless(tmp_path: Path) -> None:
+    result = compile_dwh(
+        tmp_path, "--select", "gold_user_activity", DBT_REDSHIFT_CLUSTER_ID="", DBT_REDSHIFT_WORKGROUP_NAME="tickit-wg"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    gold = tmp_path / "target" / "compiled" / "dbt_tickit" / "models" / "gold" / "gold_user_activity.sql"
+    assert '"dev"."silver"."silver_users"' in gold.read_text()

@@ -279,6 +279,13 @@ def _list_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
+def write_bundle_manifest(root: Path) -> list[str]:
+    """(Re)write root/bundle-manifest.txt for every other file under root; returns the files listed."""
+    listed = [f for f in _list_files(root) if f != BUNDLE_MANIFEST]
+    (root / BUNDLE_MANIFEST).write_text("".join(f"{_sha256(root / f)}  {f}\n" for f in listed))
+    return listed
+
+
 def _replace(staging: Path, out_dir: Path) -> None:
     """Put the finished bundle at out_dir; a previous bundle there is swapped out, then deleted.
 
@@ -349,8 +356,7 @@ def build_bundle(
         startup = staging / "startup.sh"
         startup.write_text(render_startup(pins["dbt-core"], pins["dbt-redshift"]))
         startup.chmod(0o755)
-        listed = _list_files(staging)
-        (staging / BUNDLE_MANIFEST).write_text("".join(f"{_sha256(staging / f)}  {f}\n" for f in listed))
+        listed = write_bundle_manifest(staging)
         staging.chmod(0o755)  # mkdtemp makes it 0700; the bundle is an ordinary folder
         _replace(staging, out_dir)
     except BaseException:

@@ -492,3 +492,20 @@ def test_official_failure_reports_every_source(tmp_path: Path, server: Server, m
     assert "gone/tickitdb.zip: HTTP 404" in lines[0]
     assert any(line.startswith("Also tried:") and "/tickit/allusers_pipe.txt" in line for line in lines)
     assert_nothing_usable_left(tmp_path, tmp_path / "official")
+
+
+def test_a_local_folder_edited_after_it_was_copied_is_copied_again(tmp_path: Path) -> None:
+    source = write_tickit_files(tmp_path / "mine")
+    dest = tmp_path / "given"
+    quick(dest, str(source))
+    venue = load_formats()["venue"].file
+    assert (dest / venue).read_bytes() == (source / venue).read_bytes()
+    # The user fixes (or breaks) a file in place; the next run must load the edited file, not the old copy.
+    time.sleep(0.01)
+    edited = (source / venue).read_bytes() + b"999|Edited Hall|Town|ST|0\n"
+    (source / venue).write_bytes(edited)
+    quick(dest, str(source))
+    assert (dest / venue).read_bytes() == edited
+    unchanged_at = (dest / "provenance.json").stat().st_mtime_ns
+    quick(dest, str(source))
+    assert (dest / "provenance.json").stat().st_mtime_ns == unchanged_at  # untouched source: the copy is reused

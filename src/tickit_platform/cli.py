@@ -191,8 +191,12 @@ def cmd_dbt(args: argparse.Namespace) -> int:
 
     from tickit_platform.data.acquire import acquire
 
+    from tickit_platform.reporting.data import record_dataset
+
     settings = _settings(args)
-    config = _dag_config(settings, acquire(settings).folder)
+    dataset = acquire(settings)
+    record_dataset(settings, dataset.folder)  # whatever dbt loads comes from here; the report says so
+    config = _dag_config(settings, dataset.folder)
     # dbt's target/ and logs/ go under TICKIT_HOME too: a run never writes into the repository.
     env = {
         **os.environ,

@@ -190,7 +190,6 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     import subprocess
 
     from tickit_platform.data.acquire import acquire
-
     from tickit_platform.reporting.data import record_dataset
 
     settings = _settings(args)

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from tickit_platform.orchestration.config import PROFILE_NAME, DagConfig
-from tickit_platform.orchestration.manifest import project_fingerprint
+from tickit_platform.orchestration.manifest import ensure_manifest, project_fingerprint
 
 DOCS_SLUG = "dbt_tickit"
 DOCS_TITLE = "dbt Docs (tickit)"
@@ -89,11 +89,15 @@ def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True) -> 
             f"`dbt docs generate` failed for {config.project_dir}; run `tickit dbt docs generate` to see why:\n"
             f"{result.stdout[-2000:]}"
         )
+    # Without compiling, dbt writes no manifest: the docs then describe the DAG's own (parsed) manifest.
+    sources = {name: build / name for name in DOCS_FILES}
+    if not catalog:
+        sources["manifest.json"] = ensure_manifest(config)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in DOCS_FILES:
+    for name, source in sources.items():
         # Copied then renamed: the UI, which reads these files on every request, never sees half of one.
         part = out_dir / f".{name}.part"
-        shutil.copyfile(build / name, part)
+        shutil.copyfile(source, part)
         os.replace(part, out_dir / name)
     (out_dir / STAMP_FILE).write_text(_stamp(config, catalog))
     return out_dir / "index.html"

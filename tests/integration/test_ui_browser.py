@@ -79,6 +79,8 @@ def test_ui_shows_the_graph_of_all_model_tasks_and_stops_cleanly(ui: UiProcess) 
     url = ui.wait_for(r"Airflow UI: (http://\S+)").group(1)
     login = ui.wait_for(r"Login: (\S+) / (\S+)")
     user, password = login.group(1), login.group(2)
+    docs_url = ui.wait_for(r"dbt docs: (http://\S+)").group(1)
+    assert docs_url == url.removesuffix(f"/dags/{DAG_ID}") + "/cosmos/dbt_tickit/dbt_docs_index.html"
     assert url.endswith(f"/dags/{DAG_ID}")
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
@@ -96,6 +98,14 @@ def test_ui_shows_the_graph_of_all_model_tasks_and_stops_cleanly(ui: UiProcess) 
         # A node reads "<task id>\n\n<operator>": the first line is the task.
         found = {node.inner_text().split("\n")[0].strip() for node in nodes.all()}
         page.screenshot(path=str(OUTPUT / "airflow-graph.png"), full_page=True)
+
+        # The dbt docs, served by Cosmos' plugin inside the same Airflow: listed under Browse, and the
+        # docs app renders the project's models from the manifest it fetches from the API server.
+        page.get_by_role("button", name=re.compile("Browse")).click()
+        assert page.get_by_text("dbt Docs (tickit)").count() >= 1
+        page.goto(docs_url)
+        page.get_by_text("gold_user_activity").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(OUTPUT / "airflow-dbt-docs.png"), full_page=True)
         browser.close()
     assert set(MODELS) <= found
     assert found - set(MODELS) == {"load_raw", "dbt_producer_watcher"}

@@ -1,4 +1,5 @@
-"""`tickit ui` as a user meets it: start it, log in with what it prints, see the 17 model tasks, stop it.
+"""`tickit ui` as a user meets it: start it, log in with what it prints, see the 17 model tasks and the dbt
+docs, stop it.
 
 The browser is Debian's headless Chromium driven by Playwright (never Playwright's own download).
 The screenshot lands in TICKIT_TEST_OUTPUT (default `.test-output/` in the repository) for a human.
@@ -77,9 +78,9 @@ def test_ui_shows_the_graph_of_all_model_tasks_and_stops_cleanly(ui: UiProcess) 
     from playwright.sync_api import sync_playwright
 
     url = ui.wait_for(r"Airflow UI: (http://\S+)").group(1)
+    docs_url = ui.wait_for(r"dbt docs: (http://\S+)").group(1)
     login = ui.wait_for(r"Login: (\S+) / (\S+)")
     user, password = login.group(1), login.group(2)
-    docs_url = ui.wait_for(r"dbt docs: (http://\S+)").group(1)
     assert docs_url == url.removesuffix(f"/dags/{DAG_ID}") + "/cosmos/dbt_tickit/dbt_docs_index.html"
     assert url.endswith(f"/dags/{DAG_ID}")
 

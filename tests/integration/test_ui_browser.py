@@ -105,7 +105,8 @@ def test_ui_shows_the_graph_of_all_model_tasks_and_stops_cleanly(ui: UiProcess) 
         page.get_by_role("button", name=re.compile("Browse")).click()
         assert page.get_by_text("dbt Docs (tickit)").count() >= 1
         page.goto(docs_url)
-        page.get_by_text("gold_user_activity").first.wait_for(timeout=60_000)
+        # The model names exist in the page only once the app has loaded the manifest (its search index).
+        page.get_by_text("gold_user_activity").first.wait_for(state="attached", timeout=60_000)
         page.screenshot(path=str(OUTPUT / "airflow-dbt-docs.png"), full_page=True)
         browser.close()
     assert set(MODELS) <= found

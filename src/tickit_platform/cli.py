@@ -75,12 +75,14 @@ def _dag_config(settings: Settings, raw_dir: Path | None) -> DagConfig:
 def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
     from tickit_platform.orchestration.runner import run_dag
+    from tickit_platform.reporting.data import record_dataset
 
     settings = _settings(args)
     console = out.console()
     # soft_wrap keeps each message one line (the fallback notice above all), however narrow the output.
     dataset = acquire(settings, say=lambda message: console.print(message, soft_wrap=True))
     console.print(f"Data: {dataset.description} ({dataset.folder})", soft_wrap=True)
+    record_dataset(settings, dataset.folder)
     config = _dag_config(settings, dataset.folder)
     console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
     with out.TaskProgress(console) as progress:
@@ -97,8 +99,47 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{len([t for t in result.tasks if t.state == 'failed'])} task(s) failed."
         )
         out.print_failures(console, result)
-        return 1
-    console.print(f"[bold green]All {len(result.tasks)} tasks succeeded.[/bold green]")
+        code = 1
+    else:
+        console.print(f"[bold green]All {len(result.tasks)} tasks succeeded.[/bold green]")
+        code = 0
+    # Docs and report also after a failed run: that is when they are read most.
+    _write_docs(console, config)
+    _write_report(console, settings, dataset.folder)
+    return code
+
+
+def _write_docs(console: Console, config: DagConfig) -> None:
+    from tickit_platform.orchestration.dbt_docs import DbtDocsError, docs_dir, generate_docs
+
+    catalog = config.target != "local" or config.warehouse_path.exists()
+    try:
+        index = generate_docs(config, docs_dir(config.home), catalog=catalog)
+    except DbtDocsError as err:
+        console.print(f"dbt docs: not generated. {err}", soft_wrap=True)
+        return
+    console.print(out.path_line("dbt docs", index), soft_wrap=True)
+
+
+def _write_report(console: Console, settings: Settings, data_folder: Path | None) -> None:
+    from tickit_platform.reporting.report import write_report
+
+    try:
+        files = write_report(settings, data_folder)
+    except Exception as err:  # the run's own outcome and exit code matter more than its report
+        console.print(f"Report: not written ({type(err).__name__}: {err})", soft_wrap=True)
+        return
+    console.print(out.path_line("Report", files.html), soft_wrap=True)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tickit_platform.reporting.report import write_report
+
+    settings = _settings(args)
+    files = write_report(settings)
+    for image in files.images:
+        print(out.path_line("Chart", image))
+    print(out.path_line("Report", files.html))
     return 0
 
 
@@ -158,13 +199,19 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
+    from tickit_platform.orchestration.dbt_docs import DOCS_SLUG, docs_current, docs_dir, generate_docs
     from tickit_platform.orchestration.runner import started_airflow
 
     settings = _settings(args)
     dataset = acquire(settings)
     config = _dag_config(settings, dataset.folder)
+    catalog = config.target != "local" or config.warehouse_path.exists()
+    if not docs_current(config, docs_dir(config.home), catalog=catalog):
+        print("Generating the dbt docs…")
+        generate_docs(config, docs_dir(config.home), catalog=catalog)
     with started_airflow(config) as (airflow, _api):
         print(f"Airflow UI: {airflow.url}/dags/{DAG_ID}")
+        print(f"dbt docs: {airflow.url}/cosmos/{DOCS_SLUG}/dbt_docs_index.html (also Browse > dbt Docs)")
         print(f"Login: admin / {airflow.password()}")
         print(f"Data: {dataset.description}. Press Ctrl-C to stop.")
         sys.stdout.flush()
@@ -182,9 +229,12 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     import subprocess
 
     from tickit_platform.data.acquire import acquire
+    from tickit_platform.reporting.data import record_dataset
 
     settings = _settings(args)
-    config = _dag_config(settings, acquire(settings).folder)
+    dataset = acquire(settings)
+    record_dataset(settings, dataset.folder)  # whatever dbt loads comes from here; the report says so
+    config = _dag_config(settings, dataset.folder)
     # dbt's target/ and logs/ go under TICKIT_HOME too: a run never writes into the repository.
     env = {
         **os.environ,
@@ -282,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     quarantine.add_argument("--limit", type=int, help="at most this many lines")
     quarantine.set_defaults(func=cmd_quarantine)
+
+    report = sub.add_parser("report", help="write an HTML report (and PNG charts) of the last run and its warehouse")
+    report.add_argument("--target", choices=["local", "postgres"], help="warehouse (default local = DuckDB)")
+    report.set_defaults(func=cmd_report)
 
     ui = sub.add_parser("ui", help="start the local Airflow UI with the DAG; Ctrl-C stops it")
     _data_options(ui)

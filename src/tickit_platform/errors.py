@@ -13,6 +13,8 @@ EXPECTED = (
     ("tickit_platform.orchestration.dag_factory", "ManifestMissingError"),
     ("tickit_platform.orchestration.local_airflow", "AirflowStartError"),
     ("tickit_platform.orchestration.manifest", "DbtParseError"),
+    ("tickit_platform.orchestration.dbt_docs", "DbtDocsError"),
+    ("tickit_platform.reporting.report", "ReportError"),
 )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -28,6 +31,17 @@ def tickit(*args: str, home: Path, env: dict[str, str] | None = None) -> subproc
         timeout=850,
         check=False,
     )
+
+
+def report_data(stdout: str, home: Path) -> dict[str, Any]:
+    """The figures of the report whose path is the last line of a run's output."""
+    last = stdout.strip().splitlines()[-1]
+    assert last == f"Report: {home / 'reports' / 'report.html'}", last
+    page = Path(last.removeprefix("Report: ")).read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    assert match
+    data: dict[str, Any] = json.loads(match.group(1))
+    return data
 
 
 def closed_port_url() -> str:
@@ -55,8 +69,21 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(tmp_path
         built = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
     assert set(MODELS) <= built
     # Everything the run wrote is under TICKIT_HOME, and the failed download left nothing behind.
-    assert sorted(p.name for p in home.iterdir()) == ["airflow", "cosmos", "dbt", "downloads", "synthetic", "warehouse"]
+    assert sorted(p.name for p in home.iterdir()) == [
+        "airflow", "cosmos", "dbt", "downloads", "reports", "synthetic", "warehouse",
+    ]  # fmt: skip
     assert list((home / "downloads").iterdir()) == []
+    # The run ends with its report (the run's timeline from Airflow's metadata) and the dbt docs beside the DAG.
+    report = report_data(result.stdout, home)
+    assert report["run"]["state"] == "success" and report["run"]["failed"] == []
+    assert {t["task_id"] for t in report["run"]["tasks"]} >= set(MODELS)
+    assert all(t["state"] == "success" for t in report["run"]["tasks"] if t["task_id"] in MODELS)
+    assert report["data"]["description"] == "synthetic tickit data (scale 0.01, seed 42)"
+    assert (home / "reports" / "run-timeline.png").is_file()
+    docs = home / "dbt" / "docs"
+    assert f"dbt docs: {docs / 'index.html'}" in result.stdout
+    catalog = json.loads((docs / "catalog.json").read_text())
+    assert "model.dbt_tickit.gold_user_activity" in catalog["nodes"]  # the catalog was read from the warehouse
 
 
 def _damaged_copy(folder: Path) -> Path:
@@ -106,6 +133,13 @@ def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_q
     listed = tickit("quarantine", "--source", "sales", home=home)
     assert listed.returncode == 0, listed.stderr
     assert "header line" in listed.stdout and "duplicate salesid 1 (first at line 2)" in listed.stdout
+    # The report is written all the same, its path the last line, naming the failed task and its log.
+    report = report_data(result.stdout, tmp_path / "home")
+    assert report["run"]["state"] == "failed"
+    assert set(report["run"]["failed"]) >= {"silver_users", "gold_user_activity"}
+    page = (tmp_path / "home" / "reports" / "report.html").read_text(encoding="utf-8")
+    assert f'<b>silver_users</b> <span class="failed">failed</span> log: <code>{log}</code>' in page
+    assert "<b>gold_user_activity</b>" in page
 
 
 def test_dbt_passthrough_uses_the_dags_environment_and_writes_only_under_home(tmp_path: Path) -> None:

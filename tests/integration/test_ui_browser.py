@@ -1,4 +1,5 @@
-"""`tickit ui` as a user meets it: start it, log in with what it prints, see the 17 model tasks, stop it.
+"""`tickit ui` as a user meets it: start it, log in with what it prints, see the 17 model tasks and the dbt
+docs, stop it.
 
 The browser is Debian's headless Chromium driven by Playwright (never Playwright's own download).
 The screenshot lands in TICKIT_TEST_OUTPUT (default `.test-output/` in the repository) for a human.
@@ -77,8 +78,10 @@ def test_ui_shows_the_graph_of_all_model_tasks_and_stops_cleanly(ui: UiProcess) 
     from playwright.sync_api import sync_playwright
 
     url = ui.wait_for(r"Airflow UI: (http://\S+)").group(1)
+    docs_url = ui.wait_for(r"dbt docs: (http://\S+)").group(1)
     login = ui.wait_for(r"Login: (\S+) / (\S+)")
     user, password = login.group(1), login.group(2)
+    assert docs_url == url.removesuffix(f"/dags/{DAG_ID}") + "/cosmos/dbt_tickit/dbt_docs_index.html"
     assert url.endswith(f"/dags/{DAG_ID}")
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
@@ -96,6 +99,15 @@ def test_ui_shows_the_graph_of_all_model_tasks_and_stops_cleanly(ui: UiProcess) 
         # A node reads "<task id>\n\n<operator>": the first line is the task.
         found = {node.inner_text().split("\n")[0].strip() for node in nodes.all()}
         page.screenshot(path=str(OUTPUT / "airflow-graph.png"), full_page=True)
+
+        # The dbt docs, served by Cosmos' plugin inside the same Airflow: listed under Browse, and the
+        # docs app renders the project's models from the manifest it fetches from the API server.
+        page.get_by_role("button", name=re.compile("Browse")).click()
+        assert page.get_by_text("dbt Docs (tickit)").count() >= 1
+        page.goto(docs_url)
+        # The model names exist in the page only once the app has loaded the manifest (its search index).
+        page.get_by_text("gold_user_activity").first.wait_for(state="attached", timeout=60_000)
+        page.screenshot(path=str(OUTPUT / "airflow-dbt-docs.png"), full_page=True)
         browser.close()
     assert set(MODELS) <= found
     assert found - set(MODELS) == {"load_raw", "dbt_producer_watcher"}

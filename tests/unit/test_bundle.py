@@ -173,6 +173,8 @@ def test_the_bundle_holds_exactly_the_mwaa_files(bundle: BundleReport) -> None:
         "dags/.airflowignore",
         "dags/dbt_tickit_medallion_dag.py",
         "dags/dbt_tickit/target/manifest.json",
+        "dags/dbt_tickit/target/index.html",
+        "dags/dbt_tickit/target/catalog.json",
         *project,
         *package,
     }
@@ -181,7 +183,11 @@ def test_the_bundle_holds_exactly_the_mwaa_files(bundle: BundleReport) -> None:
     assert "dags/dbt_tickit/dbt_project.yml" in on_disk
     assert "dags/dbt_tickit/profiles.yml" in on_disk
     assert not [f for f in on_disk if "/logs/" in f or f.endswith(".user.yml") or "__pycache__" in f]
-    assert [f for f in on_disk if "/target/" in f] == ["dags/dbt_tickit/target/manifest.json"]
+    assert [f for f in on_disk if "/target/" in f] == [
+        "dags/dbt_tickit/target/catalog.json",
+        "dags/dbt_tickit/target/index.html",
+        "dags/dbt_tickit/target/manifest.json",
+    ]
     assert (root / "dags/dbt_tickit_medallion_dag.py").read_bytes() == (
         DAGS_DIR / "dbt_tickit_medallion_dag.py"
     ).read_bytes()
@@ -295,6 +301,19 @@ def _source_startup(script: Path, tmp: Path, component: str) -> dict[str, str]:
     assert result.returncode == 0, result.stdout + result.stderr
     exported = dict(item.split("=", 1) for item in result.stdout.split("\0") if "=" in item)
     return exported
+
+
+def test_the_dbt_docs_ship_beside_the_manifest_and_the_ui_serves_them(bundle: BundleReport, tmp_path: Path) -> None:
+    # The API server (MWAA's "webserver" component) reads the docs folder startup.sh names.
+    env = _source_startup(bundle.out_dir / "startup.sh", tmp_path, "webserver")
+    projects = json.loads(env["AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"])
+    assert projects["dbt_tickit"]["dir"] == "/usr/local/airflow/dags/dbt_tickit/target"
+    shipped = bundle.out_dir / "dags" / projects["dbt_tickit"]["dir"].removeprefix("/usr/local/airflow/dags/")
+    assert "dbt" in (shipped / projects["dbt_tickit"]["index"]).read_text()[:5000].lower()
+    # No warehouse where the bundle is built: an empty catalog, and docs of the very manifest the DAG reads.
+    assert json.loads((shipped / "catalog.json").read_text())["nodes"] == {}
+    manifest = json.loads((shipped / "manifest.json").read_text())
+    assert {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"} == set(MODELS)
 
 
 def _calls(tmp: Path) -> list[str]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tickit_platform.orchestration.config import DagConfig
+from tickit_platform.orchestration.dbt_docs import cosmos_docs_projects, docs_current, generate_docs
 from tickit_platform.orchestration.manifest import ensure_manifest
 from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR
 
@@ -44,6 +45,9 @@ MWAA_PROJECT_DIR = f"{MWAA_DAGS_DIR}/{DBT_PROJECT_DIR.name}"
 # The dbt virtualenv the article's startup script creates; dbt never shares Airflow's environment.
 MWAA_DBT_VENV = f"{MWAA_AIRFLOW_HOME}/python3-virtualenv/dbt-env"
 MWAA_DBT_EXECUTABLE = f"{MWAA_DBT_VENV}/bin/dbt"
+# dbt's docs site ships beside the manifest it describes; the manifest itself is the DAG's.
+MWAA_DOCS_DIR = f"{MWAA_PROJECT_DIR}/target"
+DOCS_SITE_FILES = ("index.html", "catalog.json")
 
 # The MWAA containers that run dbt. Workers run every task; "hybrid" is MWAA's combined
 # scheduler+worker container; "test-startup-script" is MWAA's own dry run of this script (and an
@@ -170,6 +174,8 @@ export DBT_PROFILES_DIR={q(MWAA_PROJECT_DIR)}
 export DBT_SEND_ANONYMOUS_USAGE_STATS=False
 # Cosmos would send usage telemetry on every task and DAG run.
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
+# Cosmos' plugin serves the shipped dbt docs in the Airflow UI (Browse > dbt Docs).
+export AIRFLOW__COSMOS__DBT_DOCS_PROJECTS={q(cosmos_docs_projects(MWAA_DOCS_DIR))}
 # A folder holding only a link to the venv's dbt, *appended* to PATH: operators that look for `dbt` on
 # PATH find this one, and the venv's python and pip never shadow Airflow's.
 export PATH="${{PATH}}:${{TICKIT_DBT_VENV%/*}}/bin"
@@ -258,6 +264,13 @@ def _write_manifest(project: Path, cache_dir: Path, target: str) -> None:
     manifest = ensure_manifest(config)
     (project / "target").mkdir()
     shutil.copy2(manifest, project / "target" / "manifest.json")
+    # The dbt docs site beside it, served from there by Cosmos' plugin in MWAA's UI (startup.sh). Its
+    # catalog is empty: there is no warehouse here to read column types from (docs/decisions/011-dbt-docs.md).
+    site = cache_dir / "dbt" / "docs"
+    if not docs_current(config, site, catalog=False):  # kept in the cache like the manifest
+        generate_docs(config, site, catalog=False)
+    for name in DOCS_SITE_FILES:
+        shutil.copy2(site / name, project / "target" / name)
     # Whatever dbt may have left in the project itself is not part of the bundle.
     for leftover in ("logs", ".user.yml"):
         path = project / leftover

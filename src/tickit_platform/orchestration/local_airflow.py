@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tickit_platform.orchestration.dbt_docs import cosmos_docs_projects
 from tickit_platform.paths import DAGS_DIR
 
 TERMINAL_RUN_STATES = {"success", "failed"}
@@ -49,6 +50,8 @@ class LocalAirflow:
     dags_folder: Path = DAGS_DIR
     sql_alchemy_conn: str | None = None
     cosmos_cache_dir: Path = Path(".tickit/cosmos")
+    # Served by Cosmos' plugin in the UI (Browse > dbt Docs); None leaves the docs unconfigured.
+    dbt_docs_dir: Path | None = None
     api_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -103,6 +106,8 @@ class LocalAirflow:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.dbt_docs_dir is not None:
+            env["AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"] = cosmos_docs_projects(str(self.dbt_docs_dir))
         return env
 
     def _airflow(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
+from tickit_platform.orchestration.dbt_docs import docs_dir
 from tickit_platform.orchestration.local_airflow import AirflowApi, LocalAirflow
 from tickit_platform.orchestration.manifest import cosmos_cache_dir, ensure_manifest
 
@@ -65,6 +66,7 @@ def local_airflow(config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn:
         parallelism=parallelism,
         sql_alchemy_conn=sql_alchemy_conn,
         cosmos_cache_dir=cosmos_cache_dir(config.home),
+        dbt_docs_dir=docs_dir(config.home),
     )
 
 
@@ -84,11 +86,15 @@ def started_airflow(config: DagConfig, **kwargs: Any) -> Iterator[tuple[LocalAir
         airflow.stop()
 
 
+def task_log_path(logs_dir: Path, run_id: str, task_id: str, try_number: int | None) -> Path:
+    """The log file of a task's latest attempt, laid out as Airflow's default log template writes it."""
+    attempt = max(int(try_number or 1), 1)
+    return logs_dir / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={task_id}" / f"attempt={attempt}.log"
+
+
 def outcomes(airflow: LocalAirflow, api: AirflowApi, run_id: str) -> tuple[TaskOutcome, ...]:
     result = []
     for ti in sorted(api.task_instances(DAG_ID, run_id), key=lambda t: t.get("start_date") or "~"):
-        attempt = max(int(ti.get("try_number") or 1), 1)
-        log = airflow.logs_dir / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={ti['task_id']}"
         result.append(
             TaskOutcome(
                 task_id=ti["task_id"],
@@ -97,7 +103,7 @@ def outcomes(airflow: LocalAirflow, api: AirflowApi, run_id: str) -> tuple[TaskO
                 try_number=int(ti.get("try_number") or 0),
                 start_date=ti.get("start_date"),
                 end_date=ti.get("end_date"),
-                log_path=log / f"attempt={attempt}.log",
+                log_path=task_log_path(airflow.logs_dir, run_id, ti["task_id"], ti.get("try_number")),
             )
         )
     return tuple(result)

@@ -1,0 +1,103 @@
+"""dbt's documentation site (`dbt docs generate`) and where Airflow's UI finds it.
+
+Cosmos' Airflow 3 plugin serves a folder holding `index.html`, `manifest.json` and `catalog.json`
+under the API server (`/cosmos/<slug>/dbt_docs_index.html`, Browse menu), read on every request, so
+regenerating the files updates the page without restarting Airflow (docs/decisions/011-dbt-docs.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tickit_platform.orchestration.config import PROFILE_NAME, DagConfig
+from tickit_platform.orchestration.manifest import ensure_manifest, project_fingerprint
+
+DOCS_SLUG = "dbt_tickit"
+DOCS_TITLE = "dbt Docs (tickit)"
+DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+STAMP_FILE = "docs.stamp"
+
+
+class DbtDocsError(RuntimeError):
+    """`dbt docs generate` failed; the message carries dbt's own words and what to do."""
+
+
+def docs_dir(home: Path) -> Path:
+    return home / "dbt" / "docs"
+
+
+def cosmos_docs_projects(folder: str) -> str:
+    """The value of `[cosmos] dbt_docs_projects` (AIRFLOW__COSMOS__DBT_DOCS_PROJECTS) for one folder or URI."""
+    return json.dumps({DOCS_SLUG: {"dir": folder, "index": "index.html", "name": DOCS_TITLE}})
+
+
+def _stamp(config: DagConfig, catalog: bool) -> str:
+    """What the docs were made from: the project's files, the target and, with a catalog, the warehouse file."""
+    warehouse = config.warehouse_path
+    built = f"{warehouse.stat().st_mtime_ns}:{warehouse.stat().st_size}" if catalog and warehouse.exists() else "-"
+    return f"{project_fingerprint(config.project_dir)} {config.target} {built}"
+
+
+def docs_current(config: DagConfig, out_dir: Path, *, catalog: bool) -> bool:
+    stamp = out_dir / STAMP_FILE
+    return (
+        all((out_dir / f).is_file() for f in DOCS_FILES)
+        and stamp.is_file()
+        and stamp.read_text() == _stamp(config, catalog)
+    )
+
+
+def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True) -> Path:
+    """Write the docs site into out_dir and return its index.html.
+
+    catalog=True reads column types and row counts from the warehouse (it must exist and no dbt may
+    be writing to it); False writes an empty catalog and compiles nothing, so no warehouse is touched.
+    """
+    # dbt's own target folder is kept between calls so its partial parse makes the next call faster.
+    build = config.home / "dbt" / "docs-target"
+    args = ["--no-compile", "--empty-catalog"] if not catalog else []
+    result = subprocess.run(
+        [
+            str(config.dbt_executable),
+            "docs",
+            "generate",
+            *args,
+            "--project-dir",
+            str(config.project_dir),
+            "--profiles-dir",
+            str(config.project_dir),
+            "--profile",
+            PROFILE_NAME,
+            "--target",
+            config.target,
+            "--target-path",
+            str(build),
+            "--log-path",
+            str(config.home / "dbt" / "logs"),
+        ],
+        env={**os.environ, **config.dbt_env(), "DBT_USE_COLORS": "false"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise DbtDocsError(
+            f"`dbt docs generate` failed for {config.project_dir}; run `tickit dbt docs generate` to see why:\n"
+            f"{result.stdout[-2000:]}"
+        )
+    # Without compiling, dbt writes no manifest: the docs then describe the DAG's own (parsed) manifest.
+    sources = {name: build / name for name in DOCS_FILES}
+    if not catalog:
+        sources["manifest.json"] = ensure_manifest(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, source in sources.items():
+        # Copied then renamed: the UI, which reads these files on every request, never sees half of one.
+        part = out_dir / f".{name}.part"
+        shutil.copyfile(source, part)
+        os.replace(part, out_dir / name)
+    (out_dir / STAMP_FILE).write_text(_stamp(config, catalog))
+    return out_dir / "index.html"

@@ -1,0 +1,146 @@
+"""The report's charts as PNG bytes, drawn with matplotlib's Agg backend: no display, no network."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: a report may be written on a machine with no display
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from tickit_platform.orchestration.runner import DagRunResult
+from tickit_platform.reporting.data import Business, Row, share_of_top
+
+STATE_COLOURS = {
+    "success": "#2e7d32",
+    "failed": "#c62828",
+    "upstream_failed": "#f9a825",
+    "skipped": "#9e9e9e",
+    "up_for_retry": "#8e24aa",
+    "running": "#00838f",
+}
+BAR = "#1565c0"
+DOLLARS = FuncFormatter(lambda value, _: f"${value:,.0f}")
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _short(text: str, width: int = 38) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def venue_label(row: Row) -> str:
+    if row["venue_name"] is None:
+        return f"venue {row['venue_id']} (not in venue)"
+    city = f", {row['venue_city']}" if row.get("venue_city") else ""
+    return _short(f"{row['venue_name']}{city}")
+
+
+def revenue_by_venue(business: Business) -> bytes:
+    rows = business.venues
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 3) + 1))
+    labels = [venue_label(r) for r in rows][::-1]
+    values = [float(r["total_revenue"]) for r in rows][::-1]
+    ax.barh(labels, values, color=BAR)
+    ax.bar_label(ax.containers[0], labels=[f"${v:,.0f}" for v in values], padding=3, fontsize=8)  # type: ignore[arg-type]
+    ax.set_xlabel("revenue (USD)")
+    ax.xaxis.set_major_formatter(DOLLARS)
+    ax.set_title(f"Revenue per venue: top {len(rows)}")
+    ax.margins(x=0.15)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def sales_by_event(business: Business) -> bytes:
+    rows = business.events
+    total = float(business.events_total["total_revenue"]) or 1.0
+    top = sum(float(r["total_revenue"]) for r in rows)
+    rest_events = int(business.events_total["events"]) - len(rows)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 3) + 1.4))
+    labels = [_short(f"{r['event_name']} (#{r['event_id']})") for r in rows][::-1]
+    values = [float(r["total_revenue"]) for r in rows][::-1]
+    ax.barh(labels, values, color=BAR)
+    ax.bar_label(ax.containers[0], labels=[f"${v:,.0f}" for v in values], padding=3, fontsize=8)  # type: ignore[arg-type]
+    ax.set_xlabel("revenue (USD)")
+    ax.xaxis.set_major_formatter(DOLLARS)
+    ax.set_title(f"Sales per event: top {len(rows)} of {int(business.events_total['events']):,}")
+    ax.margins(x=0.15)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.text(
+        0.01,
+        -0.02,
+        f"Top {len(rows)}: {top / total:.1%} of revenue. The other {rest_events:,} events: "
+        f"${total - top:,.0f} ({(total - top) / total:.1%}); "
+        f"{int(business.events_total['events']) - int(business.events_total['events_with_sales']):,} sold nothing.",
+        fontsize=9,
+    )
+    return _png(fig)
+
+
+def customer_pareto(business: Business) -> bytes:
+    curve = business.pareto
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    xs = [x * 100 for x, _ in curve]
+    ys = [y * 100 for _, y in curve]
+    ax.plot(xs, ys, color=BAR, linewidth=2, label="customers ranked by spend")
+    ax.plot([0, 100], [0, 100], color="#9e9e9e", linestyle="--", linewidth=1, label="everyone spends the same")
+    for fraction in (0.1, 0.2):
+        share = share_of_top(curve, fraction)
+        ax.annotate(
+            f"top {fraction:.0%}: {share:.0%} of revenue",
+            (fraction * 100, share * 100),
+            xytext=(fraction * 100 + 12, share * 100 - 12),
+            arrowprops={"arrowstyle": "->", "color": "#424242"},
+            fontsize=8,
+        )
+    ax.set_xlabel("share of customers, biggest spenders first (%)")
+    ax.set_ylabel("cumulative share of revenue (%)")
+    ax.set_title(f"Customers by total spend ({business.customers_total['customers']:,} customers)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 102)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def run_timeline(run: DagRunResult, started: datetime | None) -> bytes:
+    tasks = [t for t in run.tasks if t.start_date]
+    origin = started or min((datetime.fromisoformat(t.start_date or "") for t in tasks), default=datetime.now(UTC))
+    fig, ax = plt.subplots(figsize=(9, 0.3 * max(len(run.tasks), 4) + 1.2))
+    labels, lefts, widths, colours = [], [], [], []
+    for task in run.tasks:
+        labels.append(task.task_id)
+        if task.start_date:
+            start = (datetime.fromisoformat(task.start_date) - origin).total_seconds()
+            end = (datetime.fromisoformat(task.end_date) - origin).total_seconds() if task.end_date else start
+            lefts.append(start)
+            widths.append(max(end - start, 0.2))  # a task that took no time still shows
+        else:  # never started (upstream_failed): a thin mark at the origin keeps its row and colour
+            lefts.append(0.0)
+            widths.append(0.2)
+        colours.append(STATE_COLOURS.get(task.state or "", "#bdbdbd"))
+    y = list(range(len(labels)))[::-1]
+    ax.barh(y, widths, left=lefts, color=colours, height=0.7)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("seconds since the run started")
+    ax.set_title(f"DAG run {run.run_id}: {run.state}, {run.seconds:.1f} s")
+    states = sorted({t.state or "none" for t in run.tasks})
+    ax.legend(
+        handles=[Patch(color=STATE_COLOURS.get(s, "#bdbdbd"), label=s) for s in states],
+        loc="lower right",
+        fontsize=8,
+    )
+    ax.grid(axis="x", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)

@@ -1,0 +1,336 @@
+"""The figures of `tickit report`, gathered read-only from what a run left behind.
+
+Business figures come from the gold views only (a report that recomputed them could disagree with
+the warehouse it describes); the run from Airflow's metadata database, so the report works after
+Airflow stopped; the data's origin from the provenance file beside the files the run loaded. Each
+source may be missing: a section then carries a notice saying what is missing and what to run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tickit_platform.data.formats import load_formats
+from tickit_platform.data.provenance import Provenance, describe, is_complete, read_provenance
+from tickit_platform.orchestration.config import DAG_ID
+from tickit_platform.orchestration.runner import DagRunResult, TaskOutcome, task_log_path
+from tickit_platform.settings import Settings
+from tickit_platform.warehouse.results import layer_row_counts
+
+TOP_N = 10
+CURVE_POINTS = 200  # the Pareto curve keeps its shape with this many points, whatever the customer count
+DATASET_POINTER = "data-source.txt"
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Business:
+    venues: list[Row]  # top venues by revenue, from gold_revenue_by_venue
+    events: list[Row]  # top events by revenue, from gold_sales_by_event
+    events_total: Row  # events, events_with_sales, total_revenue over all of gold_sales_by_event
+    customers: list[Row]  # top customers by spend, from gold_user_activity
+    customers_total: Row  # customers, total_spent
+    pareto: list[tuple[float, float]]  # (share of customers, share of revenue), best customers first
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    provenance: Provenance | None
+    data_folder: Path | None
+    checksums: dict[str, str]  # file name -> sha256
+    layers: dict[str, dict[str, int]] | None
+    quarantine: list[Row] | None  # per source; None when the warehouse has no raw.quarantine
+    load_audit: list[Row] | None
+    tests: list[Row] | None  # None when data-quality outcomes are unavailable
+
+
+@dataclass(frozen=True)
+class Report:
+    settings: Settings
+    created: datetime
+    business: Business | None
+    run: DagRunResult | None
+    run_started: datetime | None
+    data: DataQuality
+    # Section name -> what is missing there and what to run; shown in the page.
+    notices: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return self.business is None and self.run is None and self.data.layers is None
+
+
+# --- business: the gold views ---------------------------------------------------------------------------
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[Row]:
+    cursor = con.execute(sql)
+    columns = [d[0] for d in cursor.description or []]
+    return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+
+
+def read_business(warehouse: Path) -> Business:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        venues = _rows(
+            con,
+            "select venue_id, venue_name, venue_city, venue_state, total_revenue, revenue_rank "
+            f"from gold.gold_revenue_by_venue order by revenue_rank, venue_id limit {TOP_N}",
+        )
+        events = _rows(
+            con,
+            "select event_id, event_name, category_name, tickets_sold, total_revenue "
+            f"from gold.gold_sales_by_event order by total_revenue desc, event_id limit {TOP_N}",
+        )
+        events_total = _rows(
+            con,
+            "select count(*) as events, count(*) filter (where sales_count > 0) as events_with_sales, "
+            "coalesce(sum(total_revenue), 0) as total_revenue from gold.gold_sales_by_event",
+        )[0]
+        customers = _rows(
+            con,
+            "select spend_rank, user_id, username, full_name, city, state, purchases_count, total_spent "
+            f"from gold.gold_user_activity order by spend_rank, user_id limit {TOP_N}",
+        )
+        spends = [float(v) for (v,) in con.execute("select total_spent from gold.gold_user_activity").fetchall()]
+    total = sum(spends)
+    return Business(
+        venues=venues,
+        events=events,
+        events_total=events_total,
+        customers=customers,
+        customers_total={"customers": len(spends), "total_spent": total},
+        pareto=pareto_curve(spends),
+    )
+
+
+def pareto_curve(values: Sequence[float], points: int = CURVE_POINTS) -> list[tuple[float, float]]:
+    """Cumulative share of the total against share of the items, largest items first, from (0, 0) to (1, 1)."""
+    ranked = sorted(values, reverse=True)
+    total = sum(ranked)
+    if not ranked or total <= 0:
+        return []
+    cumulative, running = [], 0.0
+    for value in ranked:
+        running += value
+        cumulative.append(running / total)
+    n = len(ranked)
+    picks = sorted({round(i * (n - 1) / max(points - 1, 1)) for i in range(points)})
+    return [(0.0, 0.0), *(((i + 1) / n, cumulative[i]) for i in picks)]
+
+
+def share_of_top(curve: Sequence[tuple[float, float]], fraction: float) -> float:
+    """The share of the total held by the top `fraction` of items, read off the curve."""
+    held = [y for x, y in curve if x <= fraction + 1e-9]
+    return held[-1] if held else 0.0
+
+
+# --- the run: Airflow's metadata database ------------------------------------------------------------------
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # Airflow stores UTC
+
+
+def _iso(value: Any) -> str | None:
+    parsed = _timestamp(value)
+    return parsed.isoformat() if parsed else None
+
+
+def read_last_run(airflow_db: Path, logs_dir: Path) -> tuple[DagRunResult, datetime | None] | None:
+    """The latest run of the DAG and its tasks, or None when there is none; read-only, Airflow may be stopped."""
+    with sqlite3.connect(f"file:{airflow_db}?mode=ro", uri=True) as con:
+        run = con.execute(
+            "select run_id, state, start_date, end_date from dag_run where dag_id = ? "
+            "order by coalesce(start_date, run_after) desc, id desc limit 1",
+            (DAG_ID,),
+        ).fetchone()
+        if run is None:
+            return None
+        run_id, state, start, end = run
+        tis = con.execute(
+            "select task_id, state, duration, try_number, start_date, end_date from task_instance "
+            "where dag_id = ? and run_id = ? and map_index = -1 order by coalesce(start_date, '~'), task_id",
+            (DAG_ID, run_id),
+        ).fetchall()
+    started, ended = _timestamp(start), _timestamp(end)
+    tasks = tuple(
+        TaskOutcome(
+            task_id=task_id,
+            state=ti_state,
+            duration=float(duration) if duration is not None else None,
+            try_number=int(try_number or 0),
+            start_date=_iso(ti_start),
+            end_date=_iso(ti_end),
+            log_path=task_log_path(logs_dir, run_id, task_id, try_number),
+        )
+        for task_id, ti_state, duration, try_number, ti_start, ti_end in tis
+    )
+    seconds = (ended - started).total_seconds() if started and ended else 0.0
+    return DagRunResult(run_id, str(state), seconds, tasks), started
+
+
+# --- the data: provenance, layers, quarantine, tests --------------------------------------------------------
+
+
+def record_dataset(settings: Settings, folder: Path) -> None:
+    """Remember which folder of files the last run loaded, so a later `tickit report` can describe it."""
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    (settings.reports_dir / DATASET_POINTER).write_text(str(folder.resolve()) + "\n", encoding="utf-8")
+
+
+def last_dataset(settings: Settings) -> Path | None:
+    pointer = settings.reports_dir / DATASET_POINTER
+    if not pointer.is_file():
+        return None
+    folder = Path(pointer.read_text(encoding="utf-8").strip())
+    return folder if is_complete(folder) else None
+
+
+def file_checksums(folder: Path) -> dict[str, str]:
+    sums = {}
+    for fmt in load_formats().values():
+        path = folder / fmt.file
+        if path.is_file():
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            sums[fmt.file] = digest.hexdigest()
+    return sums
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema])
+    return {name for (name,) in rows.fetchall()}
+
+
+def read_quarantine(warehouse: Path) -> tuple[list[Row] | None, list[Row] | None]:
+    """Quarantined rows per source and the load audit, each None when the warehouse predates it."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        raw = _tables(con, "raw")
+        quarantine = (
+            _rows(
+                con,
+                "select source_name, count(*) as rows_quarantined, count(distinct reason) as reasons, "
+                "min(reason) as example_reason from raw.quarantine group by 1 order by 1",
+            )
+            if "quarantine" in raw
+            else None
+        )
+        audit = (
+            _rows(
+                con,
+                "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined "
+                "from raw.load_audit order by source_name, file_name",
+            )
+            if "load_audit" in raw
+            else None
+        )
+    return quarantine, audit
+
+
+def read_test_outcomes(settings: Settings) -> list[Row] | None:
+    """Data-quality test outcomes, or None where this installation cannot tell them yet."""
+    try:
+        quality = importlib.import_module("tickit_platform.warehouse.quality")
+    except ImportError:
+        return None
+    outcomes = quality.test_outcomes(settings)
+    return [
+        {
+            "name": o.name,
+            "model": o.model,
+            "severity": o.severity,
+            "status": o.status,
+            "failures": int(o.failures),
+        }
+        for o in outcomes
+    ]
+
+
+# --- everything -------------------------------------------------------------------------------------------
+
+
+def gather(settings: Settings, data_folder: Path | None = None) -> Report:
+    notices: dict[str, list[str]] = {"business": [], "run": [], "data": []}
+    warehouse = settings.warehouse_path
+    local = settings.target == "local"
+    has_warehouse = local and warehouse.is_file()
+    if not local:
+        notices["business"].append(
+            f"The report reads the local DuckDB warehouse only; target {settings.target!r} is not read. "
+            "Run `tickit run` (target local) for business figures."
+        )
+    elif not has_warehouse:
+        notices["business"].append(f"No warehouse at {warehouse}: run `tickit run` first.")
+
+    business = None
+    if has_warehouse:
+        try:
+            business = read_business(warehouse)
+        except duckdb.Error as err:  # a failed run may have left a gold view unbuilt
+            notices["business"].append(
+                f"The gold views could not be read ({err}). Fix the failed models (see Run) and run `tickit run` again."
+            )
+
+    run, run_started = None, None
+    airflow_db = settings.airflow_home / "airflow.db"
+    if not airflow_db.is_file():
+        notices["run"].append(f"No Airflow metadata at {airflow_db}: run `tickit run` to record a DAG run.")
+    else:
+        try:
+            found = read_last_run(airflow_db, settings.airflow_home / "logs")
+        except sqlite3.Error as err:
+            found = None
+            notices["run"].append(f"Airflow's metadata at {airflow_db} could not be read ({err}).")
+        else:
+            if found is None:
+                notices["run"].append(f"Airflow has no run of {DAG_ID} yet: run `tickit run`.")
+        if found is not None:
+            run, run_started = found
+
+    folder = data_folder or last_dataset(settings)
+    provenance = read_provenance(folder) if folder is not None and is_complete(folder) else None
+    if provenance is None:
+        notices["data"].append("Which data the warehouse was built from is unknown: run `tickit run` to record it.")
+    layers, quarantine, audit = None, None, None
+    if has_warehouse:
+        layers = layer_row_counts(warehouse)
+        quarantine, audit = read_quarantine(warehouse)
+        if quarantine is None:
+            notices["data"].append("No quarantine table (older warehouse): bad input rows were not set aside.")
+    try:
+        tests = read_test_outcomes(settings)
+    except Exception as err:  # another module's failure must not cost the whole report
+        tests = None
+        notices["data"].append(f"Data-quality results could not be read ({err}).")
+    else:
+        if tests is None:
+            notices["data"].append("Data-quality results unavailable in this installation.")
+    data = DataQuality(
+        provenance=provenance,
+        data_folder=folder if provenance is not None else None,
+        checksums=file_checksums(folder) if folder is not None and provenance is not None else {},
+        layers=layers,
+        quarantine=quarantine,
+        load_audit=audit,
+        tests=tests,
+    )
+    return Report(settings, datetime.now(UTC), business, run, run_started, data, notices)
+
+
+def data_description(data: DataQuality) -> str:
+    return describe(data.provenance) if data.provenance is not None else "unknown"

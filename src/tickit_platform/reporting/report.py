@@ -1,0 +1,59 @@
+"""Write the report: gather the figures, draw the charts, render the page, all under TICKIT_HOME."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tickit_platform.orchestration.dbt_docs import docs_dir
+from tickit_platform.reporting import charts
+from tickit_platform.reporting.data import gather
+from tickit_platform.reporting.page import render
+from tickit_platform.settings import Settings
+
+REPORT_FILE = "report.html"
+
+
+class ReportError(RuntimeError):
+    """There is nothing to report on; the message says what to run first."""
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    images: tuple[Path, ...]
+
+
+def _write(path: Path, content: bytes) -> None:
+    # Renamed into place: a browser reloading the page never reads half a file.
+    part = path.with_name(f".{path.name}.part")
+    part.write_bytes(content)
+    os.replace(part, path)
+
+
+def write_report(settings: Settings, data_folder: Path | None = None) -> ReportFiles:
+    report = gather(settings, data_folder)
+    if report.empty:
+        raise ReportError(
+            f"nothing to report on: no warehouse at {settings.warehouse_path} and no Airflow run under "
+            f"{settings.airflow_home}. Run `tickit run` first."
+        )
+    images: dict[str, bytes] = {}
+    if report.business is not None:
+        images["revenue-by-venue"] = charts.revenue_by_venue(report.business)
+        images["sales-by-event"] = charts.sales_by_event(report.business)
+        images["customer-spend-pareto"] = charts.customer_pareto(report.business)
+    if report.run is not None:
+        images["run-timeline"] = charts.run_timeline(report.run, report.run_started)
+    out = settings.reports_dir
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, png in images.items():
+        path = out / f"{name}.png"
+        _write(path, png)
+        written.append(path)
+    docs_index = docs_dir(settings.home) / "index.html"
+    html = render(report, images, docs_index if docs_index.is_file() else None)
+    _write(out / REPORT_FILE, html.encode("utf-8"))
+    return ReportFiles(out / REPORT_FILE, tuple(written))

@@ -84,9 +84,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"Data: {dataset.description} ({dataset.folder})", soft_wrap=True)
     record_dataset(settings, dataset.folder)
     config = _dag_config(settings, dataset.folder)
+    from tickit_platform.orchestration.dag_factory import freshness_path
+
+    freshness_path(config).unlink(missing_ok=True)  # the summary must never show an earlier run's check
     console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
     with out.TaskProgress(console) as progress:
-        result = run_dag(config, on_change=progress)
+        result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
     out.print_tasks(console, result)
     _print_warehouse(console, settings)
     _print_data_quality(console, settings)
@@ -160,8 +163,10 @@ def _print_warehouse(console: Console, settings: Settings) -> None:
 
 def _print_data_quality(console: Console, settings: Settings) -> None:
     """Rows loaded and quarantined per file, then every data test that warned, failed or did not run."""
-    from tickit_platform.warehouse.quality import load_counts, test_outcomes
+    from tickit_platform.orchestration.dag_factory import freshness_path
+    from tickit_platform.warehouse.quality import freshness, load_counts, test_outcomes
 
+    out.print_freshness(console, freshness(freshness_path(_dag_config(settings, None))))
     if settings.target != "local" or not settings.warehouse_path.exists():
         return
     counts = load_counts(settings.warehouse_path)
@@ -324,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="get the data and run the whole DAG under a local Airflow")
     _data_options(run)
     run.add_argument("--target", choices=["local", "postgres"], help="warehouse (default local = DuckDB)")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental silver models (sales, listing) from all the data",
+    )
     run.set_defaults(func=cmd_run)
 
     quarantine = sub.add_parser("quarantine", help="list the raw lines the last load quarantined, and why")

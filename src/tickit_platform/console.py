@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.table import Table
 
 from tickit_platform.orchestration.runner import DagRunResult
-from tickit_platform.warehouse.quality import LoadCount, TestOutcome
+from tickit_platform.warehouse.quality import Freshness, LoadCount, TestOutcome
 
 STATE_STYLE = {
     "success": "green",
@@ -140,3 +140,13 @@ def print_test_outcomes(console: Console, outcomes: Sequence[TestOutcome]) -> No
         rows = f": {outcome.failures:,} row(s)" if outcome.failures else ""
         where = f" on {outcome.model}" if outcome.model else ""
         console.print(f"  [{style}]{outcome.status}[/{style}] {outcome.name}{where}{rows}", soft_wrap=True)
+
+
+def print_freshness(console: Console, results: Sequence[Freshness]) -> None:
+    for result in results:
+        style = {"pass": "green", "warn": "yellow"}.get(result.status, "red")
+        age = f", {result.age_days:,.0f} days old" if result.age_days is not None else ""
+        console.print(
+            f"Source freshness: {result.source} [{style}]{result.status}[/{style}] (newest row {result.newest}{age})",
+            soft_wrap=True,
+        )

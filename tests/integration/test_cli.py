@@ -54,13 +54,20 @@ def closed_port_url() -> str:
 @pytest.mark.airflow
 def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    result = tickit("run", "--scale", "0.01", home=home, env={"TICKIT_DATA_URL": closed_port_url()})
+    result = tickit("run", "--scale", "0.01", "--full-refresh", home=home, env={"TICKIT_DATA_URL": closed_port_url()})
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "Official tickit data unavailable" in output
     assert "running on synthetic data (scale 0.01, seed 42)" in output
     assert "Data: synthetic tickit data (scale 0.01, seed 42)" in output
-    assert "All 19 tasks succeeded" in output
+    assert "All 20 tasks succeeded" in output
+    # The freshness check ran in the DAG: synthetic data ends in 2008, so it warns and says how old it is.
+    assert re.search(r"Source freshness: sales warn \(newest row 2008-\S+, [\d,]+ days old\)", output), output
+    assert re.search(r"Data tests: (\d+) of \1 passed", output) is None  # the orphan venues warn
+    assert "warn relationships_silver_event_venue_id__venue_id__ref_silver_venue_ on silver_event: 2 row(s)" in output
+    # --full-refresh reached dbt's shared build.
+    producer_logs = list((home / "airflow" / "logs").rglob("task_id=dbt_producer_watcher/**/attempt=1.log"))
+    assert producer_logs and "--full-refresh" in producer_logs[0].read_text(errors="replace")
     for view in ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity"):
         assert f"{view} (top 5)" in output
     warehouse = home / "warehouse" / "tickit.duckdb"

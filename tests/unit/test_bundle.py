@@ -375,7 +375,7 @@ def test_dag_parses_from_the_bundle_alone(bundle: BundleReport, parsed: dict[str
     # paths.py finds the shipped project from the bundle's layout too.
     assert Path(parsed["project_dir"]) == dags / "dbt_tickit"
     assert parsed["dag_ids"] == [DAG_ID]
-    assert len(parsed["task_ids"]) == 19
+    assert len(parsed["task_ids"]) == 20
     assert set(MODELS) < set(parsed["task_ids"])
     # The dbt binary is only named at parse time; it does not exist on this machine.
     assert parsed["producer_dbt"] == MWAA_DBT_EXECUTABLE

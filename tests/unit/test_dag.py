@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from tests.support import MODELS, dag_config
 
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
 from tickit_platform.orchestration.dag_factory import (
+    FRESHNESS_TASK_ID,
     LOAD_RAW_TASK_ID,
     PRODUCER_TASK_ID,
     ManifestMissingError,
     build_dag,
+    freshness_path,
 )
 from tickit_platform.orchestration.manifest import ensure_manifest
 from tickit_platform.paths import DAGS_DIR
@@ -35,9 +38,9 @@ def dag(config: DagConfig):  # type: ignore[no-untyped-def]
 
 
 def test_one_task_per_model_named_after_it(dag) -> None:  # type: ignore[no-untyped-def]
-    model_tasks = {t.task_id for t in dag.tasks} - {LOAD_RAW_TASK_ID, PRODUCER_TASK_ID}
+    model_tasks = {t.task_id for t in dag.tasks} - {LOAD_RAW_TASK_ID, FRESHNESS_TASK_ID, PRODUCER_TASK_ID}
     assert model_tasks == set(MODELS)
-    assert len(dag.tasks) == 19
+    assert len(dag.tasks) == 20
 
 
 def test_edges_are_exactly_dbts(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
@@ -106,3 +109,33 @@ def test_every_dag_file_imports_without_errors(config: DagConfig, monkeypatch: p
     assert bag.import_errors == {}
     assert DAG_ID in bag.dag_ids
     assert os.environ["TICKIT_HOME"] == str(config.home)
+
+
+def _render(task, run_type: str, full_refresh: bool = False) -> tuple[dict[str, str], bool]:  # type: ignore[no-untyped-def]
+    """The vars and the full-refresh flag a task's dbt command gets in a run of the given type."""
+    start = datetime(2008, 3, 10, tzinfo=UTC)
+    context = {
+        "dag_run": SimpleNamespace(run_type=run_type, conf={}),
+        "data_interval_start": start,
+        "data_interval_end": start + timedelta(days=1),
+        "params": {"full_refresh": full_refresh},
+    }
+    return task.render_template(task.vars, context), task.render_template(task.full_refresh, context) == "True"
+
+
+def test_scheduled_and_backfill_runs_process_their_day_manual_runs_everything(dag) -> None:  # type: ignore[no-untyped-def]
+    for task_id in (PRODUCER_TASK_ID, "silver_sales"):
+        task = dag.get_task(task_id)
+        day = {"tickit_interval_start": "2008-03-10 00:00:00", "tickit_interval_end": "2008-03-11 00:00:00"}
+        assert _render(task, "scheduled") == (day, False), task_id
+        assert _render(task, "backfill") == (day, False), task_id
+        assert _render(task, "manual") == ({"tickit_interval_start": "", "tickit_interval_end": ""}, False), task_id
+        assert _render(task, "manual", full_refresh=True)[1] is True, task_id
+
+
+def test_freshness_is_checked_after_the_load_and_before_the_build(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
+    freshness = dag.get_task(FRESHNESS_TASK_ID)
+    assert freshness.upstream_task_ids == {LOAD_RAW_TASK_ID}
+    assert PRODUCER_TASK_ID in freshness.downstream_task_ids
+    assert freshness.base_cmd == ["source", "freshness"]
+    assert str(freshness_path(config)) in freshness.dbt_cmd_flags

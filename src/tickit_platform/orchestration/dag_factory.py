@@ -7,18 +7,36 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Param
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import DbtResourceType, ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.dbt.graph import DbtNode
-from cosmos.operators.local import DbtRunOperationLocalOperator
+from cosmos.operators.local import DbtRunOperationLocalOperator, DbtSourceLocalOperator
 
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
 from tickit_platform.orchestration.model_task import DbtModelTask
 
 LOAD_RAW_TASK_ID = "load_raw"
+FRESHNESS_TASK_ID = "source_freshness"
 PRODUCER_TASK_ID = "dbt_producer_watcher"
 TAGS = ["dbt", "tickit", "medallion", "cosmos"]
+
+
+# The data interval the incremental silver models process (macros/data_interval.sql): a scheduled or
+# backfill run's own day; empty for a manual run, which processes all the data.
+_INTERVAL = "data_interval_{edge}.strftime('%Y-%m-%d %H:%M:%S')"
+_HAS_INTERVAL = "dag_run.run_type in ('scheduled', 'backfill') and data_interval_start"
+INTERVAL_VARS = {
+    f"tickit_interval_{edge}": "{{ " + _INTERVAL.format(edge=edge) + " if " + _HAS_INTERVAL + " else '' }}"
+    for edge in ("start", "end")
+}
+PARAMS = {
+    "full_refresh": Param(
+        False,
+        type="boolean",
+        description="Rebuild the incremental silver models from all the data (dbt --full-refresh).",
+    )
+}
 
 
 class ManifestMissingError(FileNotFoundError):
@@ -65,6 +83,8 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         )
     env = config.dbt_env()
     common: dict[str, Any] = {"retries": config.retries, "retry_delay": config.retry_delay}
+    # Every dbt command of a run (the shared build, a model's retry) sees the same interval and flag.
+    dbt_args: dict[str, Any] = {"vars": INTERVAL_VARS, "full_refresh": "{{ params.full_refresh }}"}
 
     def convert(**kwargs: Any) -> DbtModelTask:
         return _model_task(config=config, **kwargs)
@@ -102,7 +122,8 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
             node_converters={DbtResourceType.MODEL: convert},
             emit_datasets=False,
         ),
-        operator_args=common,
+        operator_args={**common, **dbt_args},
+        params=PARAMS,
         schedule="@daily",
         start_date=datetime(2026, 1, 1),
         catchup=False,
@@ -113,6 +134,11 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
     )
     _add_load_raw(dag, config, profile, {**common, "env": env, "install_deps": False})
     return dag
+
+
+def freshness_path(config: DagConfig) -> Path:
+    """Where the DAG's freshness check writes dbt's sources.json, for the run summary to read."""
+    return config.home / "dbt" / "freshness" / "sources.json"
 
 
 def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common: dict[str, Any]) -> None:
@@ -145,4 +171,19 @@ def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common
         task.upstream_task_ids.discard(PRODUCER_TASK_ID)
         task.trigger_rule = "all_success"
         load >> task
-    load >> producer
+    # Freshness is a property of what was loaded: checked once the raw tables are in, before the build
+    # (DuckDB allows one writer, so it must not overlap the build). Sources only warn (stale data is
+    # reported, not fatal); an `error_after` added to a source would fail this task and stop the build.
+    freshness = DbtSourceLocalOperator(
+        task_id=FRESHNESS_TASK_ID,
+        dag=dag,
+        dbt_executable_path=str(config.dbt_executable),
+        invocation_mode=_invocation_mode(config),
+        project_dir=str(config.project_dir),
+        profile_config=profile,
+        cache_dir=dag.get_task(PRODUCER_TASK_ID).cache_dir,
+        partial_parse=True,
+        dbt_cmd_flags=["--output", str(freshness_path(config))],
+        **common,
+    )
+    load >> freshness >> producer

@@ -133,7 +133,13 @@ def wait_existing(
     return DagRunResult(run_id, state, time.monotonic() - started, outcomes(airflow, api, run_id))
 
 
-def run_dag(config: DagConfig, *, on_change: ProgressCallback | None = None, **kwargs: Any) -> DagRunResult:
+def run_dag(
+    config: DagConfig,
+    *,
+    on_change: ProgressCallback | None = None,
+    conf: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> DagRunResult:
     """Start Airflow, run the DAG once, stop Airflow; the result says what every task did."""
     with started_airflow(config, **kwargs) as (airflow, api):
-        return trigger_and_wait(airflow, api, on_change=on_change)
+        return trigger_and_wait(airflow, api, on_change=on_change, conf=conf)

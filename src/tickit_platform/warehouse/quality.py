@@ -31,6 +31,14 @@ class LoadCount:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    source: str
+    status: str  # dbt's: "pass", "warn", "error" or "runtime error"
+    newest: str | None  # the newest loaded_at value, as dbt reports it
+    age_days: float | None
+
+
+@dataclass(frozen=True)
 class TestOutcome:
     name: str
     model: str | None  # the model the test is attached to; None for tests across several
@@ -101,3 +109,22 @@ def test_outcomes(settings: Settings, manifest: Path | None = None) -> list[Test
             status = "pass" if failures == 0 else ("warn" if severity == "warn" else "fail")
             outcomes.append(TestOutcome(test["name"], model_name, severity, status, failures))
     return sorted(outcomes, key=lambda o: (o.status == "pass", o.name))
+
+
+def freshness(sources_json: Path) -> list[Freshness]:
+    """The freshness check of the last DAG run (dbt's sources.json), or nothing if it did not run."""
+    if not sources_json.exists():
+        return []
+    results = json.loads(sources_json.read_text(encoding="utf-8")).get("results", [])
+    found = []
+    for result in results:
+        age = result.get("max_loaded_at_time_ago_in_s")
+        found.append(
+            Freshness(
+                source=str(result["unique_id"]).split(".")[-1],
+                status=str(result.get("status")),
+                newest=result.get("max_loaded_at"),
+                age_days=None if age is None else float(age) / 86400,
+            )
+        )
+    return sorted(found, key=lambda f: f.source)

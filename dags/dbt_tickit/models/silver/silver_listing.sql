@@ -1,8 +1,20 @@
+-- Incremental: a run replaces the rows of its data interval, keyed on listing_id, so re-running a day
+-- or backfilling days in any order gives the same table as one full refresh (macros/data_interval.sql).
+{{
+    config(
+        materialized='incremental',
+        unique_key='listing_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 bronze_listing as (
 
     select * from {{ ref('bronze_listing') }}
+    where {{ in_data_interval('listtime') }}
 
 ),
 

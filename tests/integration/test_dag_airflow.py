@@ -10,6 +10,7 @@ import csv
 import itertools
 import time
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -73,12 +74,20 @@ def _states(result: DagRunResult) -> dict[str, str | None]:
 def test_parallel_run_is_green_and_lock_free(tmp_path: Path, raw_dir: Path) -> None:
     config = dag_config(tmp_path / "home", raw_dir)
     with started_airflow(config, parallelism=24) as (airflow, api):
-        result = trigger_and_wait(airflow, api)
+        # Two triggers at once, as two people (or a schedule and a person) would: the second must wait.
+        now = datetime.now(UTC)
+        first_id = api.trigger(DAG_ID, "overlap_1", now.isoformat(), {})
+        second_id = api.trigger(DAG_ID, "overlap_2", (now + timedelta(seconds=1)).isoformat(), {})
+        result = wait_existing(airflow, api, first_id)
         logs = airflow.logs_dir
         states = _states(result)
         assert result.state == "success", states
         first_counts = layer_row_counts(config.warehouse_path)
         first_gold = _gold_rows(config.warehouse_path)
+        overlapping = wait_existing(airflow, api, second_id)
+        assert overlapping.state == "success", _states(overlapping)
+        assert layer_row_counts(config.warehouse_path) == first_counts
+        assert _gold_rows(config.warehouse_path) == first_gold
 
         # Re-run the same logical date from scratch, as "clear the whole run" in the UI does.
         api.clear(DAG_ID, result.run_id, [LOAD_RAW_TASK_ID], downstream=True)
@@ -90,6 +99,10 @@ def test_parallel_run_is_green_and_lock_free(tmp_path: Path, raw_dir: Path) -> N
     spans = sorted((t.start_date, t.end_date) for t in result.tasks if t.task_id in MODELS)
     assert any(later_start < earlier_end for (_, earlier_end), (later_start, _) in itertools.pairwise(spans))
     assert _lock_errors(logs) == []
+    # max_active_runs=1: the second run's first task started only after the first run's last one ended.
+    first_end = max(t.end_date for t in result.tasks if t.end_date is not None)
+    second_start = min(t.start_date for t in overlapping.tasks if t.start_date is not None)
+    assert second_start >= first_end, (first_end, second_start)
     assert _gold_spend(config.warehouse_path) == _spend_by_buyer(raw_dir)
     # The re-run is idempotent: every model ran again, and no layer gained a row or changed a gold value.
     assert again.state == "success", _states(again)

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from tickit_platform import console as out
+from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
 from tickit_platform.settings import Settings, SettingsError
 
@@ -257,10 +258,15 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     out_dir = Path(args.out) if args.out else settings.home / "deploy" / "bundle"
-    report = build_bundle(out_dir, cache_dir=settings.home / "deploy" / "cache")
+    report = build_bundle(
+        out_dir,
+        airflow_version=args.airflow_version,
+        python_version=args.python_version,
+        cache_dir=settings.home / "deploy" / "cache",
+    )
     pins = report.pins
     print(f"Bundle written to {report.out_dir} ({len(report.files)} files)")
-    print(f"constraints: Airflow {pins['apache-airflow']} / Python {pins['python']}")
+    print(f"constraints: Airflow {pins['apache-airflow']} / Python {pins['python']} (must be the MWAA environment's)")
     for name in ("astronomer-cosmos", "dbt-core", "dbt-redshift"):
         print(f"{name}=={pins[name]}")
     print(f"manifest parsed with target: {report.manifest_target}")
@@ -271,25 +277,39 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
 
 def cmd_deploy_push(args: argparse.Namespace) -> int:
     from tickit_platform.deploy import aws
-    from tickit_platform.deploy.bundle import build_bundle
+    from tickit_platform.deploy.bundle import build_bundle, check_airflow_version
     from tickit_platform.deploy.publish import publish, summary
 
-    # Both clients first: a missing region is reported before a bundle is built for nothing.
+    if args.bundle and (args.airflow_version or args.python_version != MWAA_PYTHON_VERSION):
+        raise SettingsError(
+            "--airflow-version and --python-version apply when push builds the bundle; a --bundle keeps the "
+            "versions it was built with (`tickit deploy build --airflow-version …` to change them)"
+        )
+    if args.airflow_version:
+        check_airflow_version(args.airflow_version)  # a typo is reported before any AWS call
+    # Both clients first: a missing region is reported before anything else.
     s3, mwaa = aws.client("s3", args.region), aws.client("mwaa", args.region)
-    if args.bundle:
-        bundle_dir = Path(args.bundle).expanduser().resolve()
-    else:
-        settings = _settings(args)
-        report = build_bundle(settings.home / "deploy" / "bundle", cache_dir=settings.home / "deploy" / "cache")
-        bundle_dir = report.out_dir
-        print(f"Bundle built in {bundle_dir} ({len(report.files)} files)")
+    settings = _settings(args)
+
+    def build(airflow_version: str) -> Path:
+        report = build_bundle(
+            settings.home / "deploy" / "bundle",
+            airflow_version=airflow_version,
+            python_version=args.python_version,
+            cache_dir=settings.home / "deploy" / "cache",
+        )
+        print(f"Bundle built in {report.out_dir} ({len(report.files)} files) for Airflow {airflow_version}")
+        return report.out_dir
+
     outcome = publish(
         s3,
         mwaa,
-        bundle_dir,
+        Path(args.bundle).expanduser().resolve() if args.bundle else None,
         bucket=args.bucket,
         environment=args.environment,
         prefix=args.prefix,
+        airflow_version=args.airflow_version,
+        build=build,
         dry_run=args.dry_run,
         say=lambda line: print(line, flush=True),
     )
@@ -319,6 +339,15 @@ def _json_object(text: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object, e.g. --conf '{\"full_refresh\": true}'")
     return value
+
+
+def _python_version_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python-version",
+        default=MWAA_PYTHON_VERSION,
+        help=f"the Python of MWAA's Airflow, names the constraints file (default {MWAA_PYTHON_VERSION}, MWAA's for "
+        "Airflow 3)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -364,6 +393,13 @@ def build_parser() -> argparse.ArgumentParser:
     deploy = sub.add_parser("deploy", help="production on MWAA").add_subparsers(dest="deploy", required=True)
     bundle = deploy.add_parser("build", help="write the MWAA bucket layout: dags/, requirements.txt, startup.sh")
     bundle.add_argument("--out", help="folder to write (default TICKIT_HOME/deploy/bundle)")
+    bundle.add_argument(
+        "--airflow-version",
+        default=MWAA_DEFAULT_AIRFLOW_VERSION,
+        help=f"the MWAA environment's Airflow, names the constraints file (default {MWAA_DEFAULT_AIRFLOW_VERSION}, "
+        "Terraform's default)",
+    )
+    _python_version_option(bundle)
     bundle.set_defaults(func=cmd_deploy_build)
     push = deploy.add_parser(
         "push", help="upload the bundle to the MWAA bucket (only what changed), then update the environment"
@@ -374,6 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--region", help="AWS region (default: AWS_REGION or the AWS profile's)")
     push.add_argument("--prefix", help="bucket folder holding dags/, requirements.txt, startup.sh (default: the root)")
     push.add_argument("--dry-run", action="store_true", help="show what would change; upload and update nothing")
+    push.add_argument(
+        "--airflow-version",
+        help="when building: must equal the environment's Airflow, which is the default (read from MWAA)",
+    )
+    _python_version_option(push)
     push.set_defaults(func=cmd_deploy_push)
     trigger = deploy.add_parser("trigger", help="start a run of the DAG on MWAA and print its id and state")
     trigger.add_argument("--environment", required=True, help="the MWAA environment's name")

@@ -25,7 +25,10 @@ from tickit_platform.deploy.bundle import (
     BundleError,
     BundleReport,
     build_bundle,
+    bundle_airflow_version,
+    check_cosmos_supports,
 )
+from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.orchestration.config import DAG_ID, REDSHIFT_ENV_TEMPLATES
 from tickit_platform.orchestration.manifest import DbtParseError
 from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR, REPO_ROOT
@@ -210,29 +213,75 @@ def test_bundle_manifest_lists_every_file_with_its_sha256(bundle: BundleReport) 
         assert check.returncode == 0, check.stdout + check.stderr
 
 
-def test_requirements_pin_cosmos_under_airflows_constraints(bundle: BundleReport) -> None:
+def test_requirements_pin_cosmos_under_mwaas_airflow_constraints(bundle: BundleReport) -> None:
     text = (bundle.out_dir / "requirements.txt").read_text()
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    airflow = importlib.metadata.version("apache-airflow")
+    # MWAA's Airflow (Terraform's default environment), not the Airflow installed here.
     assert lines[0] == (
-        f'--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-{airflow}/constraints-3.12.txt"'
+        '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-3.0.6/constraints-3.12.txt"'
     )
-    assert re.fullmatch(r'--constraint "https://raw\.githubusercontent\.com/apache/airflow/constraints-'
-                        r'\d+\.\d+\.\d+/constraints-3\.\d+\.txt"', lines[0])  # fmt: skip
+    assert bundle.pins["apache-airflow"] == MWAA_DEFAULT_AIRFLOW_VERSION == "3.0.6"
     assert lines[1:] == [f"astronomer-cosmos=={importlib.metadata.version('astronomer-cosmos')}"]
     # dbt stays out of Airflow's environment; the comment says why.
     assert "dbt-core" in text and "virtualenv" in text
     assert bundle.pins["astronomer-cosmos"] == importlib.metadata.version("astronomer-cosmos")
+    assert bundle_airflow_version(bundle.out_dir) == ("3.0.6", "3.12")
+
+
+def test_the_default_airflow_is_the_one_terraform_creates() -> None:
+    """The bundle's default and the environment Terraform makes must not drift apart."""
+    default = re.compile(r'variable "airflow_version" \{.*?default\s*=\s*"([^"]+)"', re.DOTALL)
+    for tf in ("infra/modules/mwaa/variables.tf", "infra/examples/complete/variables.tf"):
+        found = default.search((REPO_ROOT / tf).read_text())
+        assert found and found[1] == MWAA_DEFAULT_AIRFLOW_VERSION, tf
+    example = (REPO_ROOT / "infra/examples/complete/terraform.tfvars.example").read_text()
+    assert f'airflow_version   = "{MWAA_DEFAULT_AIRFLOW_VERSION}"' in example
+    assert MWAA_PYTHON_VERSION == "3.12"
 
 
 def test_other_airflow_and_python_versions_change_the_constraints_line(tmp_path: Path, parse_cache: Path) -> None:
-    report = build_bundle(tmp_path / "b", airflow_version="3.0.6", python_version="3.11", cache_dir=parse_cache)
+    report = build_bundle(tmp_path / "b", airflow_version="3.1.7", python_version="3.13", cache_dir=parse_cache)
     text = (report.out_dir / "requirements.txt").read_text()
-    assert "/constraints-3.0.6/constraints-3.11.txt" in text
-    with pytest.raises(BundleError, match="airflow_version"):
+    assert "/constraints-3.1.7/constraints-3.13.txt" in text
+    assert bundle_airflow_version(report.out_dir) == ("3.1.7", "3.13")
+    with pytest.raises(BundleError, match=r"--airflow-version '3\.0' is not an Airflow release like 3\.0\.6"):
         build_bundle(tmp_path / "c", airflow_version="3.0")
-    with pytest.raises(BundleError, match="python_version"):
+    with pytest.raises(BundleError, match=r"--airflow-version 2\.10\.3: the DAG is written for Airflow 3"):
+        build_bundle(tmp_path / "c", airflow_version="2.10.3")
+    with pytest.raises(BundleError, match="--python-version '3' is not a Python version"):
         build_bundle(tmp_path / "c", python_version="3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # refused before anything was written
+
+
+def test_cosmos_must_admit_the_target_airflow() -> None:
+    cosmos = importlib.metadata.distribution("astronomer-cosmos").requires
+    check_cosmos_supports(MWAA_DEFAULT_AIRFLOW_VERSION, cosmos)  # the installed Cosmos runs on MWAA's Airflow
+    assert any(r.startswith("apache-airflow>=") for r in cosmos or [])
+    with pytest.raises(BundleError, match=r"requires apache-airflow>=3\.1.*not install on Airflow 3\.0\.6"):
+        check_cosmos_supports("3.0.6", ["aenum", "apache-airflow>=3.1", "dbt-redshift; extra == 'all'"])
+    # A requirement behind an extra is not Cosmos' own.
+    check_cosmos_supports("3.0.6", ["apache-airflow>=3.1; extra == 'future'", "packaging>=22"])
+
+
+def test_deploy_build_command_takes_the_versions(tmp_path: Path, parse_cache: Path) -> None:
+    home = tmp_path / "home"
+    (home / "deploy").mkdir(parents=True)
+    (home / "deploy" / "cache").symlink_to(parse_cache)  # the module's warm `dbt parse` cache
+    out = tmp_path / "bundle"
+    tickit = [sys.executable, "-m", "tickit_platform.cli", "--home", str(home), "deploy", "build", "--out", str(out)]
+
+    done = subprocess.run([*tickit, "--airflow-version", "3.1.7"], capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert "constraints: Airflow 3.1.7 / Python 3.12 (must be the MWAA environment's)" in done.stdout
+    assert "/constraints-3.1.7/constraints-3.12.txt" in (out / "requirements.txt").read_text()
+
+    refused = subprocess.run([*tickit, "--airflow-version", "2.10.3"], capture_output=True, text=True, timeout=120)
+
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("tickit: --airflow-version 2.10.3: the DAG is written for Airflow 3")
+    assert "Traceback" not in refused.stderr
+    assert "/constraints-3.1.7/" in (out / "requirements.txt").read_text()  # the previous bundle is untouched
 
 
 def test_startup_script_pins_dbt_in_its_own_venv(bundle: BundleReport) -> None:

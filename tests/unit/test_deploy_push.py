@@ -26,6 +26,7 @@ from tickit_platform.deploy import aws
 from tickit_platform.deploy.aws import DeployError
 from tickit_platform.deploy.bundle import BUNDLE_MANIFEST, build_bundle, write_bundle_manifest
 from tickit_platform.deploy.publish import publish
+from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -104,10 +105,17 @@ class Mwaa:
         )
         self.stub.activate()
 
-    def expect_environment(self, bucket: str, pins: dict[str, str] | None = None, prefix: str = "") -> None:
+    def expect_environment(
+        self,
+        bucket: str,
+        pins: dict[str, str] | None = None,
+        prefix: str = "",
+        airflow_version: str = MWAA_DEFAULT_AIRFLOW_VERSION,
+    ) -> None:
         environment: dict[str, Any] = {
             "Name": ENV_NAME,
             "Status": "AVAILABLE",
+            "AirflowVersion": airflow_version,
             "SourceBucketArn": f"arn:aws:s3:::{bucket}",
             "DagS3Path": f"{prefix}dags",
         }
@@ -235,6 +243,8 @@ def test_first_push_builds_uploads_everything_and_pins_both_files(
         }
     ]
     assert f"MWAA environment {ENV_NAME}: updating to requirements.txt version" in out
+    assert f"Bundle built in {pushed} ({len(bundle_files(pushed))} files) for Airflow 3.0.6" in out
+    assert "requirements.txt is constrained for Airflow 3.0.6 (the environment's)" in out
 
 
 def test_second_push_uploads_nothing_and_leaves_the_environment_alone(
@@ -524,3 +534,90 @@ def test_a_bundle_edited_after_its_build_is_refused(s3: Any, mwaa: Mwaa, bundle:
         publish(s3, mwaa.client, bundle, bucket="tickit-any", environment=ENV_NAME, say=lambda _: None)
     assert f"{MODEL} changed since the bundle was built" in str(refused.value)
     assert "dags/stray.py is not in bundle-manifest.txt" in str(refused.value)
+
+
+def constraints_line(body: bytes) -> str:
+    return next(line for line in body.decode().splitlines() if line.startswith("--constraint"))
+
+
+def test_push_builds_for_the_airflow_the_environment_runs(
+    s3: Any, mwaa: Mwaa, tickit: Callable[..., tuple[int, str, str]], home: Path
+) -> None:
+    bucket = new_bucket(s3)
+    mwaa.expect_environment(bucket, airflow_version="3.1.7")  # not the default: read from GetEnvironment
+
+    code, out, err = tickit("deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--dry-run")
+
+    assert code == 0, err
+    assert f"Bundle built in {home / 'deploy' / 'bundle'} (" in out and "files) for Airflow 3.1.7\n" in out
+    assert "requirements.txt is constrained for Airflow 3.1.7 (the environment's)" in out
+    built = (home / "deploy" / "bundle" / "requirements.txt").read_bytes()
+    assert constraints_line(built) == (
+        '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-3.1.7/constraints-3.12.txt"'
+    )
+    assert objects(s3, bucket) == {}  # a dry run
+
+    # The same environment, really pushed, with the version named explicitly: the bucket serves that file.
+    mwaa.expect_environment(bucket, airflow_version="3.1.7")
+    mwaa.expect_update(
+        "RequirementsS3Path", "RequirementsS3ObjectVersion", "StartupScriptS3Path", "StartupScriptS3ObjectVersion"
+    )
+    code, out, err = tickit(
+        "deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--airflow-version", "3.1.7"
+    )
+
+    assert code == 0, err
+    assert "/constraints-3.1.7/constraints-3.12.txt" in constraints_line(objects(s3, bucket)["requirements.txt"])
+
+
+def test_an_airflow_version_other_than_the_environments_is_refused_before_building(
+    s3: Any, mwaa: Mwaa, tickit: Callable[..., tuple[int, str, str]], home: Path
+) -> None:
+    bucket = new_bucket(s3)
+    mwaa.expect_environment(bucket, airflow_version="3.0.6")
+    built = home / "deploy" / "bundle"
+    before = {p: p.stat().st_mtime_ns for p in built.rglob("*")} if built.exists() else {}
+
+    code, out, err = tickit(
+        "deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--airflow-version", "3.1.7"
+    )
+
+    assert code == 1
+    assert err.startswith(f"tickit: MWAA environment {ENV_NAME} runs Airflow 3.0.6, not 3.1.7:")
+    assert "Drop --airflow-version" in err and "Traceback" not in err
+    assert "Bundle built" not in out
+    assert ({p: p.stat().st_mtime_ns for p in built.rglob("*")} if built.exists() else {}) == before
+    assert objects(s3, bucket) == {}
+    assert mwaa.updates == []
+
+
+def test_a_bundle_built_for_another_airflow_is_refused(
+    s3: Any, mwaa: Mwaa, tickit: Callable[..., tuple[int, str, str]], bundle: Path
+) -> None:
+    bucket = new_bucket(s3)
+    mwaa.expect_environment(bucket, airflow_version="3.1.7")  # the bundle fixture was built for 3.0.6
+
+    code, _, err = tickit("deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--bundle", str(bundle))
+
+    assert code == 1
+    assert err.startswith(f"tickit: the bundle in {bundle} was built for Airflow 3.0.6, but MWAA environment")
+    assert "`tickit deploy build --airflow-version 3.1.7`" in err
+    assert objects(s3, bucket) == {}
+
+
+def test_version_flags_with_a_ready_bundle_or_a_malformed_version_stop_before_any_aws_call(
+    s3: Any, tickit: Callable[..., tuple[int, str, str]], bundle: Path
+) -> None:
+    # The Stubber has no response queued: any MWAA call would fail the test.
+    code, _, err = tickit(
+        "deploy", "push", "--bucket", "tickit-any", "--environment", ENV_NAME, "--bundle", str(bundle),
+        "--airflow-version", "3.0.6",
+    )  # fmt: skip
+    assert code == 2
+    assert "--airflow-version and --python-version apply when push builds the bundle" in err
+
+    code, _, err = tickit(
+        "deploy", "push", "--bucket", "tickit-any", "--environment", ENV_NAME, "--airflow-version", "3"
+    )
+    assert code == 1
+    assert err.startswith("tickit: --airflow-version '3' is not an Airflow release like 3.0.6")

@@ -29,6 +29,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
+from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.orchestration.dbt_docs import cosmos_docs_projects, docs_current, generate_docs
 from tickit_platform.orchestration.manifest import ensure_manifest
@@ -120,14 +123,50 @@ def dbt_redshift_version() -> str:
     return installed_version("dbt-redshift") or DBT_REDSHIFT_FALLBACK_VERSION
 
 
-AIRFLOW_VERSION = installed_version("apache-airflow") or "3.3.2"
+CONSTRAINTS_URL = "https://raw.githubusercontent.com/apache/airflow/constraints-{airflow}/constraints-{python}.txt"
+_CONSTRAINT_LINE = re.compile(
+    r'^--constraint "https://raw\.githubusercontent\.com/apache/airflow/constraints-(?P<airflow>[^/]+)/'
+    r'constraints-(?P<python>[^/]+)\.txt"$',
+    re.MULTILINE,
+)
 
 
 def constraint_url(airflow_version: str, python_version: str) -> str:
-    return (
-        "https://raw.githubusercontent.com/apache/airflow/"
-        f"constraints-{airflow_version}/constraints-{python_version}.txt"
-    )
+    return CONSTRAINTS_URL.format(airflow=airflow_version, python=python_version)
+
+
+def check_airflow_version(airflow_version: str, option: str = "--airflow-version") -> str:
+    """An Airflow 3 release such as 3.0.6, or a BundleError that says what is expected."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+", airflow_version):
+        raise BundleError(f"{option} {airflow_version!r} is not an Airflow release like {MWAA_DEFAULT_AIRFLOW_VERSION}")
+    if not airflow_version.startswith("3."):
+        raise BundleError(
+            f"{option} {airflow_version}: the DAG is written for Airflow 3 (airflow.sdk), so the MWAA environment "
+            "must run an Airflow 3 release; upgrade it (Terraform variable airflow_version) first."
+        )
+    return airflow_version
+
+
+def check_cosmos_supports(airflow_version: str, requirements: list[str] | None) -> None:
+    """Cosmos' own `apache-airflow` requirement (its package metadata) admits the target Airflow."""
+    for line in requirements or []:
+        requirement = Requirement(line)
+        if requirement.name != "apache-airflow" or requirement.marker is not None:
+            continue
+        if not requirement.specifier.contains(airflow_version, prereleases=True):
+            raise BundleError(
+                f"the astronomer-cosmos installed here requires apache-airflow{requirement.specifier}, so it would "
+                f"not install on Airflow {airflow_version}. Target a newer Airflow, or pin an older Cosmos."
+            )
+
+
+def bundle_airflow_version(bundle_dir: Path) -> tuple[str, str] | None:
+    """(Airflow, Python) named by the constraints line of a bundle's requirements.txt; None if it has none."""
+    requirements = bundle_dir / "requirements.txt"
+    if not requirements.is_file():
+        return None
+    found = _CONSTRAINT_LINE.search(requirements.read_text())
+    return (found["airflow"], found["python"]) if found else None
 
 
 def render_requirements(airflow_version: str, python_version: str, cosmos_version: str) -> str:
@@ -322,8 +361,8 @@ def _replace(staging: Path, out_dir: Path) -> None:
 def build_bundle(
     out_dir: Path,
     *,
-    airflow_version: str = AIRFLOW_VERSION,
-    python_version: str = "3.12",
+    airflow_version: str = MWAA_DEFAULT_AIRFLOW_VERSION,
+    python_version: str = MWAA_PYTHON_VERSION,
     cache_dir: Path | None = None,
     manifest_target: str = "local",
 ) -> BundleReport:
@@ -333,14 +372,15 @@ def build_bundle(
     environment's (MWAA's Airflow 3 images run Python 3.12). cache_dir keeps `dbt parse`'s output
     between builds (re-parsed only when the project changed); None parses in a throwaway folder.
     """
-    if not re.fullmatch(r"\d+\.\d+\.\d+", airflow_version):
-        raise BundleError(f"airflow_version={airflow_version!r} is not an Airflow release like 3.0.6")
+    check_airflow_version(airflow_version)
     if not re.fullmatch(r"3\.\d+", python_version):
-        raise BundleError(f"python_version={python_version!r} is not a Python version like 3.12")
+        raise BundleError(f"--python-version {python_version!r} is not a Python version like {MWAA_PYTHON_VERSION}")
     if manifest_target not in ("local", "postgres", "dwh"):
         raise BundleError(f"manifest_target={manifest_target!r} is not one of local, postgres, dwh")
     out_dir = out_dir.expanduser().resolve()
     _check_out_dir(out_dir)
+    cosmos = importlib.metadata.distribution("astronomer-cosmos") if installed_version("astronomer-cosmos") else None
+    check_cosmos_supports(airflow_version, cosmos.requires if cosmos else None)
     pins = {
         "apache-airflow": airflow_version,
         "python": python_version,

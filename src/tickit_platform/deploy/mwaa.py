@@ -32,6 +32,8 @@ class Environment:
     status: str
     bucket: str | None
     dag_s3_path: str
+    # The Airflow release the environment runs (GetEnvironment's AirflowVersion); None if not reported.
+    airflow_version: str | None
     # bundle file -> (S3 path, object version) the environment installs now; (None, None) if unset.
     pinned: dict[str, tuple[str | None, str | None]]
 
@@ -73,6 +75,7 @@ def get_environment(mwaa: Any, name: str) -> Environment:
         status=env.get("Status", "UNKNOWN"),
         bucket=arn.split(":::", 1)[1] if ":::" in arn else None,
         dag_s3_path=(env.get("DagS3Path") or "").strip("/"),
+        airflow_version=env.get("AirflowVersion") or None,
         pinned=pinned,
     )
 
@@ -91,6 +94,32 @@ def check_source(env: Environment, bucket: str, prefix: str) -> None:
             f"MWAA environment {env.name} reads its DAGs from s3://{bucket}/{env.dag_s3_path}, but the bundle's "
             f"go to s3://{bucket}/{expected}: use {hint}."
         )
+
+
+def target_airflow_version(env: Environment, requested: str | None, default: str) -> str:
+    """The Airflow to build requirements.txt for: the environment's; a different --airflow-version is refused."""
+    if env.airflow_version is None:
+        return requested or default
+    if requested is not None and requested != env.airflow_version:
+        raise DeployError(
+            f"MWAA environment {env.name} runs Airflow {env.airflow_version}, not {requested}: requirements.txt "
+            f"must use the constraints of the Airflow it is installed into, or pip tries to change MWAA's own "
+            f"Airflow. Drop --airflow-version (the push builds for {env.airflow_version}), or upgrade the "
+            f"environment to {requested} first (Terraform variable airflow_version)."
+        )
+    return env.airflow_version
+
+
+def check_bundle_airflow(env: Environment, bundle_dir: str, built_for: str | None) -> None:
+    """A bundle built beforehand must name the environment's Airflow in its constraints line."""
+    if env.airflow_version is None or built_for == env.airflow_version:
+        return
+    what = f"was built for Airflow {built_for}" if built_for else "names no Airflow constraints in requirements.txt"
+    raise DeployError(
+        f"the bundle in {bundle_dir} {what}, but MWAA environment {env.name} runs Airflow {env.airflow_version}. "
+        f"Rebuild it with `tickit deploy build --airflow-version {env.airflow_version}`, or leave out --bundle: "
+        "the push then builds one for the environment."
+    )
 
 
 def pending_pins(env: Environment, prefix: str, versions: dict[str, str | None]) -> dict[str, tuple[str, str | None]]:

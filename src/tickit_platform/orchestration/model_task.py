@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException
+# Not airflow.sdk.exceptions: it has no AirflowException before Airflow 3.1, and MWAA runs 3.0.x. From 3.1 on,
+# airflow.exceptions imports the SDK's class (the same object) without marking it as re-exported.
+from airflow.exceptions import AirflowException  # type: ignore[attr-defined]
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
     DbtTestStatus,

@@ -157,7 +157,12 @@ def _copy_readable(raw_dir: Path, names: Sequence[str], parent: Path) -> Path:
 
 def _first_problem(problems: Mapping[str, str | None]) -> str:
     name, error = next(iter(problems.items()))
-    return f"{name}: {error or 'no such file on the server'}"
+    if error is None:
+        return f"{name}: no such file on the server"
+    # PostgreSQL's message repeats the whole path ("could not open file "…" for reading: Permission
+    # denied"); the folder is named beside it already, so keep the operating system's words.
+    words = error.rsplit(": ", 1)[-1] if '"' in error else error
+    return f"{name}: {words}"
 
 
 Probe = Callable[[Path, Sequence[str]], Mapping[str, str | None]]

@@ -6,12 +6,16 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.paths import DBT_PROJECT_DIR
 
@@ -21,6 +25,8 @@ MODELS = (
     "bronze_sales", "silver_users", "silver_venue", "silver_category", "silver_date", "silver_event",
     "silver_listing", "silver_sales", "gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity",
 )  # fmt: skip
+FORMATS = load_formats()
+SALES_HEADER = "\t".join(FORMATS["sales"].column_names)
 
 
 def skip_or_fail(reason: str) -> None:
@@ -28,6 +34,30 @@ def skip_or_fail(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+# The local PostgreSQL every machine here runs (trust authentication), as the postgres target's defaults.
+PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres", "dbname": "test"}
+
+
+def psql(sql: str, dbname: str = PG["dbname"], user: str = PG["user"]) -> subprocess.CompletedProcess[str]:
+    """Run SQL through psql; rows come back as tab-separated text, one line each."""
+    cmd = ["psql", "-h", PG["host"], "-p", PG["port"], "-U", user, "-d", dbname, "-At", "-F", "\t", "-c", sql]
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
+
+
+@contextmanager
+def fresh_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for the block, dropped afterwards (skips locally, fails in CI, without one)."""
+    if shutil.which("psql") is None or psql("select 1", "postgres").returncode != 0:
+        skip_or_fail(f"PostgreSQL is not reachable on {PG['host']}:{PG['port']} as user {PG['user']}")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    created = psql(f'create database "{name}"', "postgres")
+    assert created.returncode == 0, created.stderr
+    try:
+        yield name
+    finally:
+        psql(f'drop database if exists "{name}" with (force)', "postgres")
 
 
 def copy_project(dest: Path) -> Path:
@@ -93,3 +123,50 @@ def run_dbt(
     ]
     done = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, timeout=300)
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+def _sale(fields: list[str], **changes: str) -> list[str]:
+    names = FORMATS["sales"].column_names
+    return [changes.get(name, value) for name, value in zip(names, fields, strict=True)]
+
+
+def damage_raw_files(raw_dir: Path) -> tuple[dict[str, int], list[str]]:
+    """Put every kind of bad line, at known line numbers, into sales and users; (lines per file, first sale).
+
+    sales: 1 header, 5 three fields, 6 no such day, 7 not a number, 8 invalid UTF-8, 9 duplicate key,
+    10 empty, 11 negative amounts, 12 unknown listing (11 and 12 parse: the models' tests catch them).
+    users: two lines at the end, a too-long username and a boolean that is not one.
+    """
+    sales_path = raw_dir / FORMATS["sales"].file
+    good = sales_path.read_bytes().decode().splitlines()
+    first = good[0].split("\t")
+    tab = "\t".join
+    bad = [
+        SALES_HEADER,  # line 1: a header line by mistake
+        *good[:3],  # lines 2-4
+        "900100\t1\t2",  # 5: three fields instead of ten
+        tab(_sale(first, salesid="900101", saletime="2/30/2008 02:36:48")),  # 6: no such day
+        tab(_sale(first, salesid="900102", qtysold="two")),  # 7: not a number
+        "UTF8-PLACEHOLDER",  # 8: invalid UTF-8, written as bytes below
+        good[0],  # 9: the first sale again: a duplicate key
+        "",  # 10: an empty line
+        tab(_sale(first, salesid="900103", qtysold="-2", pricepaid="-50.00", commission="-7.50")),  # 11: negative
+        tab(_sale(first, salesid="900104", listid="999999")),  # 12: a listing that does not exist
+        *good[3:],
+    ]
+    data = (
+        "\n".join(bad)
+        .encode()
+        .replace(b"UTF8-PLACEHOLDER", "\t".join(_sale(first, salesid="900105")).encode().replace(b".", b"\xff.", 1))
+    )
+    sales_path.write_bytes(data + b"\n")
+
+    users_path = raw_dir / FORMATS["users"].file
+    users = users_path.read_text().splitlines()
+    template = users[0].split("|")
+    long_name = "|".join(["900200", "ABCDEFGHIJ", *template[2:]])
+    maybe = "|".join(["900201", *template[1:8], "MAYBE", *template[9:]])
+    users_path.write_text("\n".join([*users, long_name, maybe]) + "\n")
+
+    lines = {table: len((raw_dir / FORMATS[table].file).read_bytes().splitlines()) for table in TABLES}
+    return lines, first

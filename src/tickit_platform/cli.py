@@ -77,20 +77,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
     from tickit_platform.orchestration.runner import run_dag
     from tickit_platform.reporting.data import record_dataset
+    from tickit_platform.orchestration.dag_factory import freshness_path
+    from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
     settings = _settings(args)
     console = out.console()
     # soft_wrap keeps each message one line (the fallback notice above all), however narrow the output.
-    dataset = acquire(settings, say=lambda message: console.print(message, soft_wrap=True))
+    say = lambda message: console.print(message, soft_wrap=True)  # noqa: E731
+    dataset = acquire(settings, say=say)
     console.print(f"Data: {dataset.description} ({dataset.folder})", soft_wrap=True)
     record_dataset(settings, dataset.folder)
-    config = _dag_config(settings, dataset.folder)
-    from tickit_platform.orchestration.dag_factory import freshness_path
-
-    freshness_path(config).unlink(missing_ok=True)  # the summary must never show an earlier run's check
-    console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
-    with out.TaskProgress(console) as progress:
-        result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
+    with raw_dir_for_target(settings.target, dataset.folder, say=say) as raw_dir:
+        config = _dag_config(settings, raw_dir)
+        freshness_path(config).unlink(missing_ok=True)  # the summary must never show an earlier run's check
+        console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
+        with out.TaskProgress(console) as progress:
+            result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
     out.print_tasks(console, result)
     _print_warehouse(console, settings)
     _print_data_quality(console, settings)
@@ -207,6 +209,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
     from tickit_platform.orchestration.dbt_docs import DOCS_SLUG, docs_current, docs_dir, generate_docs
     from tickit_platform.orchestration.runner import started_airflow
+    from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
     settings = _settings(args)
     dataset = acquire(settings)
@@ -215,7 +218,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if not docs_current(config, docs_dir(config.home), catalog=catalog):
         print("Generating the dbt docs…")
         generate_docs(config, docs_dir(config.home), catalog=catalog)
-    with started_airflow(config) as (airflow, _api):
+    # A DAG run triggered from the UI loads the files too: the server must be able to read them meanwhile.
+    with (
+        raw_dir_for_target(settings.target, dataset.folder) as raw_dir,
+        started_airflow(_dag_config(settings, raw_dir)) as (airflow, _api),
+    ):
         print(f"Airflow UI: {airflow.url}/dags/{DAG_ID}")
         print(f"dbt docs: {airflow.url}/cosmos/{DOCS_SLUG}/dbt_docs_index.html (also Browse > dbt Docs)")
         print(f"Login: admin / {airflow.password()}")
@@ -236,21 +243,38 @@ def cmd_dbt(args: argparse.Namespace) -> int:
 
     from tickit_platform.data.acquire import acquire
     from tickit_platform.reporting.data import record_dataset
+    from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
     settings = _settings(args)
     dataset = acquire(settings)
     record_dataset(settings, dataset.folder)  # whatever dbt loads comes from here; the report says so
-    config = _dag_config(settings, dataset.folder)
-    # dbt's target/ and logs/ go under TICKIT_HOME too: a run never writes into the repository.
-    env = {
-        **os.environ,
-        **config.dbt_env(),
-        "DBT_TARGET_PATH": str(settings.dbt_target_dir),
-        "DBT_LOG_PATH": str(settings.dbt_log_dir),
-    }
-    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
-    cmd = [str(config.dbt_executable), *args.dbt_args, "--project-dir", str(config.project_dir)]
-    return subprocess.call(cmd, env=env)
+    # Only the load reads the raw files; dbt's own --target wins over TICKIT_TARGET, so it decides the engine.
+    target = _dbt_target(args.dbt_args) or settings.target
+    loads = "load_raw_tables" in args.dbt_args
+    # Said on stderr: stdout stays dbt's own, for `tickit dbt ls` and the like in a pipe.
+    say = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    with raw_dir_for_target(target if loads else "local", dataset.folder, say=say) as raw_dir:
+        config = _dag_config(settings, raw_dir)
+        # dbt's target/ and logs/ go under TICKIT_HOME too: a run never writes into the repository.
+        env = {
+            **os.environ,
+            **config.dbt_env(),
+            "DBT_TARGET_PATH": str(settings.dbt_target_dir),
+            "DBT_LOG_PATH": str(settings.dbt_log_dir),
+        }
+        config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file, not its folder
+        cmd = [str(config.dbt_executable), *args.dbt_args, "--project-dir", str(config.project_dir)]
+        return subprocess.call(cmd, env=env)
+
+
+def _dbt_target(dbt_args: Sequence[str]) -> str | None:
+    """The value of dbt's own `--target`/`-t` among its arguments, if given."""
+    for i, arg in enumerate(dbt_args):
+        if arg in {"--target", "-t"} and i + 1 < len(dbt_args):
+            return dbt_args[i + 1]
+        if arg.startswith("--target="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def cmd_deploy_build(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ EXPECTED = (
     ("tickit_platform.orchestration.manifest", "DbtParseError"),
     ("tickit_platform.orchestration.dbt_docs", "DbtDocsError"),
     ("tickit_platform.reporting.report", "ReportError"),
+    ("tickit_platform.warehouse.postgres_staging", "PostgresStagingError"),
 )
 
 

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.support import MODELS, Run, run_dbt
+from tests.support import MODELS, SALES_HEADER, Run, damage_raw_files, run_dbt
 
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.synth import generate
 
 FORMATS = load_formats()
-SALES_HEADER = "\t".join(FORMATS["sales"].column_names)
 
 
 @dataclass(frozen=True)
@@ -38,52 +37,11 @@ class Damaged:
             return con.execute(sql).fetchall()
 
 
-def _sale(fields: list[str], **changes: str) -> list[str]:
-    names = FORMATS["sales"].column_names
-    return [changes.get(name, value) for name, value in zip(names, fields, strict=True)]
-
-
-def _damage(raw_dir: Path) -> tuple[dict[str, int], list[str]]:
-    sales_path = raw_dir / FORMATS["sales"].file
-    good = sales_path.read_bytes().decode().splitlines()
-    first = good[0].split("\t")
-    tab = "\t".join
-    bad = [
-        SALES_HEADER,  # line 1: a header line by mistake
-        *good[:3],  # lines 2-4
-        "900100\t1\t2",  # 5: three fields instead of ten
-        tab(_sale(first, salesid="900101", saletime="2/30/2008 02:36:48")),  # 6: no such day
-        tab(_sale(first, salesid="900102", qtysold="two")),  # 7: not a number
-        "UTF8-PLACEHOLDER",  # 8: invalid UTF-8, written as bytes below
-        good[0],  # 9: the first sale again: a duplicate key
-        "",  # 10: an empty line
-        tab(_sale(first, salesid="900103", qtysold="-2", pricepaid="-50.00", commission="-7.50")),  # 11: negative
-        tab(_sale(first, salesid="900104", listid="999999")),  # 12: a listing that does not exist
-        *good[3:],
-    ]
-    data = (
-        "\n".join(bad)
-        .encode()
-        .replace(b"UTF8-PLACEHOLDER", "\t".join(_sale(first, salesid="900105")).encode().replace(b".", b"\xff.", 1))
-    )
-    sales_path.write_bytes(data + b"\n")
-
-    users_path = raw_dir / FORMATS["users"].file
-    users = users_path.read_text().splitlines()
-    template = users[0].split("|")
-    long_name = "|".join(["900200", "ABCDEFGHIJ", *template[2:]])
-    maybe = "|".join(["900201", *template[1:8], "MAYBE", *template[9:]])
-    users_path.write_text("\n".join([*users, long_name, maybe]) + "\n")
-
-    lines = {table: len((raw_dir / FORMATS[table].file).read_bytes().splitlines()) for table in TABLES}
-    return lines, first
-
-
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory: pytest.TempPathFactory) -> Damaged:
     root = tmp_path_factory.mktemp("damaged")
     raw_dir = generate(root / "raw", scale=0.001, seed=1)
-    lines, first = _damage(raw_dir)
+    lines, first = damage_raw_files(raw_dir)
     database = root / "tickit.duckdb"
     load = run_dbt(["run-operation", "load_raw_tables"], root, database, raw_dir)
     assert load.returncode == 0, load.output

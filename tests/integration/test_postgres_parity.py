@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from tests.support import MODELS, dag_config, skip_or_fail
+from tests.support import MODELS, PG, dag_config, fresh_database, psql
 
 from tickit_platform.data.synth import generate
 from tickit_platform.orchestration.runner import started_airflow, trigger_and_wait
@@ -28,18 +27,12 @@ from tickit_platform.paths import DBT_PROJECT_DIR
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(900)]
 
-PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres", "dbname": "test"}
 GOLD = {
     "gold_revenue_by_venue": "venue_id",
     "gold_sales_by_event": "event_id",
     "gold_user_activity": "user_id",
 }
 DBT = str(Path(sys.executable).parent / "dbt")
-
-
-def psql(sql: str, dbname: str = PG["dbname"]) -> subprocess.CompletedProcess[str]:
-    cmd = ["psql", "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], "-d", dbname, "-At", "-F", "\t", "-c", sql]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
 
 
 def dbt(args: list[str], work: Path, raw_dir: Path, **env_overrides: str) -> subprocess.CompletedProcess[str]:
@@ -59,13 +52,8 @@ def dbt(args: list[str], work: Path, raw_dir: Path, **env_overrides: str) -> sub
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    if shutil.which("psql") is None or psql("select 1", "postgres").returncode != 0:
-        skip_or_fail("PostgreSQL is not reachable on 127.0.0.1:5432 as user postgres")
-    name = f"tickit_parity_{uuid.uuid4().hex[:8]}"
-    created = psql(f'create database "{name}"', "postgres")
-    assert created.returncode == 0, created.stderr
-    yield name
-    psql(f'drop database if exists "{name}" with (force)', "postgres")
+    with fresh_database("tickit_parity") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")

@@ -75,9 +75,9 @@ def _dag_config(settings: Settings, raw_dir: Path | None) -> DagConfig:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
+    from tickit_platform.orchestration.dag_factory import freshness_path
     from tickit_platform.orchestration.runner import run_dag
     from tickit_platform.reporting.data import record_dataset
-    from tickit_platform.orchestration.dag_factory import freshness_path
     from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
     settings = _settings(args)

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -170,3 +171,16 @@ def damage_raw_files(raw_dir: Path) -> tuple[dict[str, int], list[str]]:
 
     lines = {table: len((raw_dir / FORMATS[table].file).read_bytes().splitlines()) for table in TABLES}
     return lines, first
+
+
+def wait_for_log(path: Path, text: str, timeout: float = 20.0) -> str:
+    """A task's log once it holds `text`: Airflow's supervisor may still be writing the file for a
+    moment after the task's state is set, so a log read right after a run can be short."""
+    deadline = time.monotonic() + timeout
+    content = ""
+    while time.monotonic() < deadline:
+        content = path.read_text(errors="replace") if path.is_file() else ""
+        if text in content:
+            break
+        time.sleep(0.5)
+    return content

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from tests.support import MODELS, copy_project
+from tests.support import MODELS, copy_project, wait_for_log
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.data.synth import generate
@@ -125,7 +125,7 @@ def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_q
     assert "The run failed" in output
     failed_line = next(line for line in lines if "✗ silver_users" in line)
     log = Path(failed_line.split("log: ", 1)[1].strip())
-    assert log.is_file() and "no_such_column" in log.read_text(errors="replace")
+    assert "no_such_column" in wait_for_log(log, "no_such_column")
     assert any("✗ gold_user_activity upstream_failed" in line for line in lines)
     # A business rule with severity error fails its own model only: silver_listing has no model downstream.
     assert any("✗ silver_listing failed" in line for line in lines), output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import shutil
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.support import MODELS, copy_project, dag_config
+from tests.support import MODELS, copy_project, dag_config, wait_for_log
 
 from tickit_platform.data.formats import table_format
 from tickit_platform.data.synth import generate
@@ -116,7 +117,8 @@ def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(tmp_path: 
     model = project / "models" / "silver" / "silver_users.sql"
     good_sql = model.read_text()
     model.write_text(good_sql.replace("select * from final", "select no_such_column from final"))
-    config = dag_config(tmp_path / "home", raw_dir, project_dir=project)
+    raw_copy = Path(shutil.copytree(raw_dir, tmp_path / "raw"))
+    config = dag_config(tmp_path / "home", raw_copy, project_dir=project, retries=0)
 
     with started_airflow(config) as (airflow, api):
         first = trigger_and_wait(airflow, api)
@@ -128,7 +130,7 @@ def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(tmp_path: 
         assert {m: states[m] for m in others} == dict.fromkeys(others, "success")
         failed = next(t for t in first.tasks if t.task_id == "silver_users")
         assert failed.log_path.exists()
-        assert "no_such_column" in failed.log_path.read_text(errors="replace")
+        assert "no_such_column" in wait_for_log(failed.log_path, "no_such_column")
 
         # Fix the model and clear the failed task with its downstream, as a user does in the UI.
         model.write_text(good_sql)
@@ -136,12 +138,30 @@ def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(tmp_path: 
         api.clear(DAG_ID, first.run_id, ["silver_users"], downstream=True)
         time.sleep(1)
         second = wait_existing(airflow, api, first.run_id)
+        healed_gold = _gold_rows(config.warehouse_path)
+
+        # A raw file goes missing and the whole run is cleared: the load fails naming the file, and no
+        # model runs on the half-loaded warehouse.
+        (raw_copy / table_format("venue").file).unlink()
+        api.clear(DAG_ID, first.run_id, [LOAD_RAW_TASK_ID], downstream=True)
+        time.sleep(1)
+        third = wait_existing(airflow, api, first.run_id)
 
     assert second.state == "success", _states(second)
     after = {t.task_id: (t.try_number, t.start_date) for t in second.tasks}
     rerun = {task for task in MODELS if after[task] != before[task]}
     assert rerun == {"silver_users", "gold_user_activity"}
     assert _gold_spend(config.warehouse_path) == _spend_by_buyer(raw_dir)
+
+    states = _states(third)
+    assert third.state == "failed", states
+    assert states[LOAD_RAW_TASK_ID] == "failed"
+    assert {states[m] for m in MODELS} == {"upstream_failed"}, states
+    load = next(t for t in third.tasks if t.task_id == LOAD_RAW_TASK_ID)
+    missing = "venue_pipe.txt is missing (table venue)"
+    assert missing in wait_for_log(load.log_path, missing)
+    # The warehouse still holds the last good build: nothing was dropped or half-rewritten.
+    assert _gold_rows(config.warehouse_path) == healed_gold
 
 
 def test_transient_failure_recovers_through_airflow_retry(tmp_path: Path, raw_dir: Path) -> None:

@@ -110,7 +110,7 @@ def test_ui_shows_the_graph_of_all_model_tasks_and_stops_cleanly(ui: UiProcess) 
         page.screenshot(path=str(OUTPUT / "airflow-dbt-docs.png"), full_page=True)
         browser.close()
     assert set(MODELS) <= found
-    assert found - set(MODELS) == {"load_raw", "dbt_producer_watcher"}
+    assert found - set(MODELS) == {"load_raw", "source_freshness", "dbt_producer_watcher"}
 
     # Ctrl-C, as a user stops it: a clean exit and nothing left listening.
     os.killpg(ui.proc.pid, signal.SIGINT)

@@ -11,6 +11,7 @@ test fails the model's task and its downstream tasks become upstream_failed, exa
 from __future__ import annotations
 
 import fcntl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,9 +20,11 @@ from typing import Any
 # Not airflow.sdk.exceptions: it has no AirflowException before Airflow 3.1, and MWAA runs 3.0.x. From 3.1 on,
 # airflow.exceptions imports the SDK's class (the same object) without marking it as re-exported.
 from airflow.exceptions import AirflowException  # type: ignore[attr-defined]
+from cosmos.airflow.compatibility import AirflowSkipException
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
     DbtTestStatus,
+    get_dbt_event_xcom_key,
     get_status_xcom_key,
     get_xcom_val,
     is_dbt_node_status_success,
@@ -95,6 +98,17 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
             return False
         return any(not is_dbt_node_status_success(self._status(ti, parent)) for parent in self.upstream_models)
 
+    def _dbt_message(self, ti: Any, wait: float = 10.0) -> str | None:
+        """dbt's message on this model's failure; the producer may publish it just after the status."""
+        deadline = time.monotonic() + wait
+        while True:
+            event = get_xcom_val(ti, self.producer_task_id, get_dbt_event_xcom_key(self.model_unique_id))
+            if isinstance(event, dict) and event.get("msg"):
+                return str(event["msg"])
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(1)
+
     def poke(self, context: Any) -> bool:
         ti = context["ti"]
         if not self._ran_locally and self.upstream_models and self._skipped_for_upstream(ti):
@@ -111,8 +125,17 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
                 self.log.info("Retry of %s waits for the shared dbt build to finish.", self.model_unique_id)
                 return False
             return self._fallback_to_non_watcher_run(ti.try_number, context)
-        if not super().poke(context):
-            return False
+        try:
+            if not super().poke(context):
+                return False
+        except AirflowSkipException:
+            raise
+        except AirflowException as failure:
+            # The task's own log must say why, in dbt's words, not only that the model failed.
+            reason = self._dbt_message(ti)
+            if reason:
+                raise AirflowException(f"{failure}: {reason}") from failure
+            raise
         if self._ran_locally or not self.has_tests:
             return True
         status = get_xcom_val(context["ti"], self.producer_task_id, get_tests_status_xcom_key(self.model_unique_id))

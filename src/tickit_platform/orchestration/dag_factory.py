@@ -148,19 +148,18 @@ def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common
     can watch it while it runs. Here both hang off `load_raw` instead, with the default rule: a failed
     load leaves every model task upstream_failed, and nothing runs on a half-loaded warehouse.
     """
-    load = DbtRunOperationLocalOperator(
-        task_id=LOAD_RAW_TASK_ID,
-        dag=dag,
-        macro_name="load_raw_tables",
-        dbt_executable_path=str(config.dbt_executable),
-        invocation_mode=_invocation_mode(config),
-        project_dir=str(config.project_dir),
-        profile_config=profile,
+    dbt_task: dict[str, Any] = {
+        "dag": dag,
+        "dbt_executable_path": str(config.dbt_executable),
+        "invocation_mode": _invocation_mode(config),
+        "project_dir": str(config.project_dir),
+        "profile_config": profile,
         # Share the producer's cache so dbt's partial-parse file is reused, not parsed again.
-        cache_dir=dag.get_task(PRODUCER_TASK_ID).cache_dir,
-        partial_parse=True,
+        "cache_dir": dag.get_task(PRODUCER_TASK_ID).cache_dir,
+        "partial_parse": True,
         **common,
-    )
+    }
+    load = DbtRunOperationLocalOperator(task_id=LOAD_RAW_TASK_ID, macro_name="load_raw_tables", **dbt_task)
     producer = dag.get_task(PRODUCER_TASK_ID)
     # Roots are the model tasks with no model upstream: Cosmos hangs them off the producer only when
     # their sources are not rendered as nodes, so look at the graph rather than trust either shape.
@@ -175,15 +174,6 @@ def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common
     # (DuckDB allows one writer, so it must not overlap the build). Sources only warn (stale data is
     # reported, not fatal); an `error_after` added to a source would fail this task and stop the build.
     freshness = DbtSourceLocalOperator(
-        task_id=FRESHNESS_TASK_ID,
-        dag=dag,
-        dbt_executable_path=str(config.dbt_executable),
-        invocation_mode=_invocation_mode(config),
-        project_dir=str(config.project_dir),
-        profile_config=profile,
-        cache_dir=dag.get_task(PRODUCER_TASK_ID).cache_dir,
-        partial_parse=True,
-        dbt_cmd_flags=["--output", str(freshness_path(config))],
-        **common,
+        task_id=FRESHNESS_TASK_ID, dbt_cmd_flags=["--output", str(freshness_path(config))], **dbt_task
     )
     load >> freshness >> producer

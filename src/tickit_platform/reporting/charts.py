@@ -47,18 +47,24 @@ def venue_label(row: Row) -> str:
     return _short(f"{row['venue_name']}{city}")
 
 
-def revenue_by_venue(business: Business) -> bytes:
-    rows = business.venues
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 3) + 1))
-    labels = [venue_label(r) for r in rows][::-1]
-    values = [float(r["total_revenue"]) for r in rows][::-1]
-    ax.barh(labels, values, color=BAR)
-    ax.bar_label(ax.containers[0], labels=[f"${v:,.0f}" for v in values], padding=3, fontsize=8)  # type: ignore[arg-type]
+def _revenue_bars(labels: list[str], values: list[float], title: str, extra_height: float) -> Figure:
+    """Horizontal revenue bars, best at the top, each labelled with its amount."""
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(values), 3) + extra_height))
+    ax.barh(labels[::-1], values[::-1], color=BAR)
+    ax.bar_label(ax.containers[0], labels=[f"${v:,.0f}" for v in values[::-1]], padding=3, fontsize=8)  # type: ignore[arg-type]
     ax.set_xlabel("revenue (USD)")
     ax.xaxis.set_major_formatter(DOLLARS)
-    ax.set_title(f"Revenue per venue: top {len(rows)}")
+    ax.set_title(title)
     ax.margins(x=0.15)
     ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def revenue_by_venue(business: Business) -> bytes:
+    rows = business.venues
+    labels = [venue_label(r) for r in rows]
+    values = [float(r["total_revenue"]) for r in rows]
+    fig = _revenue_bars(labels, values, f"Revenue per venue: top {len(rows)}", 1)
     return _png(fig)
 
 
@@ -67,16 +73,10 @@ def sales_by_event(business: Business) -> bytes:
     total = float(business.events_total["total_revenue"]) or 1.0
     top = sum(float(r["total_revenue"]) for r in rows)
     rest_events = int(business.events_total["events"]) - len(rows)
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 3) + 1.4))
-    labels = [_short(f"{r['event_name']} (#{r['event_id']})") for r in rows][::-1]
-    values = [float(r["total_revenue"]) for r in rows][::-1]
-    ax.barh(labels, values, color=BAR)
-    ax.bar_label(ax.containers[0], labels=[f"${v:,.0f}" for v in values], padding=3, fontsize=8)  # type: ignore[arg-type]
-    ax.set_xlabel("revenue (USD)")
-    ax.xaxis.set_major_formatter(DOLLARS)
-    ax.set_title(f"Sales per event: top {len(rows)} of {int(business.events_total['events']):,}")
-    ax.margins(x=0.15)
-    ax.spines[["top", "right"]].set_visible(False)
+    labels = [_short(f"{r['event_name']} (#{r['event_id']})") for r in rows]
+    values = [float(r["total_revenue"]) for r in rows]
+    title = f"Sales per event: top {len(rows)} of {int(business.events_total['events']):,}"
+    fig = _revenue_bars(labels, values, title, 1.4)
     fig.text(
         0.01,
         -0.02,

@@ -119,7 +119,11 @@ def _mangle(line: str, how: int, junk: str) -> str:
 @PROPERTY_SETTINGS
 @given(
     st.lists(
-        st.tuples(sales, st.integers(0, 5), st.text(alphabet=st.characters(exclude_characters="\n\r"), max_size=20)),
+        st.tuples(
+            sales,
+            st.integers(0, 5),
+            st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=20),
+        ),
         min_size=1,
         max_size=30,
         unique_by=lambda t: t[0].salesid,

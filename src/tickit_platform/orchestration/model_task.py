@@ -118,13 +118,15 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
                 self.model_unique_id,
             )
             return self._fallback_to_non_watcher_run(ti.try_number, context)
-        if not self._ran_locally and ti.try_number > 1 and self._failed_in_build(ti):
-            # A retry of a model the shared build already failed: the build's verdict is the old try's,
-            # so build the model again, once the shared build has let go of the warehouse.
+        if not self._ran_locally and ti.try_number > 1:
+            # A retry: the shared build's verdict on this model is the old try's. Wait until the build (and
+            # the producer's own retry, which clears its results) has let go of the warehouse, then build
+            # the model again unless the build reported it a success.
             if self._get_producer_task_status(context) not in PRODUCER_DONE:
                 self.log.info("Retry of %s waits for the shared dbt build to finish.", self.model_unique_id)
                 return False
-            return self._fallback_to_non_watcher_run(ti.try_number, context)
+            if not is_dbt_node_status_success(self._status(ti, self.model_unique_id)):
+                return self._fallback_to_non_watcher_run(ti.try_number, context)
         try:
             if not super().poke(context):
                 return False

@@ -133,9 +133,11 @@ def test_scheduled_and_backfill_runs_process_their_day_manual_runs_everything(da
         assert _render(task, "manual", full_refresh=True)[1] is True, task_id
 
 
-def test_freshness_is_checked_after_the_load_and_before_the_build(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
+def test_freshness_is_checked_after_the_build_not_after_a_failed_load(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
     freshness = dag.get_task(FRESHNESS_TASK_ID)
-    assert freshness.upstream_task_ids == {LOAD_RAW_TASK_ID}
-    assert PRODUCER_TASK_ID in freshness.downstream_task_ids
+    assert freshness.upstream_task_ids == {LOAD_RAW_TASK_ID, PRODUCER_TASK_ID}
+    assert freshness.downstream_task_ids == set()
+    assert freshness.trigger_rule == "none_failed"
     assert freshness.base_cmd == ["source", "freshness"]
     assert str(freshness_path(config)) in freshness.dbt_cmd_flags
+    assert freshness.writer_lock_path == str(config.lock_path)

@@ -11,10 +11,10 @@ from airflow.sdk import DAG, Param
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import DbtResourceType, ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.dbt.graph import DbtNode
-from cosmos.operators.local import DbtRunOperationLocalOperator, DbtSourceLocalOperator
+from cosmos.operators.local import DbtRunOperationLocalOperator
 
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
-from tickit_platform.orchestration.model_task import DbtModelTask
+from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask
 
 LOAD_RAW_TASK_ID = "load_raw"
 FRESHNESS_TASK_ID = "source_freshness"
@@ -170,10 +170,16 @@ def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common
         task.upstream_task_ids.discard(PRODUCER_TASK_ID)
         task.trigger_rule = "all_success"
         load >> task
-    # Freshness is a property of what was loaded: checked once the raw tables are in, before the build
-    # (DuckDB allows one writer, so it must not overlap the build). Sources only warn (stale data is
-    # reported, not fatal); an `error_after` added to a source would fail this task and stop the build.
-    freshness = DbtSourceLocalOperator(
-        task_id=FRESHNESS_TASK_ID, dbt_cmd_flags=["--output", str(freshness_path(config))], **dbt_task
+    # Freshness is checked off the critical path, once the build let go of the warehouse (DuckDB allows
+    # one writer; a model's retry may still be writing, hence the same lock). "none_failed": it runs after
+    # a build with failed models too (the producer then ends skipped), not after a failed load. Sources
+    # only warn; an `error_after` added to a source would fail this task and so the run.
+    freshness = SourceFreshnessTask(
+        task_id=FRESHNESS_TASK_ID,
+        dbt_cmd_flags=["--output", str(freshness_path(config))],
+        writer_lock_path=str(config.lock_path) if config.target == "local" else None,
+        trigger_rule="none_failed",
+        **dbt_task,
     )
-    load >> freshness >> producer
+    load >> producer
+    [load, producer] >> freshness

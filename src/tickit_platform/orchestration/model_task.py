@@ -30,6 +30,7 @@ from cosmos.operators._watcher.state import (
     is_dbt_node_status_success,
     is_dbt_node_status_terminal,
 )
+from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.operators.watcher import DbtRunWatcherOperator
 
 
@@ -154,3 +155,15 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
                 f"See the test results in the log of task '{self.producer_task_id}'."
             )
         return True
+
+
+class SourceFreshnessTask(DbtSourceLocalOperator):  # type: ignore[misc]  # cosmos ships no type hints
+    """`dbt source freshness`, holding the warehouse's writer lock: dbt opens DuckDB for writing."""
+
+    def __init__(self, *, writer_lock_path: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.writer_lock_path = writer_lock_path
+
+    def execute(self, context: Any) -> Any:
+        with writer_lock(Path(self.writer_lock_path) if self.writer_lock_path else None):
+            return super().execute(context)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -184,3 +185,23 @@ def wait_for_log(path: Path, text: str, timeout: float = 20.0) -> str:
             break
         time.sleep(0.5)
     return content
+
+
+def in_process_tickit(capsys: pytest.CaptureFixture[str], *leading: str) -> Callable[..., tuple[int, str, str]]:
+    """`tickit …` run in this process: returns (exit code, stdout, stderr). The command installs its own
+    SIGINT/SIGTERM handlers; they are put back after each call so pytest's Ctrl-C keeps working."""
+    from tickit_platform import cli
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = cli.main([*leading, *args])
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import signal
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +19,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from moto.server import ThreadedMotoServer
+from tests.support import in_process_tickit
 
-from tickit_platform import cli
 from tickit_platform.deploy import aws
 from tickit_platform.deploy.aws import DeployError
 from tickit_platform.deploy.bundle import BUNDLE_MANIFEST, build_bundle, write_bundle_manifest
@@ -151,22 +150,10 @@ def tickit(
     monkeypatch.setattr(
         aws, "client", lambda service, region: mwaa.client if service == "mwaa" else real_client(service, region)
     )
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     # botocore's INFO lines ("Found credentials in environment variables") are not the command's output;
     # a handler another test module left on the root logger would otherwise mix them into stderr.
     monkeypatch.setattr(logging.getLogger("botocore"), "level", logging.WARNING)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            code = cli.main(["--home", str(home), *args])
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return in_process_tickit(capsys, "--home", str(home))
 
 
 def objects(s3: Any, bucket: str) -> dict[str, bytes]:

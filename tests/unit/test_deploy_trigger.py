@@ -7,7 +7,6 @@ moto has no MWAA; the Stubber validates every request against botocore's real MW
 from __future__ import annotations
 
 import logging
-import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +14,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from tests.support import in_process_tickit
 
-from tickit_platform import cli
 from tickit_platform.deploy import aws
 from tickit_platform.deploy.aws import DeployError
 from tickit_platform.deploy.mwaa import parse_logical_date
@@ -43,19 +42,7 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
 
 @pytest.fixture
 def tickit(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            code = cli.main(list(args))
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return in_process_tickit(capsys)
 
 
 def dag_run(run_id: str, logical_date: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
 
 QUARANTINE_QUERY = "select * from raw.quarantine order by source_name, line_number"
@@ -83,8 +84,8 @@ def quarantined_rows(
 
 
 def manifest_path(settings: Settings) -> Path:
-    given = os.environ.get("TICKIT_DBT_MANIFEST")
-    return Path(given) if given else settings.home / "dbt" / "manifest" / "manifest.json"
+    """The manifest the DAG is built from: the same rule as the DAG's own configuration."""
+    return DagConfig.from_env({**os.environ, "TICKIT_HOME": str(settings.home)}).manifest_path
 
 
 def test_outcomes(settings: Settings, manifest: Path | None = None) -> list[TestOutcome]:

@@ -14,8 +14,9 @@ from rich.console import Console
 
 from tickit_platform import console as out
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
+from tickit_platform.errors import SettingsError, TickitError
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
-from tickit_platform.settings import Settings, SettingsError
+from tickit_platform.settings import Settings
 
 GOLD_VIEWS = ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity")
 
@@ -28,7 +29,7 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
+    settings = Settings.from_env(
         home=Path(args.home) if getattr(args, "home", None) else None,
         target=getattr(args, "target", None),
         scale=getattr(args, "scale", None),
@@ -36,6 +37,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         source=getattr(args, "source", None),
         synthetic=True if getattr(args, "synthetic", False) else None,
     )
+    # The DAG's settings come from the environment too: a bad one is reported before any work starts.
+    DagConfig.from_settings(settings)
+    return settings
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
@@ -69,13 +73,11 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def _dag_config(settings: Settings, raw_dir: Path | None) -> DagConfig:
-    base = DagConfig.from_env({**os.environ, "TICKIT_HOME": str(settings.home), "TICKIT_TARGET": settings.target})
-    return DagConfig(**{**base.__dict__, "raw_dir": raw_dir})
+    return DagConfig.from_settings(settings, raw_dir)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
-    from tickit_platform.orchestration.dag_factory import freshness_path
     from tickit_platform.orchestration.runner import run_dag
     from tickit_platform.reporting.data import record_dataset
     from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
@@ -89,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     record_dataset(settings, dataset.folder)
     with raw_dir_for_target(settings.target, dataset.folder, say=say) as raw_dir:
         config = _dag_config(settings, raw_dir)
-        freshness_path(config).unlink(missing_ok=True)  # the summary must never show an earlier run's check
+        config.layout.freshness.unlink(missing_ok=True)  # the summary must never show an earlier run's check
         console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
         with out.TaskProgress(console) as progress:
             result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
@@ -98,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print_data_quality(console, settings)
     console.print(f"Data: {dataset.description}")
     console.print(out.path_line("Warehouse", settings.warehouse_path), soft_wrap=True)
-    console.print(out.path_line("Airflow logs", settings.airflow_home / "logs"), soft_wrap=True)
+    console.print(out.path_line("Airflow logs", settings.layout.airflow_logs), soft_wrap=True)
     if result.failed or result.state != "success":
         console.print(
             f"[bold red]The run {result.state}[/bold red]: "
@@ -116,11 +118,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _write_docs(console: Console, config: DagConfig) -> None:
-    from tickit_platform.orchestration.dbt_docs import DbtDocsError, docs_dir, generate_docs
+    from tickit_platform.orchestration.dbt_docs import DbtDocsError, generate_docs
 
     catalog = config.target != "local" or config.warehouse_path.exists()
     try:
-        index = generate_docs(config, docs_dir(config.home), catalog=catalog)
+        index = generate_docs(config, config.layout.docs, catalog=catalog)
     except DbtDocsError as err:
         console.print(f"dbt docs: not generated. {err}", soft_wrap=True)
         return
@@ -166,10 +168,9 @@ def _print_warehouse(console: Console, settings: Settings) -> None:
 
 def _print_data_quality(console: Console, settings: Settings) -> None:
     """Rows loaded and quarantined per file, then every data test that warned, failed or did not run."""
-    from tickit_platform.orchestration.dag_factory import freshness_path
     from tickit_platform.warehouse.quality import freshness, load_counts, test_outcomes
 
-    out.print_freshness(console, freshness(freshness_path(_dag_config(settings, None))))
+    out.print_freshness(console, freshness(settings.layout.freshness))
     if settings.target != "local" or not settings.warehouse_path.exists():
         return
     counts = load_counts(settings.warehouse_path)
@@ -207,7 +208,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
-    from tickit_platform.orchestration.dbt_docs import DOCS_SLUG, docs_current, docs_dir, generate_docs
+    from tickit_platform.orchestration.dbt_docs import DOCS_SLUG, docs_current, generate_docs
     from tickit_platform.orchestration.runner import started_airflow
     from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
@@ -215,9 +216,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     dataset = acquire(settings)
     config = _dag_config(settings, dataset.folder)
     catalog = config.target != "local" or config.warehouse_path.exists()
-    if not docs_current(config, docs_dir(config.home), catalog=catalog):
+    if not docs_current(config, config.layout.docs, catalog=catalog):
         print("Generating the dbt docs…")
-        generate_docs(config, docs_dir(config.home), catalog=catalog)
+        generate_docs(config, config.layout.docs, catalog=catalog)
     # A DAG run triggered from the UI loads the files too: the server must be able to read them meanwhile.
     with (
         raw_dir_for_target(settings.target, dataset.folder) as raw_dir,
@@ -281,12 +282,12 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
     from tickit_platform.deploy.bundle import build_bundle
 
     settings = _settings(args)
-    out_dir = Path(args.out) if args.out else settings.home / "deploy" / "bundle"
+    out_dir = Path(args.out) if args.out else settings.layout.deploy_bundle
     report = build_bundle(
         out_dir,
         airflow_version=args.airflow_version,
         python_version=args.python_version,
-        cache_dir=settings.home / "deploy" / "cache",
+        cache_dir=settings.layout.deploy_cache,
     )
     pins = report.pins
     print(f"Bundle written to {report.out_dir} ({len(report.files)} files)")
@@ -317,10 +318,10 @@ def cmd_deploy_push(args: argparse.Namespace) -> int:
 
     def build(airflow_version: str) -> Path:
         report = build_bundle(
-            settings.home / "deploy" / "bundle",
+            settings.layout.deploy_bundle,
             airflow_version=airflow_version,
             python_version=args.python_version,
-            cache_dir=settings.home / "deploy" / "cache",
+            cache_dir=settings.layout.deploy_cache,
         )
         print(f"Bundle built in {report.out_dir} ({len(report.files)} files) for Airflow {airflow_version}")
         return report.out_dir
@@ -466,17 +467,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as err:
         print(f"tickit: {err}", file=sys.stderr)
         return 2
+    except TickitError as err:
+        print(f"tickit: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("tickit: interrupted; everything it started was stopped.", file=sys.stderr)
         return 130
-    except Exception as err:
-        from tickit_platform.errors import user_message
-
-        message = user_message(err)
-        if message is None:
-            raise
-        print(f"tickit: {message}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":

@@ -1,45 +1,26 @@
-"""Typed settings in one place: flags win over environment variables, which win over defaults.
+"""The CLI's typed settings: flags win over environment variables, which win over defaults.
 
-Everything a run writes lives under `home` (TICKIT_HOME, default `./.tickit`): delete that folder and
-the machine is as it was before.
+Everything a run writes lives under `home` (TICKIT_HOME, default `./.tickit`), laid out by
+`HomeLayout`: delete that folder and the machine is as it was before.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_HOME = Path(".tickit")
+from tickit_platform import envvars
+from tickit_platform.envvars import check_target
+from tickit_platform.errors import SettingsError
+from tickit_platform.home import DEFAULT_HOME, HomeLayout
+
 DEFAULT_SCALE = 1.0
 DEFAULT_SEED = 42
-TARGETS = ("local", "postgres", "dwh")
 
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot work; the message says which and what to use instead."""
-
-
-def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number (e.g. {name}=1 or {name}=0.1)") from None
-
-
-def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number (e.g. {name}=42)") from None
+__all__ = ["DEFAULT_HOME", "Settings", "SettingsError"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +34,7 @@ class Settings:
     synthetic: bool = False
 
     def __post_init__(self) -> None:
-        if self.target not in TARGETS:
-            raise SettingsError(f"unknown target {self.target!r}: use one of {', '.join(TARGETS)}")
+        check_target(self.target)
         if not self.scale > 0:
             raise SettingsError(f"scale must be greater than 0, got {self.scale}")
         object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
@@ -63,43 +43,48 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from TICKIT_* variables, then the given overrides (flags) where not None."""
         env = os.environ if env is None else env
-        base = cls(
-            home=Path(env.get("TICKIT_HOME") or DEFAULT_HOME),
-            target=env.get("TICKIT_TARGET") or env.get("DBT_TARGET") or "local",
-            scale=_env_float(env, "TICKIT_SCALE", DEFAULT_SCALE),
-            seed=_env_int(env, "TICKIT_SEED", DEFAULT_SEED),
-            source=env.get("TICKIT_SOURCE") or None,
-        )
         given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(base, **given) if given else base
+        # A flag spares its variable from being read at all: a bad value there does not matter then.
+        if "target" not in given:
+            env_target = envvars.text(env, envvars.TARGET) or envvars.text(env, "DBT_TARGET") or "local"
+            given["target"] = check_target(env_target, envvars.TARGET)
+        if "scale" not in given:
+            given["scale"] = envvars.number(env, envvars.SCALE, DEFAULT_SCALE)
+        if "seed" not in given:
+            given["seed"] = envvars.whole_number(env, envvars.SEED, DEFAULT_SEED)
+        given.setdefault("home", Path(envvars.text(env, envvars.HOME) or DEFAULT_HOME))
+        given.setdefault("source", envvars.text(env, envvars.SOURCE))
+        return cls(**given)
 
-    # Folders under home, one per kind of thing a run keeps.
+    @property
+    def layout(self) -> HomeLayout:
+        return HomeLayout(self.home)
+
+    # The paths the commands use most, named as they read in the CLI.
     @property
     def downloads_dir(self) -> Path:
-        """The cached official download (zip and its unpacked files)."""
-        return self.home / "downloads"
+        return self.layout.downloads
 
     @property
     def synthetic_dir(self) -> Path:
-        """Synthetic files, one folder per scale and seed so they are generated once."""
-        return self.home / "synthetic" / f"scale-{self.scale:g}-seed-{self.seed}"
+        return self.layout.synthetic(self.scale, self.seed)
 
     @property
     def warehouse_path(self) -> Path:
-        return self.home / "warehouse" / "tickit.duckdb"
+        return self.layout.warehouse
 
     @property
     def dbt_target_dir(self) -> Path:
-        return self.home / "dbt" / "target"
+        return self.layout.dbt_target
 
     @property
     def dbt_log_dir(self) -> Path:
-        return self.home / "dbt" / "logs"
+        return self.layout.dbt_logs
 
     @property
     def airflow_home(self) -> Path:
-        return self.home / "airflow"
+        return self.layout.airflow
 
     @property
     def reports_dir(self) -> Path:
-        return self.home / "reports"
+        return self.layout.reports

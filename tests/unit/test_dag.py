@@ -18,7 +18,6 @@ from tickit_platform.orchestration.dag_factory import (
     PRODUCER_TASK_ID,
     ManifestMissingError,
     build_dag,
-    freshness_path,
 )
 from tickit_platform.orchestration.manifest import ensure_manifest
 from tickit_platform.paths import DAGS_DIR
@@ -139,5 +138,12 @@ def test_freshness_is_checked_after_the_build_not_after_a_failed_load(dag, confi
     assert freshness.downstream_task_ids == set()
     assert freshness.trigger_rule == "none_failed"
     assert freshness.base_cmd == ["source", "freshness"]
-    assert str(freshness_path(config)) in freshness.dbt_cmd_flags
+    assert str(config.layout.freshness) in freshness.dbt_cmd_flags
     assert freshness.writer_lock_path == str(config.lock_path)
+
+
+def test_model_tasks_carry_the_watcher_attributes_they_read(dag) -> None:  # type: ignore[no-untyped-def]
+    """DbtModelTask reads these two off the sensor Cosmos builds (docs/decisions/017-cosmos-private-api.md)."""
+    task = dag.get_task("silver_users")
+    assert task.producer_task_id == PRODUCER_TASK_ID
+    assert task.model_unique_id == "model.dbt_tickit.silver_users"

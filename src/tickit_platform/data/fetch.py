@@ -34,6 +34,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.provenance import Provenance, is_complete, read_provenance, write_provenance
 from tickit_platform.data.verify import DataFilesError, find_files, verify_folder
+from tickit_platform.errors import TickitError
 
 OFFICIAL_ZIP_URLS: tuple[str, ...] = ("https://docs.aws.amazon.com/redshift/latest/gsg/samples/tickitdb.zip",)
 # The same seven files, one by one, from the bucket the Redshift tutorials COPY from: used when no zip URL works.
@@ -52,7 +53,7 @@ _NEXT_STEPS = (
 ProgressMode = Literal["off", "bar", "lines"]
 
 
-class FetchError(Exception):
+class FetchError(TickitError):
     """The files could not be obtained. First line: the reason (shown alone on fallback); then what to do."""
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tickit_platform.data.formats import TABLES, TableFormat, load_formats
+from tickit_platform.errors import TickitError
 
 NEXT_STEPS = (
     "Re-run `tickit data fetch`, pass `--source` with the official tickitdb.zip (or a folder of its seven files), "
@@ -22,7 +23,7 @@ _FIRST_LINE_LIMIT = 1 << 16
 _DELIMITER_NAMES = {"|": "'|'", "\t": "tab", ",": "','"}
 
 
-class DataFilesError(Exception):
+class DataFilesError(TickitError):
     """The folder does not hold seven usable tickit files; the message is shown to the user as is."""
 
     def __init__(self, message: str, problems: Sequence[str] = ()) -> None:

@@ -13,6 +13,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
+from tickit_platform.errors import TickitError
+
 # Standard retries with a few attempts: transient S3/MWAA errors are retried, a dead endpoint
 # fails within seconds instead of minutes.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=10, read_timeout=60)
@@ -24,7 +26,7 @@ CREDENTIALS_HINT = (
 REGION_HINT = "no AWS region is configured: pass --region (the MWAA environment's region) or set AWS_REGION."
 
 
-class DeployError(RuntimeError):
+class DeployError(TickitError):
     """A deploy step failed for a reason the user can fix; the message says what to do next."""
 
 

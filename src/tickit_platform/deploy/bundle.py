@@ -32,6 +32,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
+from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.orchestration.dbt_docs import cosmos_docs_projects, docs_current, generate_docs
 from tickit_platform.orchestration.manifest import ensure_manifest
@@ -66,7 +67,7 @@ DBT_COMPONENTS = ("worker", "hybrid", "test-startup-script")
 DBT_REDSHIFT_FALLBACK_VERSION = "1.11.2"
 
 # What the DAG needs from the package at parse and run time; everything else stays behind.
-PACKAGE_FILES = ("__init__.py", "py.typed", "paths.py")
+PACKAGE_FILES = ("__init__.py", "py.typed", "paths.py", "errors.py", "envvars.py", "home.py")
 PACKAGE_DIRS = ("orchestration",)
 # Never shipped from the dbt project: build output, local logs, packages, dbt's per-user file.
 PROJECT_IGNORE = ("target", "logs", "dbt_packages", ".user.yml", "__pycache__", "*.pyc")
@@ -81,7 +82,7 @@ dbt_tickit/
 """
 
 
-class BundleError(ValueError):
+class BundleError(TickitError, ValueError):
     """The bundle cannot be written where asked, or from what is installed; the message says why."""
 
 
@@ -296,7 +297,6 @@ def _write_manifest(project: Path, cache_dir: Path, target: str) -> None:
     config = DagConfig(
         target=target,
         project_dir=project,
-        manifest_path=cache_dir / "dbt" / "manifest" / "manifest.json",
         home=cache_dir,
         dbt_executable=dbt,
     )
@@ -305,7 +305,7 @@ def _write_manifest(project: Path, cache_dir: Path, target: str) -> None:
     shutil.copy2(manifest, project / "target" / "manifest.json")
     # The dbt docs site beside it, served from there by Cosmos' plugin in MWAA's UI (startup.sh). Its
     # catalog is empty: there is no warehouse here to read column types from (docs/decisions/011-dbt-docs.md).
-    site = cache_dir / "dbt" / "docs"
+    site = config.layout.docs
     if not docs_current(config, site, catalog=False):  # kept in the cache like the manifest
         generate_docs(config, site, catalog=False)
     for name in DOCS_SITE_FILES:

@@ -13,8 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from tickit_platform import envvars
+from tickit_platform.home import DEFAULT_HOME, HomeLayout
 from tickit_platform.paths import DBT_PROJECT_DIR
+
+if TYPE_CHECKING:
+    from tickit_platform.settings import Settings
 
 DAG_ID = "dbt_tickit_medallion_dag"
 PROFILE_NAME = "dbt_tickit"
@@ -34,20 +40,20 @@ REDSHIFT_ENV_TEMPLATES: dict[str, str] = {
 }
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "")
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
-
-
 @dataclass(frozen=True)
 class DagConfig:
+    """What the DAG needs to know, from the process that starts Airflow to every process that parses it.
+
+    Made from the CLI's `Settings` locally (`from_settings`), it crosses into Airflow's processes as
+    environment variables: `to_env` writes them and `from_env` reads them back, the only two places
+    that spell their names (through `envvars`). MWAA's startup script exports the same names.
+    """
+
     target: str = "local"
     project_dir: Path = DBT_PROJECT_DIR
-    manifest_path: Path = DBT_PROJECT_DIR / "target" / "manifest.json"
-    home: Path = field(default_factory=lambda: Path(".tickit").resolve())
+    home: Path = field(default_factory=lambda: DEFAULT_HOME.resolve())
+    # None: the home's manifest (HomeLayout.manifest).
+    manifest_path: Path = None  # type: ignore[assignment]
     raw_dir: Path | None = None
     dbt_executable: Path = Path("dbt")
     retries: int = 2
@@ -56,38 +62,74 @@ class DagConfig:
     # server, and 17 tasks looking twice a second slowed the build itself by a third on two cores;
     # every 3 s costs at most 3 s of latency per task (benchmarks/README.md).
     poke_interval: float = 3.0
+    # dbt's threads mostly wait on the engine and on reporting to Airflow, so more than the cores.
+    dbt_threads: int = 4
+    # The PostgreSQL target's connection variables (DBT_POSTGRES_*), handed to dbt as they were given.
+    postgres: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        envvars.check_target(self.target, envvars.TARGET)
+        object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
+        if self.manifest_path is None:
+            object.__setattr__(self, "manifest_path", self.layout.manifest)
+
+    @property
+    def layout(self) -> HomeLayout:
+        return HomeLayout(self.home)
 
     @property
     def warehouse_path(self) -> Path:
-        return self.home / "warehouse" / "tickit.duckdb"
+        return self.layout.warehouse
 
     @property
     def lock_path(self) -> Path:
         """Serialises the dbt processes that write the DuckDB file (one writer per file)."""
-        return self.home / "warehouse" / "tickit.duckdb.writer-lock"
+        return self.layout.warehouse_lock
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, raw_dir: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> DagConfig:
+        """A local run's configuration: home and target from the CLI, the DAG's tuning from the environment."""
+        return cls(
+            home=settings.home, target=settings.target, raw_dir=raw_dir, **_tuning(os.environ if env is None else env)
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DagConfig:
+        """The configuration `to_env` (or MWAA's startup script) wrote into this process's environment."""
         env = os.environ if env is None else env
-        home = Path(env.get("TICKIT_HOME") or ".tickit").expanduser().resolve()
-        project_dir = Path(env.get("TICKIT_DBT_PROJECT_DIR") or DBT_PROJECT_DIR)
-        default_manifest = home / "dbt" / "manifest" / "manifest.json"
-        if not env.get("TICKIT_HOME") and (project_dir / "target" / "manifest.json").exists():
-            # The MWAA bundle ships the manifest inside the project; no TICKIT_HOME there.
-            default_manifest = project_dir / "target" / "manifest.json"
-        raw_dir = env.get("TICKIT_RAW_DIR")
-        dbt = env.get("TICKIT_DBT_EXECUTABLE") or str(Path(sys.executable).parent / "dbt")
+        home = Path(envvars.text(env, envvars.HOME) or DEFAULT_HOME)
+        tuning = _tuning(env)
+        shipped = Path(tuning["project_dir"]) / "target" / "manifest.json"
+        if tuning["manifest_path"] is None and envvars.text(env, envvars.HOME) is None and shipped.exists():
+            # The MWAA bundle ships the manifest inside the project; there is no TICKIT_HOME there.
+            tuning["manifest_path"] = shipped
+        raw_dir = envvars.text(env, envvars.RAW_DIR)
         return cls(
-            target=env.get("TICKIT_TARGET") or "local",
-            project_dir=project_dir,
-            manifest_path=Path(env.get("TICKIT_DBT_MANIFEST") or default_manifest),
+            target=envvars.text(env, envvars.TARGET) or "local",
             home=home,
             raw_dir=Path(raw_dir) if raw_dir else None,
-            dbt_executable=Path(dbt),
-            retries=int(env.get("TICKIT_DAG_RETRIES") or 2),
-            retry_delay=timedelta(seconds=_float(env, "TICKIT_DAG_RETRY_DELAY_SECONDS", 30.0)),
-            poke_interval=_float(env, "TICKIT_DAG_POKE_INTERVAL_SECONDS", 3.0),
+            **tuning,
         )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes `from_env` return this configuration in another process."""
+        env = {
+            envvars.HOME: str(self.home),
+            envvars.TARGET: self.target,
+            envvars.DBT_PROJECT_DIR: str(self.project_dir),
+            envvars.DBT_MANIFEST: str(self.manifest_path),
+            envvars.DBT_EXECUTABLE: str(self.dbt_executable),
+            envvars.DBT_THREADS: str(self.dbt_threads),
+            envvars.DAG_RETRIES: str(self.retries),
+            envvars.DAG_RETRY_DELAY: str(self.retry_delay.total_seconds()),
+            envvars.DAG_POKE_INTERVAL: str(self.poke_interval),
+            **dict(self.postgres),
+        }
+        if self.raw_dir is not None:
+            env[envvars.RAW_DIR] = str(self.raw_dir)
+        return env
 
     def dbt_env(self) -> dict[str, str]:
         """Environment of every dbt process the DAG starts; production values are templates."""
@@ -95,25 +137,30 @@ class DagConfig:
             "DBT_TARGET": self.target,
             "DBT_PROFILES_DIR": str(self.project_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-            "TICKIT_HOME": str(self.home),
+            envvars.HOME: str(self.home),
+            **dict(self.postgres),
         }
         if self.target == "dwh":
             env.update(REDSHIFT_ENV_TEMPLATES)
             env["DBT_THREADS"] = "4"
         else:
             env["DBT_DUCKDB_PATH"] = str(self.warehouse_path)
-            # dbt's threads mostly wait on the engine and on reporting to Airflow, so more than the cores.
-            env["DBT_THREADS"] = os.environ.get("TICKIT_DBT_THREADS") or "4"
+            env["DBT_THREADS"] = str(self.dbt_threads)
             if self.raw_dir is not None:
-                env["TICKIT_RAW_DIR"] = str(self.raw_dir)
-        for name in (
-            "DBT_POSTGRES_HOST",
-            "DBT_POSTGRES_PORT",
-            "DBT_POSTGRES_USER",
-            "DBT_POSTGRES_DBNAME",
-            "DBT_POSTGRES_PASSWORD",
-            "DBT_POSTGRES_SCHEMA",
-        ):
-            if name in os.environ:
-                env[name] = os.environ[name]
+                env[envvars.RAW_DIR] = str(self.raw_dir)
         return env
+
+
+def _tuning(env: Mapping[str, str]) -> dict[str, Any]:
+    """What the environment says beyond home and target: where dbt is, and how the DAG retries and polls."""
+    manifest = envvars.text(env, envvars.DBT_MANIFEST)
+    return {
+        "project_dir": Path(envvars.text(env, envvars.DBT_PROJECT_DIR) or DBT_PROJECT_DIR),
+        "manifest_path": Path(manifest) if manifest else None,
+        "dbt_executable": Path(envvars.text(env, envvars.DBT_EXECUTABLE) or Path(sys.executable).parent / "dbt"),
+        "retries": envvars.whole_number(env, envvars.DAG_RETRIES, 2),
+        "retry_delay": timedelta(seconds=envvars.number(env, envvars.DAG_RETRY_DELAY, 30.0)),
+        "poke_interval": envvars.number(env, envvars.DAG_POKE_INTERVAL, 3.0, minimum=0.1),
+        "dbt_threads": envvars.whole_number(env, envvars.DBT_THREADS, 4, minimum=1),
+        "postgres": tuple((name, env[name]) for name in envvars.POSTGRES if name in env),
+    }

@@ -13,6 +13,7 @@ from cosmos.constants import DbtResourceType, ExecutionMode, InvocationMode, Loa
 from cosmos.dbt.graph import DbtNode
 from cosmos.operators.local import DbtRunOperationLocalOperator
 
+from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
 from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask
 
@@ -39,7 +40,7 @@ PARAMS = {
 }
 
 
-class ManifestMissingError(FileNotFoundError):
+class ManifestMissingError(TickitError, FileNotFoundError):
     """The DAG is built from dbt's manifest, which `tickit` writes with `dbt parse`."""
 
 
@@ -136,11 +137,6 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
     return dag
 
 
-def freshness_path(config: DagConfig) -> Path:
-    """Where the DAG's freshness check writes dbt's sources.json, for the run summary to read."""
-    return config.home / "dbt" / "freshness" / "sources.json"
-
-
 def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common: dict[str, Any]) -> None:
     """Load the raw tables first; the producer and the root model tasks start when it succeeds.
 
@@ -176,7 +172,7 @@ def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common
     # only warn; an `error_after` added to a source would fail this task and so the run.
     freshness = SourceFreshnessTask(
         task_id=FRESHNESS_TASK_ID,
-        dbt_cmd_flags=["--output", str(freshness_path(config))],
+        dbt_cmd_flags=["--output", str(config.layout.freshness)],
         writer_lock_path=str(config.lock_path) if config.target == "local" else None,
         trigger_rule="none_failed",
         **dbt_task,

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import PROFILE_NAME, DagConfig
 from tickit_platform.orchestration.manifest import ensure_manifest, project_fingerprint
 
@@ -22,12 +23,8 @@ DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
 STAMP_FILE = "docs.stamp"
 
 
-class DbtDocsError(RuntimeError):
+class DbtDocsError(TickitError):
     """`dbt docs generate` failed; the message carries dbt's own words and what to do."""
-
-
-def docs_dir(home: Path) -> Path:
-    return home / "dbt" / "docs"
 
 
 def cosmos_docs_projects(folder: str) -> str:
@@ -58,7 +55,7 @@ def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True) -> 
     be writing to it); False writes an empty catalog and compiles nothing, so no warehouse is touched.
     """
     # dbt's own target folder is kept between calls so its partial parse makes the next call faster.
-    build = config.home / "dbt" / "docs-target"
+    build = config.layout.docs_build
     args = ["--no-compile", "--empty-catalog"] if not catalog else []
     result = subprocess.run(
         [
@@ -77,7 +74,7 @@ def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True) -> 
             "--target-path",
             str(build),
             "--log-path",
-            str(config.home / "dbt" / "logs"),
+            str(config.layout.dbt_logs),
         ],
         env={**os.environ, **config.dbt_env(), "DBT_USE_COLORS": "false"},
         capture_output=True,

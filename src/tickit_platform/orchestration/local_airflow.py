@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.dbt_docs import cosmos_docs_projects
 from tickit_platform.paths import DAGS_DIR
 
@@ -30,7 +31,7 @@ TERMINAL_RUN_STATES = {"success", "failed"}
 ADMIN_USER = "admin"
 
 
-class AirflowStartError(RuntimeError):
+class AirflowStartError(TickitError):
     """A component did not come up; the message names its log file."""
 
 

@@ -12,12 +12,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
 
 IGNORED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
 
 
-class DbtParseError(RuntimeError):
+class DbtParseError(TickitError):
     """`dbt parse` failed: the project itself is broken; the message carries dbt's own words."""
 
 
@@ -28,10 +29,6 @@ def project_fingerprint(project_dir: Path) -> str:
             digest.update(str(path.relative_to(project_dir)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def cosmos_cache_dir(home: Path) -> Path:
-    return home / "cosmos"
 
 
 def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
@@ -54,7 +51,7 @@ def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
             "--target-path",
             str(target),
             "--log-path",
-            str(config.home / "dbt" / "logs"),
+            str(config.layout.dbt_logs),
             # The same --profile/--target flags Cosmos passes: dbt keeps them in the partial-parse file's
             # state check, so any difference would make every task parse the whole project again.
             "--profile",
@@ -70,7 +67,7 @@ def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
         raise DbtParseError(f"`dbt parse` failed for {config.project_dir}:\n{result.stdout[-3000:]}")
     # Every Cosmos task copies the project to a temporary folder; seeding its cache with dbt's
     # partial-parse file spares each of them a full parse of the project.
-    cache_target = cosmos_cache_dir(config.home) / DAG_ID / "target"
+    cache_target = config.layout.cosmos_cache / DAG_ID / "target"
     cache_target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(target / "partial_parse.msgpack", cache_target / "partial_parse.msgpack")
     stamp.write_text(fingerprint)

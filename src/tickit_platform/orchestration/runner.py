@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
-from tickit_platform.orchestration.dbt_docs import docs_dir
 from tickit_platform.orchestration.local_airflow import AirflowApi, LocalAirflow
-from tickit_platform.orchestration.manifest import cosmos_cache_dir, ensure_manifest
+from tickit_platform.orchestration.manifest import ensure_manifest
 
 ProgressCallback = Callable[[list[dict[str, Any]]], None]
 
@@ -49,24 +48,13 @@ class DagRunResult:
 
 
 def local_airflow(config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn: str | None = None) -> LocalAirflow:
-    env = {
-        "TICKIT_HOME": str(config.home),
-        "TICKIT_TARGET": config.target,
-        "TICKIT_DBT_PROJECT_DIR": str(config.project_dir),
-        "TICKIT_DBT_MANIFEST": str(config.manifest_path),
-        "TICKIT_DAG_RETRIES": str(config.retries),
-        "TICKIT_DAG_RETRY_DELAY_SECONDS": str(config.retry_delay.total_seconds()),
-        "TICKIT_DAG_POKE_INTERVAL_SECONDS": str(config.poke_interval),
-    }
-    if config.raw_dir is not None:
-        env["TICKIT_RAW_DIR"] = str(config.raw_dir)
     return LocalAirflow(
-        airflow_home=config.home / "airflow",
-        dag_env=env,
+        airflow_home=config.layout.airflow,
+        dag_env=config.to_env(),
         parallelism=parallelism,
         sql_alchemy_conn=sql_alchemy_conn,
-        cosmos_cache_dir=cosmos_cache_dir(config.home),
-        dbt_docs_dir=docs_dir(config.home),
+        cosmos_cache_dir=config.layout.cosmos_cache,
+        dbt_docs_dir=config.layout.docs,
     )
 
 

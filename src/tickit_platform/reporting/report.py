@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from tickit_platform.orchestration.dbt_docs import docs_dir
+from tickit_platform.errors import TickitError
 from tickit_platform.reporting import charts
 from tickit_platform.reporting.data import gather
 from tickit_platform.reporting.page import render
@@ -15,7 +15,7 @@ from tickit_platform.settings import Settings
 REPORT_FILE = "report.html"
 
 
-class ReportError(RuntimeError):
+class ReportError(TickitError):
     """There is nothing to report on; the message says what to run first."""
 
 
@@ -53,7 +53,7 @@ def write_report(settings: Settings, data_folder: Path | None = None) -> ReportF
         path = out / f"{name}.png"
         _write(path, png)
         written.append(path)
-    docs_index = docs_dir(settings.home) / "index.html"
+    docs_index = settings.layout.docs / "index.html"
     html = render(report, images, docs_index if docs_index.is_file() else None)
     _write(out / REPORT_FILE, html.encode("utf-8"))
     return ReportFiles(out / REPORT_FILE, tuple(written))

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tickit_platform import envvars
 from tickit_platform.data.formats import load_formats
+from tickit_platform.errors import TickitError
 
 STAGING_PREFIX = "tickit-pg-raw-"
 
@@ -41,7 +43,7 @@ from pg_roles where rolname = current_user
 _PROBE = "select pg_read_binary_file(%s, 0, 1, true) is not null"
 
 
-class PostgresStagingError(Exception):
+class PostgresStagingError(TickitError):
     """The PostgreSQL server cannot read the raw files, and copying them cannot fix it; says what can."""
 
 
@@ -60,11 +62,11 @@ class PostgresAddress:
         env = os.environ if env is None else env
         default = cls()
         return cls(
-            host=env.get("DBT_POSTGRES_HOST") or default.host,
-            port=int(env.get("DBT_POSTGRES_PORT") or default.port),
-            user=env.get("DBT_POSTGRES_USER") or default.user,
-            dbname=env.get("DBT_POSTGRES_DBNAME") or default.dbname,
-            password=env.get("DBT_POSTGRES_PASSWORD") or default.password,
+            host=envvars.text(env, envvars.POSTGRES_HOST) or default.host,
+            port=envvars.whole_number(env, envvars.POSTGRES_PORT, default.port, minimum=1),
+            user=envvars.text(env, envvars.POSTGRES_USER) or default.user,
+            dbname=envvars.text(env, envvars.POSTGRES_DBNAME) or default.dbname,
+            password=envvars.text(env, envvars.POSTGRES_PASSWORD) or default.password,
         )
 
     def __str__(self) -> str:

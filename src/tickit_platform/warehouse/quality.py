@@ -9,7 +9,6 @@ so a test without a table did not run this time.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +84,7 @@ def quarantined_rows(
 
 def manifest_path(settings: Settings) -> Path:
     """The manifest the DAG is built from: the same rule as the DAG's own configuration."""
-    return DagConfig.from_env({**os.environ, "TICKIT_HOME": str(settings.home)}).manifest_path
+    return DagConfig.from_settings(settings).manifest_path
 
 
 def test_outcomes(settings: Settings, manifest: Path | None = None) -> list[TestOutcome]:

@@ -1,0 +1,96 @@
+"""The environment variables the project reads, spelled once, and the one parser for their values.
+
+Configuration crosses process boundaries as environment variables: from `tickit` to the Airflow it
+starts, from MWAA's startup script to the DAG's tasks, into dbt's profiles. Every such name is a
+constant here, so the writer (`DagConfig.to_env`, the startup script) and the readers
+(`DagConfig.from_env`, `Settings.from_env`) cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tickit_platform.errors import SettingsError
+
+# The CLI's settings.
+HOME = "TICKIT_HOME"
+TARGET = "TICKIT_TARGET"
+SCALE = "TICKIT_SCALE"
+SEED = "TICKIT_SEED"
+SOURCE = "TICKIT_SOURCE"
+
+# What the DAG's processes need (DagConfig.to_env / from_env).
+RAW_DIR = "TICKIT_RAW_DIR"
+DBT_PROJECT_DIR = "TICKIT_DBT_PROJECT_DIR"
+DBT_MANIFEST = "TICKIT_DBT_MANIFEST"
+DBT_EXECUTABLE = "TICKIT_DBT_EXECUTABLE"
+DBT_THREADS = "TICKIT_DBT_THREADS"
+DAG_RETRIES = "TICKIT_DAG_RETRIES"
+DAG_RETRY_DELAY = "TICKIT_DAG_RETRY_DELAY_SECONDS"
+DAG_POKE_INTERVAL = "TICKIT_DAG_POKE_INTERVAL_SECONDS"
+
+# The PostgreSQL target's connection, read by profiles.yml and by the raw-file check before a run.
+POSTGRES_HOST = "DBT_POSTGRES_HOST"
+POSTGRES_PORT = "DBT_POSTGRES_PORT"
+POSTGRES_USER = "DBT_POSTGRES_USER"
+POSTGRES_DBNAME = "DBT_POSTGRES_DBNAME"
+POSTGRES_PASSWORD = "DBT_POSTGRES_PASSWORD"
+POSTGRES_SCHEMA = "DBT_POSTGRES_SCHEMA"
+POSTGRES = (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DBNAME, POSTGRES_PASSWORD, POSTGRES_SCHEMA)
+
+# Every name above that a DAG process reads: the startup script may export only these.
+DAG_VARIABLES = (
+    HOME,
+    TARGET,
+    RAW_DIR,
+    DBT_PROJECT_DIR,
+    DBT_MANIFEST,
+    DBT_EXECUTABLE,
+    DBT_THREADS,
+    DAG_RETRIES,
+    DAG_RETRY_DELAY,
+    DAG_POKE_INTERVAL,
+    *POSTGRES,
+)
+
+
+# The warehouses a target can name (profiles.yml): DuckDB, PostgreSQL, Redshift.
+TARGETS = ("local", "postgres", "dwh")
+
+
+def check_target(target: str, source: str = "target") -> str:
+    if target not in TARGETS:
+        raise SettingsError(f"unknown {source} {target!r}: use one of {', '.join(TARGETS)}")
+    return target
+
+
+def text(env: Mapping[str, str], name: str) -> str | None:
+    """The variable's value, None when unset or empty (an empty variable means "the default")."""
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number (e.g. {name}={default:g})") from None
+    if not value >= minimum:  # also refuses nan
+        raise SettingsError(f"{name}={raw!r} must be at least {minimum:g}")
+    return value
+
+
+def whole_number(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number (e.g. {name}={default})") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
+    return value

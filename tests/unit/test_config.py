@@ -1,0 +1,117 @@
+"""One configuration path: the CLI's settings, the DAG's configuration and the environment between them.
+
+A `DagConfig` crosses into Airflow's processes as environment variables; what `to_env` writes, `from_env`
+must read back unchanged, or a setting works locally and silently not in a task. A bad value is the
+user's to fix: every command says which variable and exits non-zero, with no traceback.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests.support import in_process_tickit
+
+from tickit_platform import envvars
+from tickit_platform.errors import SettingsError, TickitError
+from tickit_platform.home import HomeLayout
+from tickit_platform.orchestration.config import DagConfig
+from tickit_platform.settings import Settings
+
+
+def test_what_to_env_writes_from_env_reads_back(tmp_path: Path) -> None:
+    config = DagConfig(
+        target="postgres",
+        project_dir=tmp_path / "project",
+        home=tmp_path / "home",
+        raw_dir=tmp_path / "raw",
+        dbt_executable=tmp_path / "venv" / "bin" / "dbt",
+        retries=5,
+        retry_delay=timedelta(seconds=7.5),
+        poke_interval=0.5,
+        dbt_threads=2,
+        postgres=(("DBT_POSTGRES_HOST", "db.local"), ("DBT_POSTGRES_PORT", "5433")),
+    )
+    assert DagConfig.from_env(config.to_env()) == config
+
+
+def test_only_the_dags_own_variable_names_cross_to_airflow(tmp_path: Path) -> None:
+    written = DagConfig(home=tmp_path, raw_dir=tmp_path / "raw", postgres=(("DBT_POSTGRES_USER", "me"),)).to_env()
+    assert set(written) <= set(envvars.DAG_VARIABLES)
+
+
+def test_a_local_runs_configuration_comes_from_the_settings_and_the_dags_tuning_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path / "home", target="postgres")
+    env = {"TICKIT_HOME": str(tmp_path / "elsewhere"), "TICKIT_DAG_RETRIES": "4", "DBT_POSTGRES_DBNAME": "tickit"}
+    config = DagConfig.from_settings(settings, tmp_path / "raw", env=env)
+    layout = HomeLayout(tmp_path / "home")
+    assert (config.home, config.target, config.raw_dir) == (layout.root, "postgres", tmp_path / "raw")
+    assert config.manifest_path == layout.manifest
+    assert config.warehouse_path == settings.warehouse_path == layout.warehouse
+    assert config.retries == 4
+    assert config.dbt_env()["DBT_POSTGRES_DBNAME"] == "tickit"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("TICKIT_DAG_RETRY_DELAY_SECONDS", "soon", "is not a number"),
+        ("TICKIT_DAG_RETRY_DELAY_SECONDS", "-3", "must be at least 0"),
+        ("TICKIT_DAG_RETRIES", "two", "is not a whole number"),
+        ("TICKIT_DAG_POKE_INTERVAL_SECONDS", "0", "must be at least 0.1"),
+        ("TICKIT_DBT_THREADS", "0", "must be at least 1"),
+        ("TICKIT_TARGET", "oracle", "use one of local, postgres, dwh"),
+    ],
+)
+def test_a_bad_dag_variable_is_the_projects_own_error_naming_it(name: str, value: str, says: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        DagConfig.from_env({name: value})
+    assert isinstance(caught.value, TickitError)
+    assert f"{name}={value!r}" in str(caught.value) or f"{name} {value!r}" in str(caught.value)
+    assert says in str(caught.value)
+
+
+def _bad_inputs(tmp_path: Path) -> list[tuple[dict[str, str], list[str], int, str]]:
+    """(environment, arguments, exit code, what the message says) for one bad input per command."""
+    (tmp_path / "a-file").write_text("not a folder")
+    push = ["deploy", "push", "--bucket", "b", "--environment", "e", "--region", "eu-west-1"]
+    return [
+        ({"TICKIT_SCALE": "abc"}, ["run", "--synthetic"], 2, "TICKIT_SCALE='abc' is not a number"),
+        ({"TICKIT_DAG_RETRY_DELAY_SECONDS": "soon"}, ["run", "--synthetic"], 2, "TICKIT_DAG_RETRY_DELAY_SECONDS"),
+        ({}, ["quarantine"], 1, "no warehouse at"),
+        ({}, ["report"], 1, "nothing to report on"),
+        ({"TICKIT_TARGET": "oracle"}, ["ui", "--synthetic"], 2, "unknown TICKIT_TARGET 'oracle'"),
+        ({}, ["data", "fetch", "--source", str(tmp_path / "missing.zip")], 1, "does not exist"),
+        ({}, ["data", "synth", "--scale", "-1"], 2, "scale must be greater than 0"),
+        ({}, ["deploy", "build", "--out", str(tmp_path / "a-file")], 1, "is not a folder"),
+        (
+            {},
+            [*push, "--bundle", str(tmp_path)],
+            1,
+            "is not a bundle",
+        ),
+        (
+            {},
+            ["deploy", "trigger", "--environment", "e", "--logical-date", "someday", "--region", "eu-west-1"],
+            1,
+            "is not an ISO 8601 date",
+        ),
+        ({"TICKIT_DBT_THREADS": "many"}, ["dbt", "--synthetic", "debug"], 2, "TICKIT_DBT_THREADS='many'"),
+    ]
+
+
+def test_every_command_answers_a_bad_input_with_a_message_and_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tickit = in_process_tickit(capsys, "--home", str(tmp_path / "home"))
+    for env, args, code, says in _bad_inputs(tmp_path):
+        with monkeypatch.context() as patched:
+            for name, value in env.items():
+                patched.setenv(name, value)
+            returned, out, err = tickit(*args)
+        assert (returned, says in err) == (code, True), (args, env, out, err)
+        assert "Traceback" not in out + err
+        assert err.startswith("tickit: "), err

@@ -247,14 +247,17 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
     settings = _settings(args)
-    dataset = acquire(settings)
-    record_dataset(settings, dataset.folder)  # whatever dbt loads comes from here; the report says so
-    # Only the load reads the raw files; dbt's own --target wins over TICKIT_TARGET, so it decides the engine.
-    target = _dbt_target(args.dbt_args) or settings.target
+    # Only the load reads the raw files: `tickit dbt parse` or `ls` never wait for a download.
     loads = "load_raw_tables" in args.dbt_args
+    folder = None
+    if loads:
+        folder = acquire(settings).folder
+        record_dataset(settings, folder)  # whatever dbt loads comes from here; the report says so
+    # dbt's own --target wins over TICKIT_TARGET, so it decides the engine.
+    target = _dbt_target(args.dbt_args) or settings.target
     # Said on stderr: stdout stays dbt's own, for `tickit dbt ls` and the like in a pipe.
     say = lambda line: print(line, file=sys.stderr)  # noqa: E731
-    with raw_dir_for_target(target if loads else "local", dataset.folder, say=say) as raw_dir:
+    with raw_dir_for_target(target if loads else "local", folder, say=say) as raw_dir:
         config = _dag_config(settings, raw_dir)
         # dbt's target/ and logs/ go under TICKIT_HOME too: a run never writes into the repository.
         env = {

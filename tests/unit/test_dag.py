@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from tests.support import MODELS, dag_config
+from tests.support import MODELS, dag_config, in_process_tickit
 
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
 from tickit_platform.orchestration.dag_factory import (
@@ -93,9 +95,17 @@ def test_production_settings_are_templates_not_parse_time_reads(config: DagConfi
         assert any(f"var.value.get('{name}'" in value for value in env.values()), name
 
 
-def test_missing_manifest_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ManifestMissingError, match="tickit run"):
-        build_dag(dag_config(tmp_path, raw_dir=tmp_path))
+def test_missing_manifest_says_what_to_do_and_the_advice_works(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = dag_config(tmp_path, raw_dir=tmp_path)
+    with pytest.raises(ManifestMissingError, match="tickit run") as caught:
+        build_dag(config)
+    advised = re.search(r"`tickit (--home .+?)`", str(caught.value))
+    assert advised, caught.value
+    code, _, err = in_process_tickit(capsys)(*shlex.split(advised.group(1)))
+    assert code == 0, err
+    assert {t.task_id for t in build_dag(config).tasks} >= set(MODELS)
 
 
 def test_every_dag_file_imports_without_errors(config: DagConfig, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,6 +44,11 @@ class ManifestMissingError(TickitError, FileNotFoundError):
     """The DAG is built from dbt's manifest, which `tickit` writes with `dbt parse`."""
 
 
+def manifest_command(config: DagConfig) -> str:
+    """The command that writes the manifest exactly where this configuration reads it."""
+    return f"tickit --home {config.home} dbt parse --target {config.target} --target-path {config.manifest_path.parent}"
+
+
 def _model_task(
     dag: DAG, task_group: Any, node: DbtNode, task_args: dict[str, Any], config: DagConfig, **_: Any
 ) -> DbtModelTask:
@@ -79,8 +84,8 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
     config = config or DagConfig.from_env()
     if not config.manifest_path.exists():
         raise ManifestMissingError(
-            f"dbt manifest not found at {config.manifest_path}. Run `tickit run` (or `tickit dbt parse`) "
-            "once to build it, or set TICKIT_DBT_MANIFEST."
+            f"dbt manifest not found at {config.manifest_path}. Run `tickit run` once, or write it with "
+            f"`{manifest_command(config)}`, or point TICKIT_DBT_MANIFEST at one."
         )
     env = config.dbt_env()
     common: dict[str, Any] = {"retries": config.retries, "retry_delay": config.retry_delay}

@@ -256,9 +256,11 @@ def server_readable_raw_dir(
 
 
 @contextmanager
-def raw_dir_for_target(target: str, raw_dir: Path, *, say: Callable[[str], None] = print) -> Iterator[Path]:
+def raw_dir_for_target(
+    target: str, raw_dir: Path | None, *, say: Callable[[str], None] = print
+) -> Iterator[Path | None]:
     """The folder to hand dbt as TICKIT_RAW_DIR: only the postgres target has the server read it."""
-    if target != "postgres":
+    if target != "postgres" or raw_dir is None:
         yield raw_dir
         return
     with server_readable_raw_dir(raw_dir, say=say) as folder:

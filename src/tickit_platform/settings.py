@@ -103,3 +103,8 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def runs_dir(self) -> Path:
+        """What `tickit run` records of its DAG runs (the report's run section reads it)."""
+        return self.home / "runs"

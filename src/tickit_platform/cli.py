@@ -78,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.orchestration.dag_factory import freshness_path
     from tickit_platform.orchestration.runner import run_dag
     from tickit_platform.reporting.data import record_dataset
+    from tickit_platform.reporting.run_record import save_run
     from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
     settings = _settings(args)
@@ -93,6 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
         with out.TaskProgress(console) as progress:
             result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
+    save_run(settings.runs_dir, result)  # the report's run section reads this record, not Airflow's tables
     out.print_tasks(console, result)
     _print_warehouse(console, settings)
     _print_data_quality(console, settings)

@@ -163,7 +163,7 @@ def _print_warehouse(console: Console, settings: Settings) -> None:
         except Exception as err:  # a failed run may have left a view unbuilt; say so and go on
             console.print(f"{view}: not available ({err})")
             continue
-        out.print_rows(console, f"{view} (top 5)", columns, rows)
+        out.print_gold(console, f"{view} (top 5)", view, columns, rows)
 
 
 def _print_data_quality(console: Console, settings: Settings) -> None:

@@ -80,6 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
     from tickit_platform.orchestration.runner import run_dag
     from tickit_platform.reporting.data import record_dataset
+    from tickit_platform.reporting.run_record import save_run
     from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
     settings = _settings(args)
@@ -95,6 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
         with out.TaskProgress(console) as progress:
             result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
+    save_run(settings.runs_dir, result)  # the report's run section reads this record, not Airflow's tables
     out.print_tasks(console, result)
     _print_warehouse(console, settings)
     _print_data_quality(console, settings)
@@ -163,7 +165,7 @@ def _print_warehouse(console: Console, settings: Settings) -> None:
         except Exception as err:  # a failed run may have left a view unbuilt; say so and go on
             console.print(f"{view}: not available ({err})")
             continue
-        out.print_rows(console, f"{view} (top 5)", columns, rows)
+        out.print_gold(console, f"{view} (top 5)", view, columns, rows)
 
 
 def _print_data_quality(console: Console, settings: Settings) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,67 @@ def print_rows(console: Console, title: str, columns: Sequence[str], rows: Seque
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+@dataclass(frozen=True)
+class GoldColumn:
+    header: str
+    value: Callable[[dict[str, Any]], Any]
+    numeric: bool = False
+
+
+# The few columns of each gold view that answer its question; all of them do not fit 80 columns.
+GOLD_COLUMNS: dict[str, tuple[GoldColumn, ...]] = {
+    "gold_revenue_by_venue": (
+        GoldColumn("venue", lambda r: r["venue_name"] or f"venue {r['venue_id']} (not in venue)"),
+        GoldColumn("city", lambda r: r["venue_city"]),
+        GoldColumn("tickets", lambda r: r["tickets_sold"], numeric=True),
+        GoldColumn("revenue ($)", lambda r: r["total_revenue"], numeric=True),
+    ),
+    "gold_sales_by_event": (
+        GoldColumn("event", lambda r: r["event_name"]),
+        GoldColumn("category", lambda r: r["category_name"]),
+        GoldColumn("tickets", lambda r: r["tickets_sold"], numeric=True),
+        GoldColumn("revenue ($)", lambda r: r["total_revenue"], numeric=True),
+    ),
+    "gold_user_activity": (
+        GoldColumn("customer", lambda r: r["full_name"]),
+        GoldColumn("city", lambda r: r["city"]),
+        GoldColumn("purchases", lambda r: r["purchases_count"], numeric=True),
+        GoldColumn("spent ($)", lambda r: r["total_spent"], numeric=True),
+    ),
+}
+
+
+def number(value: Any) -> str:
+    """Thousands separated; amounts of money (decimals) with their cents."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal | float):
+        return f"{value:,.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _cell(column: GoldColumn, value: Any) -> str:
+    if column.numeric:
+        return number(value)
+    return "" if value is None else str(value)
+
+
+def print_gold(console: Console, title: str, view: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Top rows of a gold view, its meaningful columns only, readable in an 80-column terminal."""
+    shown = GOLD_COLUMNS.get(view)
+    if shown is None:
+        print_rows(console, title, columns, rows)
+        return
+    table = Table(title=title)
+    for column in shown:
+        # Numbers never wrap or get cut: the text columns give way, wrapping at spaces.
+        table.add_column(column.header, justify="right" if column.numeric else "left", no_wrap=column.numeric)
+    for row in rows:
+        record = dict(zip(columns, row, strict=True))
+        table.add_row(*(_cell(column, column.value(record)) for column in shown))
     console.print(table)
 
 

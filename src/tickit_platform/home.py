@@ -89,6 +89,11 @@ class HomeLayout:
         return self.root / "reports"
 
     @property
+    def runs(self) -> Path:
+        """What `tickit run` records of its DAG runs (the report's run section reads it)."""
+        return self.root / "runs"
+
+    @property
     def deploy_bundle(self) -> Path:
         """Where `tickit deploy build` (and `push`) write the MWAA bundle by default."""
         return self.root / "deploy" / "bundle"

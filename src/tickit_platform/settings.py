@@ -88,3 +88,7 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.layout.reports
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.layout.runs

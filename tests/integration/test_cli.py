@@ -77,10 +77,10 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(tmp_path
     assert set(MODELS) <= built
     # Everything the run wrote is under TICKIT_HOME, and the failed download left nothing behind.
     assert sorted(p.name for p in home.iterdir()) == [
-        "airflow", "cosmos", "dbt", "downloads", "reports", "synthetic", "warehouse",
+        "airflow", "cosmos", "dbt", "downloads", "reports", "runs", "synthetic", "warehouse",
     ]  # fmt: skip
     assert list((home / "downloads").iterdir()) == []
-    # The run ends with its report (the run's timeline from Airflow's metadata) and the dbt docs beside the DAG.
+    # The run ends with its report (the run's timeline from the run's own record) and the dbt docs beside the DAG.
     report = report_data(result.stdout, home)
     assert report["run"]["state"] == "success" and report["run"]["failed"] == []
     assert {t["task_id"] for t in report["run"]["tasks"]} >= set(MODELS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import re
 import shutil
 from collections import Counter, defaultdict
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -32,6 +34,12 @@ class Warehouse:
     load: Run
     build: Run
     rows: dict[str, list[dict[str, str]]]
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        # run_dbt keeps dbt's target/ beside the raw folder, under the module's work folder.
+        loaded: dict[str, Any] = json.loads((self.raw_dir.parent / "target" / "manifest.json").read_text())
+        return loaded
 
     def query(self, sql: str) -> list[tuple[object, ...]]:
         with duckdb.connect(str(self.database), read_only=True) as con:
@@ -186,6 +194,23 @@ def test_all_models_exist_in_their_schema(warehouse: Warehouse) -> None:
     assert len(MODELS) == 17
     expected = {model: (model.split("_")[0], "VIEW" if model.startswith("gold_") else "BASE TABLE") for model in MODELS}
     assert found == expected
+
+
+def test_every_built_column_is_documented(warehouse: Warehouse) -> None:
+    built: dict[str, set[str]] = defaultdict(set)
+    for table, column in warehouse.query(
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema in ('bronze', 'silver', 'gold')"
+    ):
+        built[str(table)].add(str(column))
+    documented = {
+        node["name"]: {name for name, c in node["columns"].items() if c["description"].strip()}
+        for node in warehouse.manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    assert {model: built[model] - documented.get(model, set()) for model in MODELS} == {
+        model: set() for model in MODELS
+    }
 
 
 @pytest.mark.parametrize("table", TABLES)

@@ -126,7 +126,7 @@ def test_page_says_what_is_missing_and_shows_the_layers(built: Written) -> None:
     assert len(report["data"]["checksums"]) == 7
     # No Airflow ran here: the page says so and what to run, and the rest is still there.
     assert report["run"] is None
-    assert "No Airflow metadata at" in page and "run `tickit run`" in page
+    assert "No run recorded at" in page and "run `tickit run`" in page
     # Interfaces another module provides: when absent, the page says so instead of failing.
     if report["data"]["tests"] is None:
         assert "Data-quality results unavailable" in page
@@ -167,6 +167,32 @@ def test_quarantine_and_load_audit_are_counted_per_source(built: Written, tmp_pa
             "rows_quarantined": 2,
         }
     ]
+
+
+def test_a_report_after_a_recorded_run_shows_its_tasks_and_timeline(built: Written, tmp_path: Path) -> None:
+    from tickit_platform.orchestration.runner import DagRunResult, TaskOutcome
+    from tickit_platform.reporting.run_record import save_run
+
+    home = tmp_path / "home"
+    (home / "warehouse").mkdir(parents=True)
+    shutil.copy2(built.warehouse, home / "warehouse" / "tickit.duckdb")
+    log = home / "airflow" / "logs" / "attempt=1.log"
+    start, end = "2026-01-02T03:04:05+00:00", "2026-01-02T03:04:09+00:00"
+    tasks = (
+        TaskOutcome("bronze_users", "success", 4.0, 1, start, end, log),
+        TaskOutcome("silver_users", "failed", 4.0, 2, start, end, log),
+        TaskOutcome("gold_user_activity", "upstream_failed", None, 0, None, None, log),
+    )
+    save_run(home / "runs", DagRunResult("tickit_run__x", "failed", 9.0, tasks, started_at=start))
+    result = tickit("report", home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = Written(home, result).data()["run"]
+    assert run["run_id"] == "tickit_run__x" and run["state"] == "failed"
+    assert [t["task_id"] for t in run["tasks"]] == ["bronze_users", "silver_users", "gold_user_activity"]
+    assert run["failed"] == ["silver_users", "gold_user_activity"]
+    assert f"Chart: {home / 'reports' / 'run-timeline.png'}" in result.stdout
+    page = Written(home, result).html_path.read_text(encoding="utf-8")
+    assert f'<b>silver_users</b> <span class="failed">failed</span> log: <code>{log}</code>' in page
 
 
 def test_nothing_to_report_is_an_error_saying_what_to_run(tmp_path: Path) -> None:

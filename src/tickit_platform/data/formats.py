@@ -21,9 +21,9 @@ _TIME_TOKENS = (("YYYY", "%Y"), ("MM", "%m"), ("DD", "%d"), ("HH", "%H"), ("MI",
 
 @dataclass(frozen=True)
 class Column:
+    # No description: the YAML's is a doc() reference only dbt can render (models/docs/*.md).
     name: str
     data_type: str
-    description: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _table_format(raw: dict[str, Any]) -> TableFormat:
         table=raw["name"],
         file=meta["file"],
         delimiter=meta["delimiter"],
-        columns=tuple(Column(c["name"], c["data_type"], c["description"]) for c in raw["columns"]),
+        columns=tuple(Column(c["name"], c["data_type"]) for c in raw["columns"]),
         official_rows=int(meta["rows"]),
         scales=bool(meta["scales"]),
         time_format=meta.get("time_format"),

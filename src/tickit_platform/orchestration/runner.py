@@ -38,6 +38,7 @@ class DagRunResult:
     state: str
     seconds: float
     tasks: tuple[TaskOutcome, ...]
+    started_at: str | None = None  # ISO 8601 UTC, when the run was triggered; None when not known
 
     @property
     def failed(self) -> tuple[TaskOutcome, ...]:
@@ -110,7 +111,8 @@ def trigger_and_wait(
     started = time.monotonic()
     api.trigger(DAG_ID, run_id, now.isoformat(), conf)
     state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout)
-    return DagRunResult(run_id, state, time.monotonic() - started, outcomes(airflow, api, run_id))
+    seconds = time.monotonic() - started
+    return DagRunResult(run_id, state, seconds, outcomes(airflow, api, run_id), started_at=now.isoformat())
 
 
 def wait_existing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 from datetime import UTC, datetime
 
 import matplotlib
@@ -12,7 +13,7 @@ matplotlib.use("Agg")  # before pyplot: a report may be written on a machine wit
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from tickit_platform.orchestration.runner import DagRunResult
 from tickit_platform.reporting.data import Business, Row, share_of_top
@@ -27,6 +28,7 @@ STATE_COLOURS = {
 }
 BAR = "#1565c0"
 DOLLARS = FuncFormatter(lambda value, _: f"${value:,.0f}")
+LABEL_WIDTH = 42  # characters of a bar's label; longer ones are cut with an ellipsis
 
 
 def _png(fig: Figure) -> bytes:
@@ -36,36 +38,61 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _short(text: str, width: int = 38) -> str:
+def _short(text: str, width: int = LABEL_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def venue_label(row: Row) -> str:
-    if row["venue_name"] is None:
-        return f"venue {row['venue_id']} (not in venue)"
-    city = f", {row['venue_city']}" if row.get("venue_city") else ""
-    return _short(f"{row['venue_name']}{city}")
+def venue_labels(rows: list[Row]) -> list[str]:
+    """One label per venue, never two alike: venues are keyed by id, and tickit has venues that share
+    a name (and some a city too), whose bars would otherwise be drawn as one."""
+    bases = []
+    for row in rows:
+        if row["venue_name"] is None:
+            bases.append(f"venue {row['venue_id']} (not in venue)")
+        else:
+            city = f", {row['venue_city']}" if row.get("venue_city") else ""
+            bases.append(f"{row['venue_name']}{city}")
+    repeated = {label for label, count in Counter(_short(b) for b in bases).items() if count > 1}
+    labels = []
+    for row, base in zip(rows, bases, strict=True):
+        if _short(base) in repeated:
+            suffix = f" #{row['venue_id']}"
+            labels.append(_short(base, LABEL_WIDTH - len(suffix)) + suffix)
+        else:
+            labels.append(_short(base))
+    return labels
 
 
 def _revenue_bars(labels: list[str], values: list[float], title: str, extra_height: float) -> Figure:
-    """Horizontal revenue bars, best at the top, each labelled with its amount."""
+    """Horizontal revenue bars, best at the top, each labelled with its amount.
+
+    Bars are placed by position, not by label: matplotlib draws equal category labels as one bar.
+    """
     fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(values), 3) + extra_height))
-    ax.barh(labels[::-1], values[::-1], color=BAR)
-    ax.bar_label(ax.containers[0], labels=[f"${v:,.0f}" for v in values[::-1]], padding=3, fontsize=8)  # type: ignore[arg-type]
+    positions = list(range(len(values)))
+    bars = ax.barh(positions, values, color=BAR)
+    ax.set_yticks(positions, labels, fontsize=8)
+    ax.invert_yaxis()  # the best first, at the top
+    ax.bar_label(bars, labels=[f"${v:,.0f}" for v in values], padding=3, fontsize=8)
     ax.set_xlabel("revenue (USD)")
     ax.xaxis.set_major_formatter(DOLLARS)
+    # Few ticks: dollar amounts in the millions are wide, and more of them overlap at this width.
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2))
+    ax.tick_params(axis="x", labelsize=8)
     ax.set_title(title)
     ax.margins(x=0.15)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
 
-def revenue_by_venue(business: Business) -> bytes:
+def revenue_by_venue_figure(business: Business) -> Figure:
     rows = business.venues
-    labels = [venue_label(r) for r in rows]
     values = [float(r["total_revenue"]) for r in rows]
-    fig = _revenue_bars(labels, values, f"Revenue per venue: top {len(rows)}", 1)
-    return _png(fig)
+    return _revenue_bars(venue_labels(rows), values, f"Revenue per venue: top {len(rows)}", 1)
+
+
+def revenue_by_venue(business: Business) -> bytes:
+    return _png(revenue_by_venue_figure(business))
 
 
 def sales_by_event(business: Business) -> bytes:

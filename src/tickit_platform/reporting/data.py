@@ -1,16 +1,16 @@
 """The figures of `tickit report`, gathered read-only from what a run left behind.
 
 Business figures come from the gold views only (a report that recomputed them could disagree with
-the warehouse it describes); the run from Airflow's metadata database, so the report works after
-Airflow stopped; the data's origin from the provenance file beside the files the run loaded. Each
-source may be missing: a section then carries a notice saying what is missing and what to run.
+the warehouse it describes); the run from the record `tickit run` writes (reporting/run_record.py), so
+the report works after Airflow stopped; the data's origin from the provenance file beside the files the
+run loaded. Each source may be missing: a section then carries a notice saying what is missing and what
+to run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +21,8 @@ import duckdb
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.data.provenance import Provenance, describe, is_complete, read_provenance
-from tickit_platform.orchestration.config import DAG_ID
-from tickit_platform.orchestration.runner import DagRunResult, TaskOutcome, task_log_path
+from tickit_platform.orchestration.runner import DagRunResult
+from tickit_platform.reporting.run_record import RunRecordError, last_run_path, read_run
 from tickit_platform.settings import Settings
 from tickit_platform.warehouse.results import layer_row_counts
 
@@ -134,52 +134,20 @@ def share_of_top(curve: Sequence[tuple[float, float]], fraction: float) -> float
     return held[-1] if held else 0.0
 
 
-# --- the run: Airflow's metadata database ------------------------------------------------------------------
+# --- the run: the record `tickit run` keeps -----------------------------------------------------------------
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # Airflow stores UTC
-
-
-def _iso(value: Any) -> str | None:
-    parsed = _timestamp(value)
-    return parsed.isoformat() if parsed else None
-
-
-def read_last_run(airflow_db: Path, logs_dir: Path) -> tuple[DagRunResult, datetime | None] | None:
-    """The latest run of the DAG and its tasks, or None when there is none; read-only, Airflow may be stopped."""
-    with sqlite3.connect(f"file:{airflow_db}?mode=ro", uri=True) as con:
-        run = con.execute(
-            "select run_id, state, start_date, end_date from dag_run where dag_id = ? "
-            "order by coalesce(start_date, run_after) desc, id desc limit 1",
-            (DAG_ID,),
-        ).fetchone()
-        if run is None:
-            return None
-        run_id, state, start, end = run
-        tis = con.execute(
-            "select task_id, state, duration, try_number, start_date, end_date from task_instance "
-            "where dag_id = ? and run_id = ? and map_index = -1 order by coalesce(start_date, '~'), task_id",
-            (DAG_ID, run_id),
-        ).fetchall()
-    started, ended = _timestamp(start), _timestamp(end)
-    tasks = tuple(
-        TaskOutcome(
-            task_id=task_id,
-            state=ti_state,
-            duration=float(duration) if duration is not None else None,
-            try_number=int(try_number or 0),
-            start_date=_iso(ti_start),
-            end_date=_iso(ti_end),
-            log_path=task_log_path(logs_dir, run_id, task_id, try_number),
-        )
-        for task_id, ti_state, duration, try_number, ti_start, ti_end in tis
-    )
-    seconds = (ended - started).total_seconds() if started and ended else 0.0
-    return DagRunResult(run_id, str(state), seconds, tasks), started
+def read_last_run(settings: Settings, notices: list[str]) -> tuple[DagRunResult | None, datetime | None]:
+    """The last `tickit run`'s DAG run and its start, or (None, None) with a notice saying why not."""
+    path = last_run_path(settings.runs_dir)
+    if not path.is_file():
+        notices.append(f"No run recorded at {path}: run `tickit run` to record a DAG run.")
+        return None, None
+    try:
+        return read_run(path)
+    except RunRecordError as err:
+        notices.append(f"The run record could not be read: {err}.")
+        return None, None
 
 
 # --- the data: provenance, layers, quarantine, tests --------------------------------------------------------
@@ -286,21 +254,7 @@ def gather(settings: Settings, data_folder: Path | None = None) -> Report:
                 f"The gold views could not be read ({err}). Fix the failed models (see Run) and run `tickit run` again."
             )
 
-    run, run_started = None, None
-    airflow_db = settings.airflow_home / "airflow.db"
-    if not airflow_db.is_file():
-        notices["run"].append(f"No Airflow metadata at {airflow_db}: run `tickit run` to record a DAG run.")
-    else:
-        try:
-            found = read_last_run(airflow_db, settings.airflow_home / "logs")
-        except sqlite3.Error as err:
-            found = None
-            notices["run"].append(f"Airflow's metadata at {airflow_db} could not be read ({err}).")
-        else:
-            if found is None:
-                notices["run"].append(f"Airflow has no run of {DAG_ID} yet: run `tickit run`.")
-        if found is not None:
-            run, run_started = found
+    run, run_started = read_last_run(settings, notices["run"])
 
     folder = data_folder or last_dataset(settings)
     provenance = read_provenance(folder) if folder is not None and is_complete(folder) else None

@@ -36,8 +36,8 @@ def write_report(settings: Settings, data_folder: Path | None = None) -> ReportF
     report = gather(settings, data_folder)
     if report.empty:
         raise ReportError(
-            f"nothing to report on: no warehouse at {settings.warehouse_path} and no Airflow run under "
-            f"{settings.airflow_home}. Run `tickit run` first."
+            f"nothing to report on: no warehouse at {settings.warehouse_path} and no run recorded under "
+            f"{settings.runs_dir}. Run `tickit run` first."
         )
     images: dict[str, bytes] = {}
     if report.business is not None:

@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 from tests.support import dag_config  # noqa: E402
 
 from tickit_platform.data.synth import generate  # noqa: E402
-from tickit_platform.orchestration.manifest import ensure_manifest  # noqa: E402
-from tickit_platform.orchestration.runner import started_airflow, trigger_and_wait  # noqa: E402
+from tickit_platform.dbt_project.manifest import ensure_manifest  # noqa: E402
+from tickit_platform.local.runner import started_airflow, trigger_and_wait  # noqa: E402
 
 
 def black_box(config, work: Path) -> tuple[float, float]:  # type: ignore[no-untyped-def]

@@ -78,10 +78,10 @@ def _dag_config(settings: Settings, raw_dir: Path | None) -> DagConfig:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
-    from tickit_platform.orchestration.runner import run_dag
+    from tickit_platform.data.postgres_staging import raw_dir_for_target
+    from tickit_platform.local.runner import run_dag
     from tickit_platform.reporting.data import record_dataset
     from tickit_platform.reporting.run_record import save_run
-    from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
     settings = _settings(args)
     console = out.console()
@@ -120,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _write_docs(console: Console, config: DagConfig) -> None:
-    from tickit_platform.orchestration.dbt_docs import DbtDocsError, generate_docs
+    from tickit_platform.dbt_project.docs import DbtDocsError, generate_docs
 
     catalog = config.target != "local" or config.warehouse_path.exists()
     try:
@@ -210,9 +210,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
-    from tickit_platform.orchestration.dbt_docs import DOCS_SLUG, docs_current, generate_docs
-    from tickit_platform.orchestration.runner import started_airflow
-    from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
+    from tickit_platform.data.postgres_staging import raw_dir_for_target
+    from tickit_platform.dbt_project.docs import DOCS_SLUG, docs_current, generate_docs
+    from tickit_platform.local.runner import started_airflow
 
     settings = _settings(args)
     dataset = acquire(settings)
@@ -245,8 +245,8 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     import subprocess
 
     from tickit_platform.data.acquire import acquire
+    from tickit_platform.data.postgres_staging import raw_dir_for_target
     from tickit_platform.reporting.data import record_dataset
-    from tickit_platform.warehouse.postgres_staging import raw_dir_for_target
 
     settings = _settings(args)
     # Only the load reads the raw files: `tickit dbt parse` or `ls` never wait for a download.

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from tickit_platform.orchestration.runner import DagRunResult
+from tickit_platform.local.runner import DagRunResult
 from tickit_platform.warehouse.quality import Freshness, LoadCount, TestOutcome
 
 STATE_STYLE = {

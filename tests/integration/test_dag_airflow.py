@@ -21,9 +21,9 @@ from tests.support import MODELS, copy_project, dag_config, wait_for_log
 
 from tickit_platform.data.formats import table_format
 from tickit_platform.data.synth import generate
+from tickit_platform.local.runner import DagRunResult, started_airflow, trigger_and_wait, wait_existing
 from tickit_platform.orchestration.config import DAG_ID
 from tickit_platform.orchestration.dag_factory import LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
-from tickit_platform.orchestration.runner import DagRunResult, started_airflow, trigger_and_wait, wait_existing
 from tickit_platform.warehouse.results import layer_row_counts
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]

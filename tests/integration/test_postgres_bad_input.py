@@ -27,14 +27,14 @@ import pytest
 from tests.support import PG, damage_raw_files, fresh_database, psql, run_dbt
 
 from tickit_platform.data.formats import TABLES, load_formats
-from tickit_platform.data.synth import generate
-from tickit_platform.warehouse.postgres_staging import (
+from tickit_platform.data.postgres_staging import (
     STAGING_PREFIX,
     PostgresAddress,
     PostgresStagingError,
     choose_raw_dir,
     server_readable_raw_dir,
 )
+from tickit_platform.data.synth import generate
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
 

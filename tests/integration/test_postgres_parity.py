@@ -22,7 +22,7 @@ import pytest
 from tests.support import MODELS, PG, dag_config, fresh_database, psql
 
 from tickit_platform.data.synth import generate
-from tickit_platform.orchestration.runner import started_airflow, trigger_and_wait
+from tickit_platform.local.runner import started_airflow, trigger_and_wait
 from tickit_platform.paths import DBT_PROJECT_DIR
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(900)]

@@ -170,7 +170,7 @@ def test_quarantine_and_load_audit_are_counted_per_source(built: Written, tmp_pa
 
 
 def test_a_report_after_a_recorded_run_shows_its_tasks_and_timeline(built: Written, tmp_path: Path) -> None:
-    from tickit_platform.orchestration.runner import DagRunResult, TaskOutcome
+    from tickit_platform.local.runner import DagRunResult, TaskOutcome
     from tickit_platform.reporting.run_record import save_run
 
     home = tmp_path / "home"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from tests.support import MODELS
 
+from tickit_platform.dbt_project.manifest import DbtParseError
 from tickit_platform.deploy.bundle import (
     BUNDLE_MANIFEST,
     DBT_REDSHIFT_FALLBACK_VERSION,
@@ -30,7 +31,6 @@ from tickit_platform.deploy.bundle import (
 )
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.orchestration.config import DAG_ID, REDSHIFT_ENV_TEMPLATES
-from tickit_platform.orchestration.manifest import DbtParseError
 from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR, REPO_ROOT
 
 SRC_DIR = REPO_ROOT / "src"

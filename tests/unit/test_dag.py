@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from tests.support import MODELS, dag_config, in_process_tickit
 
+from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
 from tickit_platform.orchestration.dag_factory import (
     FRESHNESS_TASK_ID,
@@ -21,7 +22,6 @@ from tickit_platform.orchestration.dag_factory import (
     ManifestMissingError,
     build_dag,
 )
-from tickit_platform.orchestration.manifest import ensure_manifest
 from tickit_platform.paths import DAGS_DIR
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tickit_platform.cli import _dbt_target
+from tickit_platform.data.postgres_staging import PostgresAddress, PostgresStagingError, decide, raw_file_names
 from tickit_platform.data.synth import generate
 from tickit_platform.errors import TickitError
-from tickit_platform.warehouse.postgres_staging import PostgresAddress, PostgresStagingError, decide, raw_file_names
 
 
 def _remote_server(folder: Path, names: Sequence[str]) -> Mapping[str, str | None]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tickit_platform.orchestration.runner import DagRunResult, TaskOutcome
+from tickit_platform.local.runner import DagRunResult, TaskOutcome
 from tickit_platform.reporting.data import Business, DataQuality, Report, gather
 from tickit_platform.reporting.page import render
 from tickit_platform.reporting.run_record import RunRecordError, last_run_path, read_run, save_run

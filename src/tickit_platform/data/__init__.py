@@ -1,1 +1,2 @@
-"""The seven tickit files: their formats (one source of truth), download and synthetic generation."""
+"""The seven tickit files: their formats (one source of truth), download, synthetic generation, and
+making them readable by the PostgreSQL server that loads them."""

@@ -31,11 +31,11 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from tickit_platform.dbt_project.docs import cosmos_docs_projects, docs_current, generate_docs
+from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DagConfig
-from tickit_platform.orchestration.dbt_docs import cosmos_docs_projects, docs_current, generate_docs
-from tickit_platform.orchestration.manifest import ensure_manifest
 from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/tickit_platform

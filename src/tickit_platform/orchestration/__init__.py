@@ -1,1 +1,2 @@
-"""The Cosmos DAG factory and the local Airflow runner behind `tickit run` and `tickit ui`."""
+"""What the DAG needs at parse and run time, and nothing else: its configuration, the Cosmos DAG
+factory and the model task. This folder ships to MWAA; the local launcher lives in `local/`."""

@@ -15,8 +15,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from tickit_platform.orchestration.runner import DagRunResult
-from tickit_platform.reporting.data import Business, Row, share_of_top
+from tickit_platform.local.runner import DagRunResult
+from tickit_platform.reporting.data import Business, share_of_top
+from tickit_platform.warehouse.results import Row
 
 STATE_COLOURS = {
     "success": "#2e7d32",

@@ -10,27 +10,24 @@ to run.
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.data.provenance import Provenance, describe, is_complete, read_provenance
-from tickit_platform.orchestration.runner import DagRunResult
+from tickit_platform.local.runner import DagRunResult
 from tickit_platform.reporting.run_record import RunRecordError, last_run_path, read_run
 from tickit_platform.settings import Settings
-from tickit_platform.warehouse.results import layer_row_counts
+from tickit_platform.warehouse.quality import quarantine_summary, test_outcomes
+from tickit_platform.warehouse.results import Row, gold_summary, layer_row_counts
 
 TOP_N = 10
 CURVE_POINTS = 200  # the Pareto curve keeps its shape with this many points, whatever the customer count
 DATASET_POINTER = "data-source.txt"
-
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -73,42 +70,15 @@ class Report:
 # --- business: the gold views ---------------------------------------------------------------------------
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[Row]:
-    cursor = con.execute(sql)
-    columns = [d[0] for d in cursor.description or []]
-    return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
-
-
 def read_business(warehouse: Path) -> Business:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        venues = _rows(
-            con,
-            "select venue_id, venue_name, venue_city, venue_state, total_revenue, revenue_rank "
-            f"from gold.gold_revenue_by_venue order by revenue_rank, venue_id limit {TOP_N}",
-        )
-        events = _rows(
-            con,
-            "select event_id, event_name, category_name, tickets_sold, total_revenue "
-            f"from gold.gold_sales_by_event order by total_revenue desc, event_id limit {TOP_N}",
-        )
-        events_total = _rows(
-            con,
-            "select count(*) as events, count(*) filter (where sales_count > 0) as events_with_sales, "
-            "coalesce(sum(total_revenue), 0) as total_revenue from gold.gold_sales_by_event",
-        )[0]
-        customers = _rows(
-            con,
-            "select spend_rank, user_id, username, full_name, city, state, purchases_count, total_spent "
-            f"from gold.gold_user_activity order by spend_rank, user_id limit {TOP_N}",
-        )
-        spends = [float(v) for (v,) in con.execute("select total_spent from gold.gold_user_activity").fetchall()]
-    total = sum(spends)
+    gold = gold_summary(warehouse, TOP_N)
+    spends = [float(v) for v in gold.spends]
     return Business(
-        venues=venues,
-        events=events,
-        events_total=events_total,
-        customers=customers,
-        customers_total={"customers": len(spends), "total_spent": total},
+        venues=gold.venues,
+        events=gold.events,
+        events_total=gold.events_total,
+        customers=gold.customers,
+        customers_total={"customers": len(spends), "total_spent": sum(spends)},
         pareto=pareto_curve(spends),
     )
 
@@ -180,43 +150,9 @@ def file_checksums(folder: Path) -> dict[str, str]:
     return sums
 
 
-def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema])
-    return {name for (name,) in rows.fetchall()}
-
-
-def read_quarantine(warehouse: Path) -> tuple[list[Row] | None, list[Row] | None]:
-    """Quarantined rows per source and the load audit, each None when the warehouse predates it."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        raw = _tables(con, "raw")
-        quarantine = (
-            _rows(
-                con,
-                "select source_name, count(*) as rows_quarantined, count(distinct reason) as reasons, "
-                "min(reason) as example_reason from raw.quarantine group by 1 order by 1",
-            )
-            if "quarantine" in raw
-            else None
-        )
-        audit = (
-            _rows(
-                con,
-                "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined "
-                "from raw.load_audit order by source_name, file_name",
-            )
-            if "load_audit" in raw
-            else None
-        )
-    return quarantine, audit
-
-
 def read_test_outcomes(settings: Settings) -> list[Row] | None:
     """Data-quality test outcomes, or None where this installation cannot tell them yet."""
-    try:
-        quality = importlib.import_module("tickit_platform.warehouse.quality")
-    except ImportError:
-        return None
-    outcomes = quality.test_outcomes(settings)
+    outcomes = test_outcomes(settings)
     return [
         {
             "name": o.name,
@@ -263,7 +199,7 @@ def gather(settings: Settings, data_folder: Path | None = None) -> Report:
     layers, quarantine, audit = None, None, None
     if has_warehouse:
         layers = layer_row_counts(warehouse)
-        quarantine, audit = read_quarantine(warehouse)
+        quarantine, audit = quarantine_summary(warehouse)
         if quarantine is None:
             notices["data"].append("No quarantine table (older warehouse): bad input rows were not set aside.")
     try:

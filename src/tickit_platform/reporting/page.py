@@ -21,7 +21,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from tickit_platform.reporting.data import Report, Row, data_description
+from tickit_platform.reporting.data import Report, data_description
+from tickit_platform.warehouse.results import Row
 
 TEMPLATE = "report.html.j2"
 

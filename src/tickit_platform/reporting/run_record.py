@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tickit_platform.local.runner import DagRunResult, TaskOutcome
 from tickit_platform.orchestration.config import DAG_ID
-from tickit_platform.orchestration.runner import DagRunResult, TaskOutcome
 
 LAST_RUN_FILE = "last_run.json"
 # Bumped when a field changes meaning; a reader refuses a format it does not know rather than guess.

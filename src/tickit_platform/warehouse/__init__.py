@@ -1,1 +1,2 @@
-"""Reading the built warehouse back: row counts per layer and the top rows of the gold views."""
+"""Reading the built warehouse back: rows per layer, the gold views, the load's counts and quarantine,
+data-test outcomes and freshness."""

@@ -17,6 +17,7 @@ import duckdb
 
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
+from tickit_platform.warehouse.results import Row, rows, tables
 
 QUARANTINE_QUERY = "select * from raw.quarantine order by source_name, line_number"
 
@@ -51,15 +52,10 @@ class TestOutcome:
         return self.status in {"warn", "fail"}
 
 
-def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
-    return {name for (name,) in rows}
-
-
 def load_counts(warehouse: Path) -> list[LoadCount]:
     """One entry per raw file of the last load, or none for a warehouse loaded before the audit existed."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        if "load_audit" not in _tables(con, "raw"):
+        if "load_audit" not in tables(con, "raw"):
             return []
         rows = con.execute(
             "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined "
@@ -82,6 +78,31 @@ def quarantined_rows(
         return [d[0] for d in cursor.description or []], cursor.fetchall()
 
 
+def quarantine_summary(warehouse: Path) -> tuple[list[Row] | None, list[Row] | None]:
+    """Quarantined lines per source and the load audit, each None when the warehouse predates it."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        raw = tables(con, "raw")
+        quarantine = (
+            rows(
+                con,
+                "select source_name, count(*) as rows_quarantined, count(distinct reason) as reasons, "
+                "min(reason) as example_reason from raw.quarantine group by 1 order by 1",
+            )
+            if "quarantine" in raw
+            else None
+        )
+        audit = (
+            rows(
+                con,
+                "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined "
+                "from raw.load_audit order by source_name, file_name",
+            )
+            if "load_audit" in raw
+            else None
+        )
+    return quarantine, audit
+
+
 def manifest_path(settings: Settings) -> Path:
     """The manifest the DAG is built from: the same rule as the DAG's own configuration."""
     return DagConfig.from_settings(settings).manifest_path
@@ -96,7 +117,7 @@ def test_outcomes(settings: Settings, manifest: Path | None = None) -> list[Test
     tests = [n for n in nodes if n["resource_type"] == "test"]
     outcomes = []
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        stored = {schema: _tables(con, schema) for schema in {t["schema"] for t in tests}}
+        stored = {schema: tables(con, schema) for schema in {t["schema"] for t in tests}}
         for test in tests:
             severity = str(test["config"].get("severity", "error")).lower()
             model = test.get("attached_node")

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tickit_platform.dbt_project.manifest import ensure_manifest
+from tickit_platform.local.airflow import AirflowApi, LocalAirflow
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
-from tickit_platform.orchestration.local_airflow import AirflowApi, LocalAirflow
-from tickit_platform.orchestration.manifest import ensure_manifest
 
 ProgressCallback = Callable[[list[dict[str, Any]]], None]
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tickit_platform.dbt_project.docs import cosmos_docs_projects
 from tickit_platform.errors import TickitError
-from tickit_platform.orchestration.dbt_docs import cosmos_docs_projects
 from tickit_platform.paths import DAGS_DIR
 
 TERMINAL_RUN_STATES = {"success", "failed"}
@@ -137,7 +137,7 @@ class LocalAirflow:
             log = (self.logs_dir / f"{name}.log").open("ab")
             # The scheduler forks LocalExecutor workers, which fork the task processes: starting it
             # through a module that first imports dbt and Cosmos lets every task inherit them warm.
-            module = "tickit_platform.orchestration.warm_airflow" if name == "scheduler" else "airflow"
+            module = "tickit_platform.local.warm_airflow" if name == "scheduler" else "airflow"
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", module, *name.split()],
                 env=env,

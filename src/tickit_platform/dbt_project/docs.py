@@ -13,9 +13,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tickit_platform.dbt_project.manifest import ensure_manifest, project_fingerprint
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import PROFILE_NAME, DagConfig
-from tickit_platform.orchestration.manifest import ensure_manifest, project_fingerprint
 
 DOCS_SLUG = "dbt_tickit"
 DOCS_TITLE = "dbt Docs (tickit)"

@@ -84,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.reporting.run_record import save_run
 
     settings = _settings(args)
+    _check_warehouse(settings, write=True)
     console = out.console()
     # soft_wrap keeps each message one line (the fallback notice above all), however narrow the output.
     say = lambda message: console.print(message, soft_wrap=True)  # noqa: E731
@@ -98,8 +99,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
     save_run(settings.runs_dir, result)  # the report's run section reads this record, not Airflow's tables
     out.print_tasks(console, result)
-    _print_warehouse(console, settings)
-    _print_data_quality(console, settings)
+    try:  # another program may have opened the warehouse during the run
+        _check_warehouse(settings, write=False)
+    except TickitError as err:
+        console.print(f"Warehouse summary skipped: {err}", soft_wrap=True)
+    else:
+        _print_warehouse(console, settings)
+        _print_data_quality(console, settings)
     console.print(f"Data: {dataset.description}")
     console.print(out.path_line("Warehouse", settings.warehouse_path), soft_wrap=True)
     console.print(out.path_line("Airflow logs", settings.layout.airflow_logs), soft_wrap=True)
@@ -117,6 +123,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     _write_docs(console, config)
     _write_report(console, settings, dataset.folder)
     return code
+
+
+def _check_warehouse(settings: Settings, *, write: bool) -> None:
+    """Before any work: the home takes files and no other program holds the warehouse (local target)."""
+    from tickit_platform.warehouse.availability import check_warehouse, check_writable
+
+    if write:
+        check_writable(settings.home)
+    if settings.target == "local":
+        check_warehouse(settings.warehouse_path, write=write)
 
 
 def _write_docs(console: Console, config: DagConfig) -> None:
@@ -146,6 +162,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tickit_platform.reporting.report import write_report
 
     settings = _settings(args)
+    _check_warehouse(settings, write=False)
     files = write_report(settings)
     for image in files.images:
         print(out.path_line("Chart", image))
@@ -196,6 +213,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     if not settings.warehouse_path.exists():
         print(f"tickit: no warehouse at {settings.warehouse_path}; run `tickit run` first.", file=sys.stderr)
         return 1
+    _check_warehouse(settings, write=False)
     columns, rows = quarantined_rows(settings.warehouse_path, source=args.source, limit=args.limit)
     console = out.console()
     if not rows:
@@ -215,6 +233,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from tickit_platform.local.runner import started_airflow
 
     settings = _settings(args)
+    _check_warehouse(settings, write=True)
     dataset = acquire(settings)
     config = _dag_config(settings, dataset.folder)
     catalog = config.target != "local" or config.warehouse_path.exists()
@@ -232,8 +251,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
         print(f"Data: {dataset.description}. Press Ctrl-C to stop.")
         sys.stdout.flush()
         try:
-            while all(p.poll() is None for p in airflow.processes.values()):
-                time.sleep(1)
+            while True:
+                airflow.supervise()  # a component that dies is restarted once, then the UI stops saying why
+                time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         print("Stopping Airflow…")
@@ -249,14 +269,16 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     from tickit_platform.reporting.data import record_dataset
 
     settings = _settings(args)
+    # dbt's own --target wins over TICKIT_TARGET, so it decides the engine.
+    target = _dbt_target(args.dbt_args) or settings.target
+    if target == "local":
+        _check_warehouse(settings, write=True)
     # Only the load reads the raw files: `tickit dbt parse` or `ls` never wait for a download.
     loads = "load_raw_tables" in args.dbt_args
     folder = None
     if loads:
         folder = acquire(settings).folder
         record_dataset(settings, folder)  # whatever dbt loads comes from here; the report says so
-    # dbt's own --target wins over TICKIT_TARGET, so it decides the engine.
-    target = _dbt_target(args.dbt_args) or settings.target
     # Said on stderr: stdout stays dbt's own, for `tickit dbt ls` and the like in a pipe.
     say = lambda line: print(line, file=sys.stderr)  # noqa: E731
     with raw_dir_for_target(target if loads else "local", folder, say=say) as raw_dir:

@@ -35,6 +35,18 @@ class AirflowStartError(TickitError):
     """A component did not come up; the message names its log file."""
 
 
+class ComponentDiedError(TickitError):
+    """A component exited during a run and again after its one restart; the message says which and why."""
+
+
+# Every component is restarted once (docs/decisions/018-supervision.md): Airflow is built for it (the
+# scheduler adopts or fails by heartbeat what its predecessor left, the API server is stateless), and a
+# second death in one run means something a restart will not fix.
+RESTARTS_PER_COMPONENT = 1
+LOG_TAIL_LINES = 15
+STATE_FILE = "components.json"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -55,6 +67,12 @@ class LocalAirflow:
     dbt_docs_dir: Path | None = None
     api_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Where supervision tells the user what happened to a component.
+    say: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
+    restarts: dict[str, int] = field(default_factory=dict)
+    # Every process started, restarted ones included: a killed component's children (a scheduler's
+    # LocalExecutor workers and their tasks) live on in its process group and must be stopped too.
+    spawned: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -130,23 +148,75 @@ class LocalAirflow:
             raise AirflowStartError(f"`airflow db migrate` failed; see {log}")
 
     def start(self, components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor")) -> None:
+        self.stop_strays()
         self.migrate()
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
         for name in components:
-            log = (self.logs_dir / f"{name}.log").open("ab")
-            # The scheduler forks LocalExecutor workers, which fork the task processes: starting it
-            # through a module that first imports dbt and Cosmos lets every task inherit them warm.
-            module = "tickit_platform.local.warm_airflow" if name == "scheduler" else "airflow"
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", module, *name.split()],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            self._spawn(name, env)
+        self._record()
         self.wait_healthy()
+
+    def _spawn(self, name: str, env: Mapping[str, str]) -> None:
+        log = self.component_log(name).open("ab")
+        # The scheduler forks LocalExecutor workers, which fork the task processes: starting it
+        # through a module that first imports dbt and Cosmos lets every task inherit them warm.
+        module = "tickit_platform.local.warm_airflow" if name == "scheduler" else "airflow"
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", module, *name.split()],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.spawned.append(self.processes[name])
+
+    def component_log(self, name: str) -> Path:
+        return self.logs_dir / f"{name}.log"
+
+    def _record(self) -> None:
+        """Which processes this installation runs, so a later start can stop them if this one was killed."""
+        names = {proc.pid: name for name, proc in self.processes.items()}
+        groups = [[names.get(proc.pid, "component"), proc.pid] for proc in self.spawned]
+        (self.airflow_home / STATE_FILE).write_text(json.dumps(groups))
+
+    def stop_strays(self) -> None:
+        """Stop what an earlier `tickit` left running here (it was killed and could not clean up)."""
+        state = self.airflow_home / STATE_FILE
+        if not state.exists():
+            return
+        try:
+            groups = [(str(name), int(pid)) for name, pid in json.loads(state.read_text())]
+        except (ValueError, TypeError):
+            groups = []
+        for name, pid in groups:
+            if _is_ours(int(pid), self.airflow_home):
+                self.say(f"Stopping Airflow {name} (PID {pid}) left running by an earlier tickit that was killed.")
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(int(pid), signal.SIGKILL)
+        state.unlink(missing_ok=True)
+
+    def supervise(self) -> None:
+        """Notice a component that exited: restart it once, or stop the run saying why.
+
+        Called on every poll of a run (twice a second), so a death is noticed within a second.
+        """
+        for name, proc in list(self.processes.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            what = f"Airflow {name} (PID {proc.pid}) {_exit_reason(code)}"
+            tail = _tail(self.component_log(name), LOG_TAIL_LINES)
+            if self.restarts.get(name, 0) >= RESTARTS_PER_COMPONENT:
+                raise ComponentDiedError(
+                    f"{what} again, after a restart, so the run was stopped. Last lines of "
+                    f"{self.component_log(name)}:\n{tail}"
+                )
+            self.say(f"{what}; restarting it. Last lines of {self.component_log(name)}:\n{tail}")
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            self._spawn(name, self.env())
+            self._record()
 
     def wait_healthy(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -167,16 +237,20 @@ class LocalAirflow:
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop every component and its children (their own process groups), politely then firmly."""
-        for proc in self.processes.values():
+        for proc in self.spawned:
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for proc in self.processes.values():
+        for proc in self.spawned:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(max(0.1, deadline - time.monotonic()))
-        for proc in self.processes.values():
-            _signal_group(proc, signal.SIGKILL)
+        for proc in self.spawned:
+            # Also after the leader exited: its children may still hold the group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         self.processes.clear()
+        self.spawned.clear()
+        (self.airflow_home / STATE_FILE).unlink(missing_ok=True)
 
     def __enter__(self) -> LocalAirflow:
         self.start()
@@ -195,6 +269,29 @@ class LocalAirflow:
 
     def api(self) -> AirflowApi:
         return AirflowApi(self.url, ADMIN_USER, self.password())
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join("    " + line for line in text.splitlines()[-lines:])
+
+
+def _is_ours(pid: int, airflow_home: Path) -> bool:
+    """Is this PID an Airflow component of this installation? (A PID may have been reused since.)"""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"AIRFLOW_HOME={airflow_home}".encode() in environ.split(b"\0")
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
@@ -279,17 +376,30 @@ class AirflowApi:
         on_change: Callable[[list[dict[str, Any]]], None] | None = None,
         timeout: float = 1800.0,
         interval: float = 0.5,
+        supervise: Callable[[], None] | None = None,
     ) -> str:
-        """Poll until the run ends; `on_change` sees the task instances whenever a state changes."""
+        """Poll until the run ends; `on_change` sees the task instances whenever a state changes.
+
+        `supervise` is called on every poll: it restarts a dead component or raises. Meanwhile a
+        restarting API server refuses connections; that is waited out, not taken for the run's end.
+        """
         deadline = time.monotonic() + timeout
         seen: dict[str, str | None] = {}
         while time.monotonic() < deadline:
-            tis = self.task_instances(dag_id, run_id)
-            states = {ti["task_id"]: ti["state"] for ti in tis}
-            if states != seen and on_change is not None:
-                on_change(tis)
-            seen = states
-            state = self.run_state(dag_id, run_id)
+            if supervise is not None:
+                supervise()
+            try:
+                tis = self.task_instances(dag_id, run_id)
+                states = {ti["task_id"]: ti["state"] for ti in tis}
+                if states != seen and on_change is not None:
+                    on_change(tis)
+                seen = states
+                state = self.run_state(dag_id, run_id)
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if supervise is None:
+                    raise
+                time.sleep(interval)
+                continue
             if state in TERMINAL_RUN_STATES:
                 if on_change is not None:
                     on_change(self.task_instances(dag_id, run_id))

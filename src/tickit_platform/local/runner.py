@@ -110,7 +110,7 @@ def trigger_and_wait(
     run_id = f"tickit_run__{now.strftime('%Y%m%dT%H%M%S%f')}"
     started = time.monotonic()
     api.trigger(DAG_ID, run_id, now.isoformat(), conf)
-    state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout)
+    state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout, supervise=airflow.supervise)
     seconds = time.monotonic() - started
     return DagRunResult(run_id, state, seconds, outcomes(airflow, api, run_id), started_at=now.isoformat())
 
@@ -119,7 +119,7 @@ def wait_existing(
     airflow: LocalAirflow, api: AirflowApi, run_id: str, on_change: ProgressCallback | None = None
 ) -> DagRunResult:
     started = time.monotonic()
-    state = api.wait_run(DAG_ID, run_id, on_change=on_change)
+    state = api.wait_run(DAG_ID, run_id, on_change=on_change, supervise=airflow.supervise)
     return DagRunResult(run_id, state, time.monotonic() - started, outcomes(airflow, api, run_id))
 
 

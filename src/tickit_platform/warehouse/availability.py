@@ -1,0 +1,61 @@
+"""Is the warehouse usable before anything starts? A held, foreign or unwritable file is named at once.
+
+DuckDB allows one writer per file, and a DuckDB shell or a BI tool holding `tickit.duckdb` is the most
+ordinary situation for its users. Found at the end of a run, it costs the user a minute of retries and a
+run of upstream_failed tasks; found here, it costs a one-line message with the holder's PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from tickit_platform.errors import TickitError
+
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+class WarehouseUnavailableError(TickitError):
+    """The warehouse file is held by another program, is not a DuckDB database, or cannot be written."""
+
+
+def check_warehouse(path: Path, *, write: bool) -> None:
+    """Open the DuckDB file as the command will (read-write or read-only) and close it at once."""
+    if not path.exists():
+        return  # the load creates it
+    try:
+        duckdb.connect(str(path), read_only=not write).close()
+    except duckdb.IOException as err:
+        holder = _HOLDER.search(str(err))
+        if holder:
+            raise WarehouseUnavailableError(
+                f"the warehouse {path} is in use by {holder['program']} (PID {holder['pid']}); close that program "
+                f"(or its connection to the file) and run again."
+            ) from None
+        if "not a valid DuckDB database" in str(err):
+            raise WarehouseUnavailableError(
+                f"{path} is not a DuckDB database; move it away (it is rebuilt by `tickit run`), or point "
+                "TICKIT_HOME elsewhere."
+            ) from None
+        raise WarehouseUnavailableError(f"the warehouse {path} cannot be opened: {err}") from None
+
+
+def check_writable(folder: Path) -> None:
+    """TICKIT_HOME must take files: a read-only or full disk is said here, naming the folder."""
+    probe = folder / f".tickit-write-probe-{uuid.uuid4().hex}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with probe.open("wb") as handle:
+            handle.write(b"\0" * 65536)  # room for a little more than nothing
+    except OSError as err:
+        raise WarehouseUnavailableError(
+            f"cannot write under {folder} ({err.strerror or err}); free some space or choose a writable folder "
+            "with --home or TICKIT_HOME."
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()

@@ -1,0 +1,109 @@
+"""Fault injection for `tickit run`: start it as a user would, wait for a task state, signal a component.
+
+Every wait is bounded: a fault that makes the run hang fails its test instead of hanging CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+
+GOLD_VIEWS = ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity")
+
+
+class TickitRun:
+    """`tickit --home HOME run ARGS…` in its own session, its output collected line by line."""
+
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tickit_platform.cli", "--home", str(home), "run", *args],
+            env={**os.environ, "COLUMNS": "200", **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            if self.proc.poll() is not None:
+                time.sleep(0.2)  # the reader may still be draining the pipe
+                if any(text in line for line in self.lines):
+                    return
+                raise AssertionError(f"tickit ended (code {self.proc.returncode}) before {text!r}:\n{self.output}")
+            time.sleep(0.1)
+        raise AssertionError(f"no {text!r} within {timeout:.0f} s:\n{self.output}")
+
+    def component_pid(self, name: str) -> int:
+        """The PID of the named Airflow component now running (the latest one started under that name)."""
+        groups = json.loads((self.home / "airflow" / "components.json").read_text())
+        return int([pid for component, pid in groups if component == name][-1])
+
+    def kill_component(self, name: str, sig: signal.Signals = signal.SIGKILL) -> int:
+        pid = self.component_pid(name)
+        os.kill(pid, sig)
+        return pid
+
+    def finish(self, timeout: float = 600.0) -> int:
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            raise AssertionError(f"tickit run did not end within {timeout:.0f} s:\n{self.output}") from None
+        self._reader.join(10)
+        return code
+
+
+def alive_components(home: Path) -> list[int]:
+    """PIDs of processes that run with this home's AIRFLOW_HOME: what a run left behind."""
+    marker = f"AIRFLOW_HOME={home / 'airflow'}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def warehouse_state(warehouse: Path) -> tuple[dict[str, int], dict[str, list[tuple[object, ...]]]]:
+    """Rows per bronze/silver/gold relation and every gold row: what "an identical warehouse" compares."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('bronze', 'silver', 'gold')"
+        ).fetchall()
+        counts = {
+            f"{schema}.{name}": int(con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0])  # type: ignore[index]
+            for schema, name in relations
+        }
+        gold = {view: con.execute(f"select * from gold.{view} order by all").fetchall() for view in GOLD_VIEWS}
+    return counts, gold

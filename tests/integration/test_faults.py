@@ -1,0 +1,167 @@
+"""Faults under the real scheduler: a killed component never hangs a run, Ctrl-C stops everything, a held
+warehouse is named at once, and a run after any crash leaves the warehouse as an undisturbed build does.
+
+The undisturbed reference is a plain load + `dbt build` of the same synthetic files (the black box).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tests.faults import TickitRun, alive_components, warehouse_state
+from tests.support import in_process_tickit, skip_or_fail
+
+pytestmark = [pytest.mark.airflow, pytest.mark.timeout(1500)]
+DATA = ("--synthetic", "--scale", "0.01", "--seed", "7")
+
+
+@pytest.fixture(scope="module")
+def undisturbed(tmp_path_factory: pytest.TempPathFactory) -> object:
+    home = tmp_path_factory.mktemp("undisturbed")
+    for dbt_args in (["run-operation", "load_raw_tables"], ["build"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "tickit_platform.cli", "--home", str(home), "dbt", *DATA, *dbt_args],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    return warehouse_state(home / "warehouse" / "tickit.duckdb")
+
+
+def test_a_killed_scheduler_and_api_server_are_restarted_and_the_run_succeeds(
+    tmp_path: Path, undisturbed: object
+) -> None:
+    run = TickitRun(tmp_path, *DATA)
+    run.wait_for("bronze_users: running")
+    scheduler = run.kill_component("scheduler")
+    run.wait_for(f"Airflow scheduler (PID {scheduler}) was killed by SIGKILL; restarting it", timeout=10)
+    run.wait_for("silver_users: running")
+    api = run.kill_component("api-server")
+    run.wait_for(f"Airflow api-server (PID {api}) was killed by SIGKILL; restarting it", timeout=10)
+    assert run.finish() == 0, run.output
+    assert "All 20 tasks succeeded." in run.output
+    assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
+    assert alive_components(tmp_path) == []
+
+
+def test_a_component_that_dies_twice_stops_the_run_with_its_log(tmp_path: Path) -> None:
+    run = TickitRun(tmp_path, *DATA)
+    run.wait_for("load_raw: running")
+    run.kill_component("dag-processor")
+    run.wait_for("Airflow dag-processor", timeout=10)
+    time.sleep(3)  # the restarted one is running
+    second = run.kill_component("dag-processor")
+    started = time.monotonic()
+    assert run.finish(timeout=60) == 1, run.output
+    assert time.monotonic() - started < 20
+    assert f"tickit: Airflow dag-processor (PID {second}) was killed by SIGKILL again, after a restart" in run.output
+    assert "Last lines of" in run.output and "Traceback" not in run.output
+    assert alive_components(tmp_path) == []
+
+
+def test_ctrl_c_stops_everything_and_a_killed_tickit_leaves_nothing_the_next_run_cannot_clear(
+    tmp_path: Path, undisturbed: object
+) -> None:
+    # Ctrl-C during the build: everything started stops within 10 s, exit 130.
+    interrupted = TickitRun(tmp_path, *DATA)
+    interrupted.wait_for("bronze_sales: running")
+    os.killpg(interrupted.proc.pid, signal.SIGINT)
+    started = time.monotonic()
+    assert interrupted.finish(timeout=30) == 130, interrupted.output
+    assert time.monotonic() - started < 10
+    assert alive_components(tmp_path) == []
+
+    # `tickit run` itself SIGKILLed: no cleanup is possible, its Airflow lives on...
+    killed = TickitRun(tmp_path, *DATA)
+    killed.wait_for("load_raw: running")
+    os.kill(killed.proc.pid, signal.SIGKILL)
+    killed.finish(timeout=30)
+    strays = alive_components(tmp_path)
+    assert strays
+
+    # ...until the next run stops it, says so, and builds the same warehouse as an undisturbed run.
+    after = TickitRun(tmp_path, *DATA)
+    assert after.finish() == 0, after.output
+    assert "left running by an earlier tickit that was killed" in after.output
+    assert not [pid for pid in strays if Path(f"/proc/{pid}").exists()]
+    assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
+    assert alive_components(tmp_path) == []
+
+
+def test_a_warehouse_held_by_another_program_is_named_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = tmp_path / "warehouse" / "tickit.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; duckdb.connect({str(warehouse)!r}); print('held', flush=True); "
+         "time.sleep(120)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    tickit = in_process_tickit(capsys, "--home", str(tmp_path))
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        for command in (["run", *DATA], ["dbt", *DATA, "build"], ["report"], ["quarantine"]):
+            started = time.monotonic()
+            code, out, err = tickit(*command)
+            elapsed = time.monotonic() - started
+            assert code == 1, (command, out, err)
+            # One line: which file, which program holds it (DuckDB names it; a Python here), what to do.
+            assert err.startswith(f"tickit: the warehouse {warehouse} is in use by "), err
+            assert err.strip().endswith(f"(PID {holder.pid}); close that program (or its connection to the file) "
+                                        "and run again."), err  # fmt: skip
+            assert "python" in err and err.count("\n") == 1, err
+            assert not (tmp_path / "airflow").exists()  # no Airflow was started
+            assert elapsed < 1.0, (command, elapsed)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_file_that_is_not_a_duckdb_database_and_an_unwritable_home_are_said_plainly(tmp_path: Path) -> None:
+    warehouse = tmp_path / "home" / "warehouse" / "tickit.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    warehouse.write_text("a spreadsheet, not a database\n" * 100)
+    done = subprocess.run(
+        [sys.executable, "-m", "tickit_platform.cli", "--home", str(tmp_path / "home"), "report"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"tickit: {warehouse} is not a DuckDB database" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "says"), [("ro", "Read-only file system"), ("size=16k", "No space left on device")]
+)
+def test_a_read_only_or_full_home_is_said_naming_the_folder(tmp_path: Path, options: str, says: str) -> None:
+    """A small filesystem of its own for the home: read-only, or too full for anything."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)]).returncode:
+        skip_or_fail("mounting a small filesystem needs root")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "tickit_platform.cli", "--home", str(mount), "run", *DATA],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"tickit: cannot write under {mount} ({says})" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -159,10 +159,10 @@ def _write_report(console: Console, settings: Settings, data_folder: Path | None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _check_warehouse(settings, write=False)  # before importing the charts' libraries: a busy file is said at once
     from tickit_platform.reporting.report import write_report
 
-    settings = _settings(args)
-    _check_warehouse(settings, write=False)
     files = write_report(settings)
     for image in files.images:
         print(out.path_line("Chart", image))

@@ -101,12 +101,9 @@ def test_a_warehouse_held_by_another_program_is_named_at_once(
 ) -> None:
     warehouse = tmp_path / "warehouse" / "tickit.duckdb"
     warehouse.parent.mkdir(parents=True)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; duckdb.connect({str(warehouse)!r}); print('held', flush=True); "
-         "time.sleep(120)"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    # A second program with the file open for writing, as a DuckDB shell or a BI tool would have it.
+    hold = f"import duckdb, time; con = duckdb.connect({str(warehouse)!r}); print('held', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
     tickit = in_process_tickit(capsys, "--home", str(tmp_path))
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

@@ -45,6 +45,7 @@ class ComponentDiedError(TickitError):
 RESTARTS_PER_COMPONENT = 1
 LOG_TAIL_LINES = 15
 STATE_FILE = "components.json"
+API_ATTEMPTS = 5
 
 
 def free_port() -> int:
@@ -321,8 +322,16 @@ class AirflowApi:
             method=method,
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.loads(resp.read() or b"null")
+        # SQLite metadata answers "database is locked" (a 500) while many tasks start at once: try again.
+        for attempt in range(API_ATTEMPTS):
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    return json.loads(resp.read() or b"null")
+            except urllib.error.HTTPError as err:
+                if err.code < 500 or attempt == API_ATTEMPTS - 1:
+                    raise
+            time.sleep(1.0 + attempt)
+        raise AssertionError("unreachable")
 
     def warm_execution_api(self) -> None:
         """The API server builds its task-execution API on first use (about 4 s here); pay that now,
@@ -349,14 +358,34 @@ class AirflowApi:
     def trigger(self, dag_id: str, run_id: str, logical_date: str | None, conf: dict[str, Any] | None = None) -> str:
         self.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
         body: dict[str, Any] = {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf or {}}
-        return str(self.call("POST", f"/dags/{dag_id}/dagRuns", body)["dag_run_id"])
+        try:
+            return str(self.call("POST", f"/dags/{dag_id}/dagRuns", body)["dag_run_id"])
+        except urllib.error.HTTPError as err:
+            if err.code == 409:  # a retried request whose first try was stored after all
+                return run_id
+            raise
+
+    def fail_unfinished_runs(self, dag_id: str, prefix: str) -> list[str]:
+        """Mark failed the runs with this id prefix that are still queued or running; their ids."""
+        runs = self.call("GET", f"/dags/{dag_id}/dagRuns?state=queued&state=running&limit=100")["dag_runs"]
+        abandoned = [str(r["dag_run_id"]) for r in runs if str(r["dag_run_id"]).startswith(prefix)]
+        for run_id in abandoned:
+            self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", {"state": "failed"})
+        return abandoned
 
     def run_state(self, dag_id: str, run_id: str) -> str:
         return str(self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        result = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000")
-        return list(result["task_instances"])
+        """Every task instance of the run: the API returns at most `maximum_page_limit` (100) per page."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.call(
+                "GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?order_by=id&limit=100&offset={len(found)}"
+            )
+            found.extend(page["task_instances"])
+            if not page["task_instances"] or len(found) >= int(page["total_entries"]):
+                return found
 
     def clear(self, dag_id: str, run_id: str, task_ids: list[str], downstream: bool = True) -> None:
         body = {

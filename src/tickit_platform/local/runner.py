@@ -14,6 +14,7 @@ from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.local.airflow import AirflowApi, LocalAirflow
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
 
+RUN_ID_PREFIX = "tickit_run__"
 ProgressCallback = Callable[[list[dict[str, Any]]], None]
 
 
@@ -106,8 +107,12 @@ def trigger_and_wait(
     conf: dict[str, Any] | None = None,
     timeout: float = 3600.0,
 ) -> DagRunResult:
+    # A `tickit run` has its Airflow to itself: a run of an earlier one still unfinished was abandoned
+    # (Ctrl-C, a kill), and resuming its tasks beside the new run would only delay it (max_active_runs=1).
+    for abandoned in api.fail_unfinished_runs(DAG_ID, RUN_ID_PREFIX):
+        airflow.say(f"Marked failed the unfinished run {abandoned} of an earlier, interrupted tickit.")
     now = datetime.now(UTC)
-    run_id = f"tickit_run__{now.strftime('%Y%m%dT%H%M%S%f')}"
+    run_id = f"{RUN_ID_PREFIX}{now.strftime('%Y%m%dT%H%M%S%f')}"
     started = time.monotonic()
     api.trigger(DAG_ID, run_id, now.isoformat(), conf)
     state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout, supervise=airflow.supervise)

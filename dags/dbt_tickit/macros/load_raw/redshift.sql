@@ -53,7 +53,8 @@
 {#- The lines the typed COPY just rejected, into raw.quarantine, read from the log of the kind of
     Redshift the target is. pg_last_copy_id() is the id of this session's last COPY, so a COPY
     another session runs at the same time never matches it. One row per line, whatever the number of
-    errors Redshift logs for it. -#}
+    errors Redshift logs for it; an error that names no column still has its reason (`||` with a null
+    is null). -#}
 {% macro redshift_rejected_lines_sql(node) %}
     {%- if redshift_is_serverless() -%}
     {#- Serverless keeps no STL views; SYS_LOAD_ERROR_DETAIL has the line number, the column and the
@@ -64,7 +65,7 @@
         '{{ node.meta.file }}',
         line_number,
         null,
-        min(trim(column_name) || ': ' || trim(error_message))
+        min(coalesce(trim(column_name) || ': ', '') || trim(error_message))
     from sys_load_error_detail
     where query_id = pg_last_copy_id()
     group by line_number
@@ -76,7 +77,7 @@
         '{{ node.meta.file }}',
         line_number,
         min(trim(raw_line)),
-        min(trim(colname) || ': ' || trim(err_reason))
+        min(coalesce(trim(colname) || ': ', '') || trim(err_reason))
     from stl_load_errors
     where query = pg_last_copy_id()
     group by line_number

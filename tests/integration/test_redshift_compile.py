@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlglot
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.paths import DBT_PROJECT_DIR
@@ -186,3 +187,123 @@ def test_models_compile_for_redshift_serverless(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     gold = tmp_path / "target" / "compiled" / "dbt_tickit" / "models" / "gold" / "gold_user_activity.sql"
     assert '"dev"."silver"."silver_users"' in gold.read_text()
+
+
+# The whole load as `load_raw_tables` sends it: the bookkeeping tables, then each table's statements.
+LOAD_ALL = (
+    "{{ dbt_tickit.raw_bookkeeping_sql() }};\n"
+    "{% for node in dbt_tickit.raw_sources() %}{{ dbt_tickit.raw_load_sql(node) }};\n{% endfor %}"
+)
+KINDS = {
+    "serverless": {"DBT_REDSHIFT_CLUSTER_ID": "", "DBT_REDSHIFT_WORKGROUP_NAME": "tickit-wg"},
+    "provisioned": {"DBT_REDSHIFT_CLUSTER_ID": "tickit-cluster", "DBT_REDSHIFT_WORKGROUP_NAME": ""},
+}
+AWS_DG = "https://docs.aws.amazon.com/redshift/latest/dg/"
+# Every system view and system function the compiled load may read, per kind of Redshift, each with
+# the AWS reference page that says it exists there:
+# - SYS_LOAD_ERROR_DETAIL is a SYS monitoring view, on provisioned clusters and Serverless alike.
+# - STL_LOAD_ERRORS "only contains queries run on main provisioned clusters", not on Serverless.
+# - PG_LAST_COPY_ID is a system information function on both; SYS_LOAD_DETAIL's reference joins
+#   query_id = pg_last_copy_id() (SYS_LOAD_DETAIL.html), PG_LAST_COPY_ID's joins STL_LOAD_ERRORS.
+SYSTEM_READS_ALLOWED = {
+    "serverless": {
+        "sys_load_error_detail": AWS_DG + "SYS_LOAD_ERROR_DETAIL.html",
+        "pg_last_copy_id": AWS_DG + "PG_LAST_COPY_ID.html",
+    },
+    "provisioned": {
+        "sys_load_error_detail": AWS_DG + "SYS_LOAD_ERROR_DETAIL.html",
+        "stl_load_errors": AWS_DG + "r_STL_LOAD_ERRORS.html",
+        "pg_last_copy_id": AWS_DG + "PG_LAST_COPY_ID.html",
+    },
+}
+
+
+def _compiled_inline(output: str) -> str:
+    """The SQL dbt printed, without the log lines after it."""
+    return re.split(r"^\d\d:\d\d:\d\d ", output.split("Compiled inline node is:", 1)[1], maxsplit=1, flags=re.M)[0]
+
+
+def _statements(sql: str) -> list[sqlglot.exp.Expression]:
+    """Every statement parsed as Redshift; none may fall back to an unparsed command."""
+    parsed = [statement for statement in sqlglot.parse(sql, read="redshift") if statement is not None]
+    unparsed = [s.sql(dialect="redshift") for s in parsed if isinstance(s, sqlglot.exp.Command)]
+    assert not unparsed, f"statements sqlglot could not parse as Redshift: {unparsed}"
+    return parsed
+
+
+def _system_reads(statements: list[sqlglot.exp.Expression]) -> set[str]:
+    """Relations outside the warehouse's own schemas (so the system's) and functions sqlglot does not
+    know as standard SQL (so Redshift's own), read anywhere in the statements."""
+    reads = set()
+    for statement in statements:
+        for table in statement.find_all(sqlglot.exp.Table):
+            ours = table.catalog == "dev" or table.name.startswith("tickit_")
+            if not ours and table.name:
+                reads.add(table.name.lower())
+        for function in statement.find_all(sqlglot.exp.Anonymous):
+            reads.add(function.name.lower())
+    return reads
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_load_reads_only_system_views_that_exist_on_each_kind_of_redshift(tmp_path: Path, kind: str) -> None:
+    result = compile_dwh(tmp_path, "--inline", LOAD_ALL, DBT_TICKIT_S3_IAM_ROLE_ARN=ROLE, **KINDS[kind])
+    assert result.returncode == 0, result.stdout + result.stderr
+    sql = _compiled_inline(result.stdout)
+    reads = _system_reads(_statements(sql))
+    allowed = set(SYSTEM_READS_ALLOWED[kind])
+    assert reads <= allowed, f"read on {kind} but not on its list: {reads - allowed}"
+    error_log = "sys_load_error_detail" if kind == "serverless" else "stl_load_errors"
+    assert {error_log, "pg_last_copy_id"} <= reads
+    if kind == "serverless":
+        assert not re.search(r"\bst[lv]_|\bsvl_", sql, re.I)  # no provisioned-only view, not even in a comment
+
+
+def test_every_statement_compiled_for_dwh_parses_as_redshift(tmp_path: Path) -> None:
+    result = compile_dwh(tmp_path, DBT_TICKIT_S3_IAM_ROLE_ARN=ROLE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    compiled = sorted((tmp_path / "target" / "compiled" / "dbt_tickit").rglob("*.sql"))
+    assert len(compiled) > 17  # the models and their tests
+    for path in compiled:
+        try:
+            _statements(path.read_text())
+        except sqlglot.errors.ParseError as err:
+            pytest.fail(f"{path.relative_to(tmp_path)} does not parse as Redshift: {err}")
+    for kind, env in KINDS.items():
+        load = compile_dwh(tmp_path / kind, "--inline", LOAD_ALL, DBT_TICKIT_S3_IAM_ROLE_ARN=ROLE, **env)
+        assert load.returncode == 0, load.stdout + load.stderr
+        statements = _statements(_compiled_inline(load.stdout))
+        assert sum(isinstance(s, sqlglot.exp.Copy) for s in statements) == 2 * len(load_formats())
+
+
+def _table_load(output: str, table: str) -> str:
+    """The statements that load one raw table, whitespace collapsed."""
+    sql = " ".join(_compiled_inline(output).split())
+    start = sql.index(f'drop table if exists "dev"."raw"."{table}";')
+    return sql[start : sql.index(f"drop table tickit_lines_{table}", start)]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_rejected_lines_are_read_right_after_the_typed_copy_and_lines_are_counted_by_a_second_copy(
+    tmp_path: Path, kind: str
+) -> None:
+    result = compile_dwh(tmp_path, "--inline", LOAD_ALL, DBT_TICKIT_S3_IAM_ROLE_ARN=ROLE, **KINDS[kind])
+    assert result.returncode == 0, result.stdout + result.stderr
+    for table, fmt in load_formats().items():
+        load = _table_load(result.stdout, table)
+        typed = load.index(f'copy "dev"."raw"."{table}" from')
+        harvest = load.index("pg_last_copy_id()")
+        counted = load.index(f"copy tickit_lines_{table} from 's3://redshift-downloads/tickit/{fmt.file}'")
+        audit = load.index('insert into "dev"."raw"."load_audit"')
+        # pg_last_copy_id() names the session's last COPY: it is read before the second COPY replaces it.
+        assert typed < harvest < counted < audit
+        typed_copy = load[typed : load.index(";", typed)]
+        # Nothing is loaded altered: an over-long or non-UTF-8 value is rejected, so quarantined.
+        assert "truncatecolumns" not in typed_copy and "acceptinvchars" not in typed_copy
+        assert "maxerror 100000" in typed_copy
+        line_copy = load[counted : load.index(";", counted)]
+        assert "delimiter '\\001'" in line_copy and "maxerror 0" in line_copy
+        assert f"create temp table tickit_lines_{table} (line varchar(65535))" in load
+        # The audit's line count is the second COPY's, not the typed table's or the error log's.
+        lines_in_file = load[audit:].split("(select count(*) from ", 2)[1]
+        assert lines_in_file.startswith(f"tickit_lines_{table})")

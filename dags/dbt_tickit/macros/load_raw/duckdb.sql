@@ -1,0 +1,106 @@
+{% macro duckdb__raw_file_size(node) %}
+    {%- set location = raw_location(node) -%}
+    {%- set found = run_query("select count(*) from glob('" ~ location ~ "')").rows[0][0] -%}
+    {%- if found == 0 -%}{{ return(none) }}{%- endif -%}
+    {{ return(run_query("select size from read_blob('" ~ location ~ "')").rows[0][0]) }}
+{% endmacro %}
+
+{% macro duckdb__raw_try_cast(text, data_type, time_format) %}
+    {%- if data_type.startswith('char') or data_type.startswith('varchar') -%}
+        {{ return(text) }}
+    {%- elif data_type == 'timestamp' and time_format -%}
+        {{ return("try_strptime(" ~ text ~ ", '" ~ strptime_format(time_format) ~ "')") }}
+    {%- endif -%}
+    {{ return("try_cast(" ~ text ~ " as " ~ data_type ~ ")") }}
+{% endmacro %}
+
+{% macro duckdb__raw_load_sql(node) %}
+    {{ return(load_lines_then_parse_sql(node)) }}
+{% endmacro %}
+
+{#- DuckDB: a file that is all UTF-8 (the usual case) is split as text, cut at each newline. Otherwise
+    its bytes are split as hex digits, cut after each newline byte (0A, at an even offset, so a match
+    never straddles two bytes), and each piece is turned back into bytes and decoded when it is UTF-8.
+    The second way is ten times slower, so it only runs for a file that needs it. -#}
+{% macro duckdb__raw_lines_sql(node) %}
+    with
+
+    file as (
+
+        select
+            content,
+            size,
+            try(decode(content)) as text
+        from read_blob('{{ raw_location(node) }}')
+
+    ),
+
+    text_lines as (
+
+        select
+            unnest(lines) as piece,
+            generate_subscripts(lines, 1) as line_number
+        from (
+            select string_split(case when right(text, 1) = chr(10) then left(text, -1) else text end, chr(10)) as lines
+            from file
+            where text is not null and size > 0
+        ) as split
+
+    ),
+
+    byte_lines as (
+
+        select
+            unnest(chunks) as chunk,
+            generate_subscripts(chunks, 1) as line_number
+        from (
+            select
+                regexp_extract_all(
+                    hex(content) || case when right(hex(content), 2) <> '0A' then '0A' else '' end,
+                    '(?:[0-9A-F]{2})*?0A'
+                ) as chunks
+            from file
+            where text is null
+        ) as split
+
+    ),
+
+    decoded as (
+
+        select
+            line_number,
+            unhex(case when right(chunk, 4) = '0D0A' then left(chunk, -4) else left(chunk, -2) end) as bytes
+        from byte_lines
+
+    ),
+
+    final as (
+
+        select
+            line_number,
+            case when right(piece, 1) = chr(13) then left(piece, -1) else piece end as line,
+            null as shown
+        from text_lines
+        union all
+        select
+            line_number,
+            try(decode(bytes)) as line,
+            cast(bytes as varchar) as shown
+        from decoded
+
+    )
+
+    select * from final
+{% endmacro %}
+
+{% macro duckdb__raw_line_count_sql(node) %}
+    select
+        case
+            when size = 0 then 0
+            when text is not null
+                then length(text) - length(replace(text, chr(10), '')) + case when right(text, 1) <> chr(10) then 1 else 0 end
+            else len(regexp_extract_all(hex(content), '(?:[0-9A-F]{2})*?0A'))
+                + case when right(hex(content), 2) <> '0A' then 1 else 0 end
+        end
+    from (select content, size, try(decode(content)) as text from read_blob('{{ raw_location(node) }}')) as file
+{% endmacro %}

@@ -1,0 +1,94 @@
+{% macro redshift__raw_location(node) %}
+    {{ return(raw_location_dir() ~ '/' ~ node.meta.file) }}
+{% endmacro %}
+
+{#- Redshift loads with COPY from S3 (the public redshift-downloads bucket by default), using the
+    warehouse's IAM role; the formats are the ones the Getting Started Guide gives. Every line of the
+    file still ends up in exactly one place, in three steps (docs/decisions/015-redshift-load-errors.md):
+    1. the typed COPY. A line it cannot load is not fatal (MAXERROR): Redshift logs it with its line
+       number and reason, and it is copied from that log into raw.quarantine right away, while
+       pg_last_copy_id() still names this COPY. No TRUNCATECOLUMNS and no ACCEPTINVCHARS: an
+       over-long string or invalid UTF-8 is rejected, so quarantined, never loaded altered.
+    2. a second COPY of the same file into one column of whole lines, only to count them: the count
+       the reconciliation checks, taken apart from the typed COPY and from Redshift's error log.
+    3. plain SQL (`raw_after_copy_sql`, the same on every engine) moves the rows COPY accepted but
+       the local engines refuse (an empty key, a duplicate key) to the quarantine, then writes the
+       audit. -#}
+{% macro redshift__raw_load_sql(node) %}
+    {%- set role = env_var('DBT_TICKIT_S3_IAM_ROLE_ARN', '') -%}
+    {%- if role == '' -%}
+        {{ exceptions.raise_compiler_error(
+            "DBT_TICKIT_S3_IAM_ROLE_ARN is not set: Redshift needs an IAM role that may read "
+            ~ raw_location(node) ~ " (the Airflow Variable tickit_source_iam_role_arn on MWAA).") }}
+    {%- endif -%}
+    {%- set relation = raw_relation(node) -%}
+    {%- set lines = raw_scratch(node, 'lines') -%}
+    {%- set region = "region '" ~ env_var("DBT_TICKIT_S3_REGION", "us-east-1") ~ "'" -%}
+    drop table if exists {{ relation }};
+    {{ raw_create_sql(node, relation) }};
+    copy {{ relation }} from '{{ raw_location(node) }}'
+        iam_role '{{ role }}'
+        delimiter '{{ "\\t" if node.meta.delimiter == "\t" else node.meta.delimiter }}'
+        {%- if node.meta.time_format %} timeformat '{{ node.meta.time_format }}'{% endif %}
+        {{ region }}
+        maxerror 100000;
+    {{ redshift_rejected_lines_sql(node) }};
+    drop table if exists {{ lines }};
+    create temp table {{ lines }} (line varchar(65535));
+    {#- Every line is one row here, an empty one too (Redshift skips blank lines only when told to,
+        IGNOREBLANKLINES). The delimiter is a control character the tickit files never hold; a line
+        that did hold one would have two fields, and MAXERROR 0 makes that fail the load, loudly,
+        rather than be miscounted. TRUNCATECOLUMNS and ACCEPTINVCHARS are safe here and only here:
+        this table is counted, never read, and the typed COPY above rejects the same line. #}
+    copy {{ lines }} from '{{ raw_location(node) }}'
+        iam_role '{{ role }}'
+        delimiter '\001'
+        acceptinvchars truncatecolumns
+        {{ region }}
+        maxerror 0;
+    {{ raw_after_copy_sql(node, lines) }};
+    drop table {{ lines }}
+{% endmacro %}
+
+{#- The lines the typed COPY just rejected, into raw.quarantine, read from the log of the kind of
+    Redshift the target is. pg_last_copy_id() is the id of this session's last COPY, so a COPY
+    another session runs at the same time never matches it. One row per line, whatever the number of
+    errors Redshift logs for it; an error that names no column still has its reason (`||` with a null
+    is null). -#}
+{% macro redshift_rejected_lines_sql(node) %}
+    {%- if redshift_is_serverless() -%}
+    {#- Serverless keeps no STL views; SYS_LOAD_ERROR_DETAIL has the line number, the column and the
+        reason, but not the line's text. -#}
+    insert into {{ raw_bookkeeping_relation('quarantine') }}
+    select
+        '{{ node.name }}',
+        '{{ node.meta.file }}',
+        line_number,
+        null,
+        min(coalesce(trim(column_name) || ': ', '') || trim(error_message))
+    from sys_load_error_detail
+    where query_id = pg_last_copy_id()
+    group by line_number
+    {%- else -%}
+    {#- A provisioned cluster also logs the line's text (multibyte characters shown as dots). -#}
+    insert into {{ raw_bookkeeping_relation('quarantine') }}
+    select
+        '{{ node.name }}',
+        '{{ node.meta.file }}',
+        line_number,
+        min(trim(raw_line)),
+        min(coalesce(trim(colname) || ': ', '') || trim(err_reason))
+    from stl_load_errors
+    where query = pg_last_copy_id()
+    group by line_number
+    {%- endif -%}
+{% endmacro %}
+
+{#- Serverless or a provisioned cluster, as the `dwh` profile decides it (exactly one is set). -#}
+{% macro redshift_is_serverless() %}
+    {{ return(env_var('DBT_REDSHIFT_WORKGROUP_NAME', '') != '') }}
+{% endmacro %}
+
+{% macro redshift__raw_now() %}
+    {{ return('getdate()') }}
+{% endmacro %}

@@ -136,9 +136,12 @@ def _check_warehouse(settings: Settings, *, write: bool) -> None:
 
 
 def _write_docs(console: Console, config: DagConfig) -> None:
-    from tickit_platform.dbt_project.docs import DbtDocsError, generate_docs
+    from tickit_platform.dbt_project.docs import DbtDocsError, docs_current, generate_docs
 
     catalog = config.target != "local" or config.warehouse_path.exists()
+    if docs_current(config, config.layout.docs, catalog=catalog):
+        console.print(out.path_line("dbt docs (unchanged)", config.layout.docs / "index.html"), soft_wrap=True)
+        return
     try:
         index = generate_docs(config, config.layout.docs, catalog=catalog)
     except DbtDocsError as err:

@@ -8,6 +8,7 @@ their own process group so that stopping (or Ctrl-C) ends exactly what was start
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import os
 import secrets
@@ -140,13 +141,24 @@ class LocalAirflow:
         )
 
     def migrate(self) -> None:
-        """Create or upgrade the metadata database (idempotent)."""
+        """Create or upgrade the metadata database (idempotent).
+
+        Skipped (about 5 s) when this Airflow already migrated this SQLite file: nothing could have changed
+        its schema since. A server database is always migrated: it may have been dropped and re-created.
+        """
         self.airflow_home.mkdir(parents=True, exist_ok=True)
+        stamp = self.airflow_home / "migrated.stamp"
+        database = self.airflow_home / "airflow.db"
+        done_for = f"apache-airflow {importlib.metadata.version('apache-airflow')}"
+        if self.sql_alchemy_conn is None and database.exists() and stamp.exists() and stamp.read_text() == done_for:
+            return
         result = self._airflow("db", "migrate", check=False)
         if result.returncode != 0:
             log = self.airflow_home / "db-migrate.log"
             log.write_text(result.stdout + result.stderr)
             raise AirflowStartError(f"`airflow db migrate` failed; see {log}")
+        if self.sql_alchemy_conn is None:
+            stamp.write_text(done_for)
 
     def start(self, components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor")) -> None:
         self.stop_strays()

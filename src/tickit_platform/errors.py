@@ -10,6 +10,7 @@ EXPECTED = (
     ("tickit_platform.data.verify", "DataFilesError"),
     ("tickit_platform.deploy.aws", "DeployError"),
     ("tickit_platform.deploy.bundle", "BundleError"),
+    ("tickit_platform.deploy.rehearsal", "RehearsalError"),
     ("tickit_platform.orchestration.dag_factory", "ManifestMissingError"),
     ("tickit_platform.orchestration.local_airflow", "AirflowStartError"),
     ("tickit_platform.orchestration.manifest", "DbtParseError"),

@@ -213,8 +213,8 @@ def _check_out_dir(out_dir: Path) -> None:
             raise BundleError(f"{out_dir} is inside {source}: {why}. Choose a folder outside it.")
 
 
-def _copy_project(dest: Path) -> None:
-    shutil.copytree(DBT_PROJECT_DIR, dest, ignore=shutil.ignore_patterns(*PROJECT_IGNORE))
+def _copy_project(source: Path, dest: Path) -> None:
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*PROJECT_IGNORE))
 
 
 def _copy_package(dest: Path) -> None:
@@ -302,12 +302,14 @@ def build_bundle(
     python_version: str = MWAA_PYTHON_VERSION,
     cache_dir: Path | None = None,
     manifest_target: str = "local",
+    project_dir: Path = DBT_PROJECT_DIR,
 ) -> BundleReport:
     """Write the MWAA bundle to out_dir (a new folder, an empty one, or a previous bundle to replace).
 
     airflow_version/python_version pick Airflow's constraints file: they must be the MWAA
     environment's (MWAA's Airflow 3 images run Python 3.12). cache_dir keeps `dbt parse`'s output
     between builds (re-parsed only when the project changed); None parses in a throwaway folder.
+    project_dir: the dbt project to ship (a copy of the repository's, e.g. for a rehearsal of a change).
     """
     check_airflow_version(airflow_version)
     if not re.fullmatch(r"3\.\d+", python_version):
@@ -333,7 +335,7 @@ def build_bundle(
         dags.mkdir()
         shutil.copy2(DAG_FILE, dags / DAG_FILE.name)
         (dags / ".airflowignore").write_text(AIRFLOWIGNORE)
-        _copy_project(dags / DBT_PROJECT_DIR.name)
+        _copy_project(project_dir, dags / DBT_PROJECT_DIR.name)
         _copy_package(dags / PACKAGE_DIR.name)
         if cache_dir is None:
             with tempfile.TemporaryDirectory(prefix="tickit-bundle-parse-") as scratch:

@@ -99,6 +99,8 @@ def rehearsal_variables(options: RehearsalOptions) -> dict[str, str]:
         "redshift_db_user": pg.user,
         "redshift_region": "local",
         "redshift_workgroup_name": "rehearsal",
+        # No S3 here: the raw files come from a local folder (TICKIT_RAW_DIR), so no role reads them.
+        "tickit_source_iam_role_arn": "",
         "tickit_source_s3_region": "local",
     }
     unknown = set(values) - set(airflow_variable_names())

@@ -107,6 +107,10 @@ class Redis:
             ) from None
         return replies
 
+    def ping(self) -> None:
+        """Raises RehearsalError naming the address where Redis does not answer."""
+        self._call(("PING",))
+
     def claim_empty_db(self, owner: str, first: int = 1, last: int = 15) -> int:
         """The lowest empty database number in [first, last], claimed with a key naming the owner."""
         for number in range(first, last + 1):

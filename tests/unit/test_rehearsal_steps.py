@@ -98,3 +98,17 @@ def test_the_variables_set_are_the_dags_and_terraforms_names(tmp_path: Path) -> 
     options = RehearsalOptions(home=tmp_path, bundle_dir=tmp_path, raw_dir=tmp_path, warehouse_db="wh")
     assert set(rehearsal_variables(options)) == terraform
     assert rehearsal_variables(options)["redshift_database_name"] == "wh"
+
+
+def test_mwaa_gets_the_heartbeat_timeouts_the_rehearsal_runs_with() -> None:
+    from tickit_platform.deploy.rehearsal.cluster import (
+        TASK_HEARTBEAT_DETECTION_SECONDS,
+        TASK_HEARTBEAT_TIMEOUT_SECONDS,
+    )
+
+    module = (REPO_ROOT / "infra" / "modules" / "mwaa" / "main.tf").read_text()
+    options = dict(re.findall(r'^\s*"(scheduler\.[a-z_]+)"\s*=\s*"(\d+)"', module, re.MULTILINE))
+    assert options == {
+        "scheduler.task_instance_heartbeat_timeout": str(TASK_HEARTBEAT_TIMEOUT_SECONDS),
+        "scheduler.task_instance_heartbeat_timeout_detection_interval": str(TASK_HEARTBEAT_DETECTION_SECONDS),
+    }

@@ -262,9 +262,10 @@ def rehearse(
                 f"Airflow {runtime.airflow_version} on CeleryExecutor (broker {broker}, metadata {metadata_db}): "
                 f"{components}…"
             )
-            with _timed(seconds, "airflow start"):
-                airflow.start()
             try:
+                # Inside the try: a component that fails to start must not leave the others running.
+                with _timed(seconds, "airflow start"):
+                    airflow.start()
                 api = airflow.api()
                 api.warm_execution_api()
                 api.wait_for_dag(DAG_ID)

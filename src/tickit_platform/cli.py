@@ -481,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="PostgreSQL database dbt builds into (default tickit_rehearsal)",
     )
     rehearse.add_argument(
-        "--redis-db", type=int, help="Redis database number for Celery (default: the first empty one)"
+        "--redis-db", type=int, help="Redis db for Celery, kept as is (default: the first empty one, emptied after)"
     )
     _data_options(rehearse)
     rehearse.set_defaults(func=cmd_deploy_rehearse)

@@ -280,7 +280,8 @@ def rehearse(
                 airflow.stop()
             gold = _gold_rows(pg, options.warehouse_db)
     finally:
-        if not options.keep:
+        # Only a database this rehearsal found empty and claimed is emptied; a --redis-db is the user's.
+        if not options.keep and options.redis_db is None:
             redis.flush(redis_db)
     seconds["total"] = time.monotonic() - started
     return RehearsalResult(

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by ./tickit and scripts/test: make .venv match uv.lock, needing only Python 3.11+.
 # uv installs from the lock file (exact versions, fast); it lives in its own small venv so that
 # syncing the project environment never removes it.

@@ -330,6 +330,43 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy_rehearse(args: argparse.Namespace) -> int:
+    from tickit_platform.data.acquire import acquire
+    from tickit_platform.data.postgres_staging import raw_dir_for_target
+    from tickit_platform.deploy.bundle import build_bundle
+    from tickit_platform.deploy.rehearsal.rehearse import RehearsalOptions, rehearse
+
+    settings = _settings(args)
+    console = out.console()
+
+    def say(message: str) -> None:
+        console.print(message, soft_wrap=True, markup=False, highlight=False)
+
+    if args.bundle:
+        bundle_dir = Path(args.bundle).expanduser().resolve()
+    else:
+        report = build_bundle(settings.layout.deploy_bundle, cache_dir=settings.layout.deploy_cache)
+        bundle_dir = report.out_dir
+        say(f"Bundle built in {bundle_dir} ({len(report.files)} files)")
+    dataset = acquire(settings, say=say)
+    say(f"Data: {dataset.description} ({dataset.folder}), loaded from local files instead of S3")
+    with raw_dir_for_target("postgres", dataset.folder, say=say) as raw_dir:
+        options = RehearsalOptions(
+            home=settings.home,
+            bundle_dir=bundle_dir,
+            raw_dir=raw_dir or dataset.folder,
+            workers=args.workers,
+            keep=args.keep,
+            constraints=Path(args.constraints) if args.constraints else None,
+            warehouse_db=args.warehouse_db,
+            redis_db=args.redis_db,
+        )
+        with out.TaskProgress(console) as progress:
+            result = rehearse(options, say, on_change=progress)
+    out.print_rehearsal(console, result)
+    return 0 if result.run.state == "success" and not result.run.failed else 1
+
+
 def cmd_deploy_push(args: argparse.Namespace) -> int:
     from tickit_platform.deploy import aws
     from tickit_platform.deploy.bundle import build_bundle, check_airflow_version
@@ -456,6 +493,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _python_version_option(bundle)
     bundle.set_defaults(func=cmd_deploy_build)
+    rehearse = deploy.add_parser(
+        "rehearse",
+        help="run the bundle as MWAA would: its Airflow, requirements.txt, startup.sh, Celery workers, PostgreSQL",
+    )
+    rehearse.add_argument("--bundle", help="a folder from `tickit deploy build` (default: build one now)")
+    rehearse.add_argument("--workers", type=int, default=2, help="Celery workers, one process group each (default 2)")
+    rehearse.add_argument(
+        "--keep", action="store_true", help="keep Airflow's metadata database and the Redis broker's keys afterwards"
+    )
+    rehearse.add_argument(
+        "--constraints",
+        help="Airflow's constraints file to use instead of the unreachable URL (default: MWAA's copy checked in)",
+    )
+    rehearse.add_argument(
+        "--warehouse-db",
+        default="tickit_rehearsal",
+        help="PostgreSQL database dbt builds into (default tickit_rehearsal)",
+    )
+    rehearse.add_argument(
+        "--redis-db", type=int, help="Redis db for Celery, kept as is (default: the first empty one, emptied after)"
+    )
+    _data_options(rehearse)
+    rehearse.set_defaults(func=cmd_deploy_rehearse)
     push = deploy.add_parser(
         "push", help="upload the bundle to the MWAA bucket (only what changed), then update the environment"
     )

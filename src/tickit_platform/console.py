@@ -8,14 +8,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from tickit_platform.local.runner import DagRunResult
+from tickit_platform.orchestration.config import DAG_ID
 from tickit_platform.warehouse.quality import Freshness, LoadCount, TestOutcome
+
+if TYPE_CHECKING:
+    from tickit_platform.deploy.rehearsal.rehearse import RehearsalResult
 
 STATE_STYLE = {
     "success": "green",
@@ -77,15 +81,19 @@ class TaskProgress:
             self.states[ti["task_id"]] = ti["state"]
 
 
-def print_tasks(console: Console, result: DagRunResult) -> None:
+def print_tasks(console: Console, result: DagRunResult, hosts: bool = False) -> None:
+    """One row per task; `hosts` adds the worker that ran it (on Celery, where that differs per task)."""
     table = Table(title=f"DAG run {result.run_id}: {_styled(result.state)} in {result.seconds:.1f} s")
     table.add_column("task")
     table.add_column("state")
+    if hosts:
+        table.add_column("worker")
     table.add_column("seconds", justify="right")
     table.add_column("tries", justify="right")
     for task in result.tasks:
         duration = f"{task.duration:.1f}" if task.duration is not None else ""
-        table.add_row(task.task_id, _styled(task.state), duration, str(task.try_number))
+        where = [task.hostname or ""] if hosts else []
+        table.add_row(task.task_id, _styled(task.state), *where, duration, str(task.try_number))
     console.print(table)
 
 
@@ -213,3 +221,29 @@ def print_freshness(console: Console, results: Sequence[Freshness]) -> None:
             f"Source freshness: {result.source} [{style}]{result.status}[/{style}] (newest row {result.newest}{age})",
             soft_wrap=True,
         )
+
+
+def print_rehearsal(console: Console, result: RehearsalResult) -> None:
+    """What the rehearsal's run did, on which worker, what it built, and where every log is."""
+    print_tasks(console, result.run, hosts=True)
+
+    def line(text: str) -> None:
+        console.print(text, soft_wrap=True, highlight=False)
+
+    hosts = sorted(result.hosts)
+    line(f"Workers that ran tasks: {', '.join(hosts) or 'none'}")
+    for view, rows in result.gold_rows.items():
+        line(f"{result.warehouse_db}.gold.{view}: " + (f"{rows:,} rows" if rows is not None else "not built"))
+    line(path_line("Runtime (Python, Airflow, requirements.txt)", result.runtime.venv))
+    for component, log in result.startup_logs.items():
+        line(path_line(f"startup.sh log ({component})", log))
+    for name, log in result.component_logs.items():
+        line(path_line(f"{name} log", log))
+    line(path_line("Task logs", result.logs_dir / f"dag_id={DAG_ID}" / f"run_id={result.run.run_id}"))
+    timings = ", ".join(f"{step} {seconds:.0f} s" for step, seconds in result.seconds.items())
+    line(f"Times: {timings}")
+    if result.run.state == "success" and not result.run.failed:
+        console.print(f"[bold green]Rehearsal passed: all {len(result.run.tasks)} tasks succeeded.[/bold green]")
+    else:
+        console.print(f"[bold red]Rehearsal: the run {result.run.state}[/bold red]")
+        print_failures(console, result.run)

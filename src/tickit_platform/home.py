@@ -99,5 +99,10 @@ class HomeLayout:
         return self.root / "deploy" / "bundle"
 
     @property
+    def rehearsal(self) -> Path:
+        """`tickit deploy rehearse`: its cached runtimes, its AIRFLOW_HOME and logs."""
+        return self.root / "rehearsal"
+
+    @property
     def deploy_cache(self) -> Path:
         return self.root / "deploy" / "cache"

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support import MODELS
+from tests.support import MODELS, skip_or_fail
 
 from tickit_platform.dbt_project.manifest import DbtParseError
 from tickit_platform.deploy.bundle import (
     BUNDLE_MANIFEST,
     DBT_REDSHIFT_FALLBACK_VERSION,
+    MWAA_AIRFLOW_HOME,
     MWAA_DBT_EXECUTABLE,
     MWAA_DBT_VENV,
     BundleError,
@@ -288,7 +289,7 @@ def test_deploy_build_command_takes_the_versions(tmp_path: Path, parse_cache: Pa
     assert "/constraints-3.1.7/" in (out / "requirements.txt").read_text()  # the previous bundle is untouched
 
 
-def test_startup_script_pins_dbt_in_its_own_venv(bundle: BundleReport) -> None:
+def test_startup_script_pins_dbt_in_its_own_venv(bundle: BundleReport, tmp_path: Path) -> None:
     script = bundle.out_dir / "startup.sh"
     text = script.read_text()
     syntax = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
@@ -297,7 +298,9 @@ def test_startup_script_pins_dbt_in_its_own_venv(bundle: BundleReport) -> None:
     assert "\nset -euo pipefail\n" in text
     assert "unset PIP_USER" in text
     assert MWAA_DBT_VENV == "/usr/local/airflow/python3-virtualenv/dbt-env"
-    assert MWAA_DBT_VENV in text
+    # On MWAA (AIRFLOW_HOME=/usr/local/airflow, no override) the DAG runs the venv's dbt.
+    env = _source_startup(script, tmp_path, "scheduler", TICKIT_DBT_VENV="", AIRFLOW_HOME=MWAA_AIRFLOW_HOME)
+    assert env["TICKIT_DBT_EXECUTABLE"] == MWAA_DBT_EXECUTABLE
     dbt_core = importlib.metadata.version("dbt-core")
     dbt_redshift = _version("dbt-redshift") or DBT_REDSHIFT_FALLBACK_VERSION
     assert f"dbt-core=={dbt_core}" in text
@@ -306,10 +309,12 @@ def test_startup_script_pins_dbt_in_its_own_venv(bundle: BundleReport) -> None:
     assert dbt_redshift.split(".")[:2] == dbt_core.split(".")[:2]
     assert bundle.pins["dbt-core"] == dbt_core and bundle.pins["dbt-redshift"] == dbt_redshift
     assert "export TICKIT_TARGET=dwh\n" in text
-    assert "export TICKIT_DBT_PROJECT_DIR=/usr/local/airflow/dags/dbt_tickit\n" in text
-    assert 'export TICKIT_DBT_EXECUTABLE="${TICKIT_DBT_VENV}/bin/dbt"\n' in text
-    assert "export DBT_PROFILES_DIR=/usr/local/airflow/dags/dbt_tickit\n" in text
     assert "export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False\n" in text
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        skip_or_fail("shellcheck is not installed (apt-get install shellcheck)")
+    checked = subprocess.run([str(shellcheck), str(script)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
     # With TICKIT_HOME set the DAG would look for its manifest under it, not in the shipped project.
     assert "export TICKIT_HOME" not in text
     assert os.access(script, os.X_OK)
@@ -333,8 +338,10 @@ fi
 """
 
 
-def _source_startup(script: Path, tmp: Path, component: str) -> dict[str, str]:
-    """Source the script the way MWAA does (bash, then the environment is collected), with a fake python3."""
+def _source_startup(script: Path, tmp: Path, component: str, **extra: str) -> dict[str, str]:
+    """Source the script the way MWAA does (bash, then the environment is collected), with a fake python3.
+
+    The script's own output goes to stderr, as MWAA collects the environment apart from it (a file)."""
     fake_bin = tmp / "fake-bin"
     fake_bin.mkdir(exist_ok=True)
     (fake_bin / "python3").write_text(FAKE_PYTHON3)
@@ -347,9 +354,10 @@ def _source_startup(script: Path, tmp: Path, component: str) -> dict[str, str]:
         "FAKE_LOG": str(tmp / "calls.log"),
         "TICKIT_DBT_VENV": str(tmp / "python3-virtualenv" / "dbt-env"),
         "MWAA_AIRFLOW_COMPONENT": component,
+        **extra,
     }
     result = subprocess.run(
-        ["bash", "-c", 'source "$1" && env -0', "mwaa", str(script)], env=env, capture_output=True, text=True
+        ["bash", "-c", 'source "$1" >&2 && env -0', "mwaa", str(script)], env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
     exported = dict(item.split("=", 1) for item in result.stdout.split("\0") if "=" in item)
@@ -387,6 +395,11 @@ def test_startup_script_sourced_like_mwaa(bundle: BundleReport, tmp_path: Path) 
     assert not venv.exists()
     assert env["TICKIT_TARGET"] == "dwh"
     assert env["TICKIT_DBT_EXECUTABLE"] == f"{venv}/bin/dbt"
+    # Every path derives from AIRFLOW_HOME, which MWAA sets to /usr/local/airflow (default when unset).
+    assert env["TICKIT_DBT_PROJECT_DIR"] == env["DBT_PROFILES_DIR"] == "/usr/local/airflow/dags/dbt_tickit"
+    assert env["TICKIT_DBT_MANIFEST"] == "/usr/local/airflow/dags/dbt_tickit/target/manifest.json"
+    moved = _source_startup(script, tmp_path, "scheduler", AIRFLOW_HOME=str(tmp_path / "home"))
+    assert moved["TICKIT_DBT_PROJECT_DIR"] == f"{tmp_path}/home/dags/dbt_tickit"
     assert env["PIP_USER"] == "true"  # MWAA's own pip install of requirements.txt still needs it
 
     # A worker builds the venv with pip outside PIP_USER's reach, and pins both dbt packages.

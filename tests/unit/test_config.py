@@ -7,6 +7,7 @@ user's to fix: every command says which variable and exits non-zero, with no tra
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -115,3 +116,11 @@ def test_every_command_answers_a_bad_input_with_a_message_and_no_traceback(
         assert (returned, says in err) == (code, True), (args, env, out, err)
         assert "Traceback" not in out + err
         assert err.startswith("tickit: "), err
+
+
+def test_the_startup_script_exports_only_names_the_dag_reads() -> None:
+    """MWAA's startup script is the other writer of the DAG's environment: it must spell the same names."""
+    script = (Path(__file__).resolve().parents[2] / "src" / "tickit_platform" / "deploy" / "startup.sh").read_text()
+    exported = set(re.findall(r"^\s*export (TICKIT_[A-Z_]+)=", script, re.M))
+    assert exported, "the startup script exports the DAG's settings"
+    assert exported <= set(envvars.DAG_VARIABLES), exported - set(envvars.DAG_VARIABLES)

@@ -32,6 +32,11 @@ locals {
     {
       # Cosmos would otherwise send usage telemetry on every task and DAG run.
       "cosmos.enable_telemetry" = "False"
+      # A task whose worker died (container replaced, out of memory) is failed and retried after 60 s
+      # without a heartbeat instead of Airflow's 300 s. `tickit deploy rehearse` uses the same values
+      # (deploy/rehearsal/cluster.py) and kills a worker mid-run to check the DAG recovers with them.
+      "scheduler.task_instance_heartbeat_timeout"                    = "60"
+      "scheduler.task_instance_heartbeat_timeout_detection_interval" = "10"
     },
     local.secrets_backend_options,
     var.airflow_configuration_options,

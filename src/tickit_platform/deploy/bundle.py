@@ -31,7 +31,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from tickit_platform.dbt_project.docs import cosmos_docs_projects, docs_current, generate_docs
+from tickit_platform.dbt_project.docs import DOCS_TITLE, docs_current, generate_docs
 from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.errors import TickitError
@@ -43,23 +43,15 @@ DAG_FILE = DAGS_DIR / "dbt_tickit_medallion_dag.py"
 BUNDLE_MANIFEST = "bundle-manifest.txt"
 
 # Where MWAA puts things: the bucket's dags/ is synced to AIRFLOW_HOME/dags on every container.
+# startup.sh derives the same paths from AIRFLOW_HOME; these name them for requirements.txt and tests.
 MWAA_AIRFLOW_HOME = "/usr/local/airflow"
 MWAA_DAGS_DIR = f"{MWAA_AIRFLOW_HOME}/dags"
 MWAA_PROJECT_DIR = f"{MWAA_DAGS_DIR}/{DBT_PROJECT_DIR.name}"
 # The dbt virtualenv the article's startup script creates; dbt never shares Airflow's environment.
 MWAA_DBT_VENV = f"{MWAA_AIRFLOW_HOME}/python3-virtualenv/dbt-env"
 MWAA_DBT_EXECUTABLE = f"{MWAA_DBT_VENV}/bin/dbt"
-# dbt's docs site ships beside the manifest it describes; the manifest itself is the DAG's.
-MWAA_DOCS_DIR = f"{MWAA_PROJECT_DIR}/target"
+# dbt's docs site ships beside the manifest it describes (project/target/); the manifest itself is the DAG's.
 DOCS_SITE_FILES = ("index.html", "catalog.json")
-
-# The MWAA containers that run dbt. Workers run every task; "hybrid" is MWAA's combined
-# scheduler+worker container; "test-startup-script" is MWAA's own dry run of this script (and an
-# empty value is a local runner outside MWAA), where the install should be exercised too. The
-# scheduler, its DAG processor and the webserver/API server only *parse* the DAG, which Cosmos does
-# from the shipped manifest (LoadMode.DBT_MANIFEST) without ever calling dbt: installing dbt there
-# would only spend their 5-minute startup budget.
-DBT_COMPONENTS = ("worker", "hybrid", "test-startup-script")
 
 # Used only when dbt-redshift is not installed where the bundle is built (this project's environment
 # does not install it): the newest dbt-redshift release of the dbt 1.11 line at the time of writing.
@@ -184,81 +176,26 @@ astronomer-cosmos=={cosmos_version}
 """
 
 
+STARTUP_TEMPLATE = Path(__file__).with_name("startup.sh")
+_VALUES_BLOCK = re.compile(r"(?ms)^(# >>> values[^\n]*\n)(.*?)(^# <<< values\n)")
+
+
 def render_startup(dbt_core_version: str, dbt_redshift_version: str) -> str:
-    q = shlex.quote
-    requirements = f"dbt-core=={dbt_core_version} dbt-redshift=={dbt_redshift_version}"
-    components = "|".join(DBT_COMPONENTS)
-    return f"""\
-#!/usr/bin/env bash
-# MWAA startup script for the tickit medallion DAG, written by `tickit deploy build`.
-#
-# MWAA *sources* this file with bash on every Airflow container (MWAA_AIRFLOW_COMPONENT says which)
-# before it installs requirements.txt and starts Airflow, and hands what it exports to every Airflow
-# process. Because it is sourced, there is no top-level `exit` here (it would end MWAA's wrapper
-# before the exports are collected), and a failure stops the container's start, loudly, instead of
-# leaving a worker that cannot run dbt. MWAA allows it 5 minutes.
-set -euo pipefail
+    """startup.sh: the checked-in shell file (shellcheck reads it) with its values block filled in.
 
-# Overridable only to test this script outside MWAA.
-TICKIT_DBT_VENV="${{TICKIT_DBT_VENV:-{MWAA_DBT_VENV}}}"
-TICKIT_DBT_REQUIREMENTS={q(requirements)}
-
-# Read by the DAG (tickit_platform.orchestration.config.DagConfig.from_env) wherever it is parsed or
-# run. TICKIT_HOME stays unset: the DAG then takes the manifest shipped inside the dbt project.
-export TICKIT_TARGET=dwh
-export TICKIT_DBT_PROJECT_DIR={q(MWAA_PROJECT_DIR)}
-export TICKIT_DBT_MANIFEST={q(MWAA_PROJECT_DIR + "/target/manifest.json")}
-export TICKIT_DBT_EXECUTABLE="${{TICKIT_DBT_VENV}}/bin/dbt"
-# For dbt run by hand on a worker; the DAG passes its profiles.yml to dbt itself.
-export DBT_PROFILES_DIR={q(MWAA_PROJECT_DIR)}
-export DBT_SEND_ANONYMOUS_USAGE_STATS=False
-# Cosmos would send usage telemetry on every task and DAG run.
-export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
-# Cosmos' plugin serves the shipped dbt docs in the Airflow UI (Browse > dbt Docs).
-export AIRFLOW__COSMOS__DBT_DOCS_PROJECTS={q(cosmos_docs_projects(MWAA_DOCS_DIR))}
-# A folder holding only a link to the venv's dbt, *appended* to PATH: operators that look for `dbt` on
-# PATH find this one, and the venv's python and pip never shadow Airflow's.
-export PATH="${{PATH}}:${{TICKIT_DBT_VENV%/*}}/bin"
-
-tickit_install_dbt() (
-    # A subshell: nothing unset here leaks into Airflow's environment.
-    # MWAA sets PIP_USER=true for its own `pip install --user`; inside a virtualenv that makes pip fail
-    # ("Can not perform a '--user' install. User site-packages are not visible in this virtualenv").
-    unset PIP_USER
-    # Airflow's constraints and Python path are Airflow's business, not the dbt venv's.
-    unset PIP_CONSTRAINT PYTHONPATH
-    local stamp="${{TICKIT_DBT_VENV}}/.tickit-requirements"
-    if [[ -x "${{TICKIT_DBT_VENV}}/bin/dbt" && -f "${{stamp}}" ]] \\
-        && [[ "$(cat "${{stamp}}")" == "${{TICKIT_DBT_REQUIREMENTS}}" ]]; then
-        echo "tickit: ${{TICKIT_DBT_VENV}} already has ${{TICKIT_DBT_REQUIREMENTS}}"
-    else
-        echo "tickit: installing ${{TICKIT_DBT_REQUIREMENTS}} into ${{TICKIT_DBT_VENV}}"
-        rm -rf "${{TICKIT_DBT_VENV}}"
-        mkdir -p "${{TICKIT_DBT_VENV%/*}}"
-        python3 -m venv "${{TICKIT_DBT_VENV}}"
-        # pip needs a package index the environment can reach: PyPI through the VPC's NAT, or a private
-        # index (CodeArtifact) set with PIP_INDEX_URL before this point. About 1-2 minutes.
-        # One word per requirement: the unquoted expansion is intended.
-        # shellcheck disable=SC2086
-        "${{TICKIT_DBT_VENV}}/bin/python" -m pip install --no-cache-dir --disable-pip-version-check --quiet \\
-            ${{TICKIT_DBT_REQUIREMENTS}}
-        "${{TICKIT_DBT_VENV}}/bin/dbt" --version
-        # Written last: a venv whose install failed halfway is rebuilt on the next start.
-        printf '%s' "${{TICKIT_DBT_REQUIREMENTS}}" > "${{stamp}}"
-    fi
-    mkdir -p "${{TICKIT_DBT_VENV%/*}}/bin"
-    ln -sfn "${{TICKIT_DBT_VENV}}/bin/dbt" "${{TICKIT_DBT_VENV%/*}}/bin/dbt"
-)
-
-case "${{MWAA_AIRFLOW_COMPONENT:-}}" in
-    {components}|"")
-        tickit_install_dbt
-        ;;
-    *)
-        echo "tickit: MWAA_AIRFLOW_COMPONENT=${{MWAA_AIRFLOW_COMPONENT}} runs no dbt: the manifest is enough"
-        ;;
-esac
-"""
+    Only the assignments between the `# >>> values` and `# <<< values` lines change; every path in
+    the script derives from AIRFLOW_HOME, which MWAA sets, so the same file runs in a rehearsal.
+    """
+    values = {
+        "TICKIT_DBT_REQUIREMENTS": f"dbt-core=={dbt_core_version} dbt-redshift=={dbt_redshift_version}",
+        "TICKIT_DOCS_TITLE": DOCS_TITLE,
+    }
+    block = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
+    template = STARTUP_TEMPLATE.read_text()
+    rendered, found = _VALUES_BLOCK.subn(lambda m: m[1] + block + m[3], template, count=1)
+    if found != 1:
+        raise BundleError(f"{STARTUP_TEMPLATE} has lost its '# >>> values' block; restore it from git")
+    return rendered
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -277,8 +214,8 @@ def _check_out_dir(out_dir: Path) -> None:
             raise BundleError(f"{out_dir} is inside {source}: {why}. Choose a folder outside it.")
 
 
-def _copy_project(dest: Path) -> None:
-    shutil.copytree(DBT_PROJECT_DIR, dest, ignore=shutil.ignore_patterns(*PROJECT_IGNORE))
+def _copy_project(source: Path, dest: Path) -> None:
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*PROJECT_IGNORE))
 
 
 def _copy_package(dest: Path) -> None:
@@ -365,12 +302,14 @@ def build_bundle(
     python_version: str = MWAA_PYTHON_VERSION,
     cache_dir: Path | None = None,
     manifest_target: str = "local",
+    project_dir: Path = DBT_PROJECT_DIR,
 ) -> BundleReport:
     """Write the MWAA bundle to out_dir (a new folder, an empty one, or a previous bundle to replace).
 
     airflow_version/python_version pick Airflow's constraints file: they must be the MWAA
     environment's (MWAA's Airflow 3 images run Python 3.12). cache_dir keeps `dbt parse`'s output
     between builds (re-parsed only when the project changed); None parses in a throwaway folder.
+    project_dir: the dbt project to ship (a copy of the repository's, e.g. for a rehearsal of a change).
     """
     check_airflow_version(airflow_version)
     if not re.fullmatch(r"3\.\d+", python_version):
@@ -396,7 +335,7 @@ def build_bundle(
         dags.mkdir()
         shutil.copy2(DAG_FILE, dags / DAG_FILE.name)
         (dags / ".airflowignore").write_text(AIRFLOWIGNORE)
-        _copy_project(dags / DBT_PROJECT_DIR.name)
+        _copy_project(project_dir, dags / DBT_PROJECT_DIR.name)
         _copy_package(dags / PACKAGE_DIR.name)
         if cache_dir is None:
             with tempfile.TemporaryDirectory(prefix="tickit-bundle-parse-") as scratch:

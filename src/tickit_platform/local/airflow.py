@@ -69,6 +69,10 @@ class LocalAirflow:
     dbt_docs_dir: Path | None = None
     api_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # The interpreter whose Airflow runs (`tickit deploy rehearse` uses MWAA's, in its own virtualenv),
+    # and the environment the components start from (None: this process's).
+    python: str = sys.executable
+    base_env: Mapping[str, str] | None = None
     # Where supervision tells the user what happened to a component.
     say: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
     restarts: dict[str, int] = field(default_factory=dict)
@@ -90,7 +94,7 @@ class LocalAirflow:
         if not jwt_secret_file.exists():
             home.mkdir(parents=True, exist_ok=True)
             jwt_secret_file.write_text(secrets.token_urlsafe(32))
-        env = dict(os.environ)
+        env = dict(os.environ if self.base_env is None else self.base_env)
         env.update(self.dag_env)
         env.update(
             {
@@ -133,7 +137,7 @@ class LocalAirflow:
 
     def _airflow(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "airflow", *args],
+            [self.python, "-m", "airflow", *args],
             env=self.env(),
             check=check,
             capture_output=True,
@@ -149,7 +153,7 @@ class LocalAirflow:
         self.airflow_home.mkdir(parents=True, exist_ok=True)
         stamp = self.airflow_home / "migrated.stamp"
         database = self.airflow_home / "airflow.db"
-        done_for = f"apache-airflow {importlib.metadata.version('apache-airflow')}"
+        done_for = f"{self.python}: apache-airflow {importlib.metadata.version('apache-airflow')}"
         if self.sql_alchemy_conn is None and database.exists() and stamp.exists() and stamp.read_text() == done_for:
             return
         result = self._airflow("db", "migrate", check=False)
@@ -160,24 +164,38 @@ class LocalAirflow:
         if self.sql_alchemy_conn is None:
             stamp.write_text(done_for)
 
-    def start(self, components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor")) -> None:
+    def components(self) -> tuple[str, ...]:
+        return ("api-server", "scheduler", "dag-processor")
+
+    def command(self, name: str) -> list[str]:
+        # The scheduler forks LocalExecutor workers, which fork the task processes: starting it
+        # through a module that first imports dbt and Cosmos lets every task inherit them warm.
+        module = "tickit_platform.local.warm_airflow" if name == "scheduler" else "airflow"
+        return [self.python, "-m", module, *name.split()]
+
+    def component_env(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        """The environment of one component, from the shared one; every component shares it here."""
+        return env
+
+    def component_cwd(self, name: str) -> Path | None:
+        return None
+
+    def start(self, components: tuple[str, ...] | None = None) -> None:
         self.stop_strays()
         self.migrate()
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
-        for name in components:
+        for name in components or self.components():
             self._spawn(name, env)
         self._record()
         self.wait_healthy()
 
-    def _spawn(self, name: str, env: Mapping[str, str]) -> None:
+    def _spawn(self, name: str, env: dict[str, str]) -> None:
         log = self.component_log(name).open("ab")
-        # The scheduler forks LocalExecutor workers, which fork the task processes: starting it
-        # through a module that first imports dbt and Cosmos lets every task inherit them warm.
-        module = "tickit_platform.local.warm_airflow" if name == "scheduler" else "airflow"
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", module, *name.split()],
-            env=env,
+            self.command(name),
+            env=self.component_env(name, env),
+            cwd=self.component_cwd(name),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

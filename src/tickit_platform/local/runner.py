@@ -27,6 +27,8 @@ class TaskOutcome:
     start_date: str | None
     end_date: str | None
     log_path: Path
+    # The machine (on Celery: the worker) that ran the latest attempt, as Airflow recorded it.
+    hostname: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -94,6 +96,7 @@ def outcomes(airflow: LocalAirflow, api: AirflowApi, run_id: str) -> tuple[TaskO
                 start_date=ti.get("start_date"),
                 end_date=ti.get("end_date"),
                 log_path=task_log_path(airflow.logs_dir, run_id, ti["task_id"], ti.get("try_number")),
+                hostname=ti.get("hostname") or None,
             )
         )
     return tuple(result)
@@ -121,10 +124,14 @@ def trigger_and_wait(
 
 
 def wait_existing(
-    airflow: LocalAirflow, api: AirflowApi, run_id: str, on_change: ProgressCallback | None = None
+    airflow: LocalAirflow,
+    api: AirflowApi,
+    run_id: str,
+    on_change: ProgressCallback | None = None,
+    timeout: float = 1800.0,
 ) -> DagRunResult:
     started = time.monotonic()
-    state = api.wait_run(DAG_ID, run_id, on_change=on_change, supervise=airflow.supervise)
+    state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout, supervise=airflow.supervise)
     return DagRunResult(run_id, state, time.monotonic() - started, outcomes(airflow, api, run_id))
 
 

@@ -8,6 +8,7 @@ network or the warehouse: parsing must stay fast and offline.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,12 @@ REDSHIFT_ENV_TEMPLATES: dict[str, str] = {
     "DBT_REDSHIFT_SCHEMA": "tickit",
     "DBT_REDSHIFT_PORT": "5439",
 }
+
+
+def airflow_variable_names() -> list[str]:
+    """The Airflow Variables the DAG reads, from the templates above (Terraform sets the same names)."""
+    found = (re.search(r"var\.value\.get\('([^']+)'", t) for t in REDSHIFT_ENV_TEMPLATES.values())
+    return [m[1] for m in found if m]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""startup.sh as MWAA runs it: sourced by bash with `exit` aliased to a handler that saves the environment.
+
+MWAA's image sources the customer's script, then writes `env` to a file that every Airflow process of
+the container starts from; a script that ends the shell before the handler (`set -e` and a failing
+command) leaves no file, and the container does not start. MWAA allows 5 minutes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from tickit_platform.deploy.rehearsal import RehearsalError
+
+# Run with `bash -c WRAPPER mwaa SCRIPT ENV_FILE`: the shape of MWAA's execute-user-startup-script.
+WRAPPER = r"""
+tickit_startup_done() {
+    env -0 > "$TICKIT_STARTUP_ENV_FILE"
+    builtin exit "${1:-0}"
+}
+shopt -s expand_aliases
+alias exit=tickit_startup_done
+TICKIT_STARTUP_ENV_FILE="$2"
+# shellcheck disable=SC1090
+source "$1"
+tickit_startup_done 0
+"""
+# The wrapper's own variables are not the script's exports.
+_WRAPPER_NAMES = {"TICKIT_STARTUP_ENV_FILE", "_", "SHLVL", "PWD", "OLDPWD"}
+TIMEOUT_SECONDS = 300
+
+
+def mwaa_env(base: Mapping[str, str], component: str, airflow_home: Path, runtime_bin: Path) -> dict[str, str]:
+    """The variables MWAA sets before it sources the script (those that matter to it), over `base`."""
+    env = dict(base)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(airflow_home),
+            "MWAA_AIRFLOW_COMPONENT": component,
+            # MWAA's python3 and pip are Airflow's.
+            "PATH": f"{runtime_bin}:{base.get('PATH', '/usr/bin:/bin')}",
+            # MWAA installs requirements.txt with `pip install --user`; the script must cope with it.
+            "PIP_USER": "true",
+        }
+    )
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def source_startup(script: Path, env: Mapping[str, str], log: Path, timeout: float = TIMEOUT_SECONDS) -> dict[str, str]:
+    """Source the script as MWAA does; the environment it leaves (what Airflow's processes start from)."""
+    env_file = log.with_suffix(".env")
+    env_file.unlink(missing_ok=True)
+    with log.open("wb") as handle:
+        try:
+            done = subprocess.run(
+                ["bash", "-c", WRAPPER, "mwaa", str(script), str(env_file)],
+                env=dict(env),
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=env.get("AIRFLOW_HOME"),
+                check=False,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise RehearsalError(
+                f"step 'startup.sh' did not finish within MWAA's {timeout:.0f} s limit; see {log}"
+            ) from None
+    tail = "\n".join(f"  {line}" for line in log.read_text(errors="replace").splitlines()[-15:])
+    if not env_file.is_file():
+        raise RehearsalError(
+            f"step 'startup.sh' failed: the script ended the shell (exit code {done.returncode}) before MWAA could "
+            f"collect its environment, so MWAA would not start this container:\n{tail}\nfull log: {log}"
+        )
+    if done.returncode != 0:
+        raise RehearsalError(
+            f"step 'startup.sh' failed: it exited with code {done.returncode}:\n{tail}\nfull log: {log}"
+        )
+    captured = dict(item.split("=", 1) for item in env_file.read_text().split("\0") if "=" in item)
+    return {k: v for k, v in captured.items() if k not in _WRAPPER_NAMES}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# MWAA startup script for the tickit medallion DAG, written by `tickit deploy build`.
+#
+# MWAA *sources* this file with bash on every Airflow container (MWAA_AIRFLOW_COMPONENT says which)
+# before it installs requirements.txt and starts Airflow, and hands what it exports to every Airflow
+# process. Because it is sourced, there is no top-level `exit` here (it would end MWAA's wrapper
+# before the exports are collected), and a failure stops the container's start, loudly, instead of
+# leaving a worker that cannot run dbt. MWAA allows it 5 minutes.
+set -euo pipefail
+
+# >>> values written by `tickit deploy build` (this block only; the rest of the file is as in the repository)
+TICKIT_DBT_REQUIREMENTS="dbt-core dbt-redshift"
+TICKIT_DOCS_TITLE="dbt Docs"
+# <<< values
+
+# MWAA sets AIRFLOW_HOME=/usr/local/airflow and syncs the bucket's dags/ to AIRFLOW_HOME/dags. Paths
+# derive from it, not from a copy of that string, so `tickit deploy rehearse` runs this very file
+# with AIRFLOW_HOME under TICKIT_HOME.
+TICKIT_AIRFLOW_HOME="${AIRFLOW_HOME:-/usr/local/airflow}"
+TICKIT_PROJECT_DIR="${TICKIT_AIRFLOW_HOME}/dags/dbt_tickit"
+# Overridable only to test this script outside MWAA.
+TICKIT_DBT_VENV="${TICKIT_DBT_VENV:-${TICKIT_AIRFLOW_HOME}/python3-virtualenv/dbt-env}"
+
+# Read by the DAG (tickit_platform.orchestration.config.DagConfig.from_env) wherever it is parsed or
+# run. TICKIT_HOME stays unset: the DAG then takes the manifest shipped inside the dbt project.
+export TICKIT_TARGET=dwh
+export TICKIT_DBT_PROJECT_DIR="${TICKIT_PROJECT_DIR}"
+export TICKIT_DBT_MANIFEST="${TICKIT_PROJECT_DIR}/target/manifest.json"
+export TICKIT_DBT_EXECUTABLE="${TICKIT_DBT_VENV}/bin/dbt"
+# For dbt run by hand on a worker; the DAG passes its profiles.yml to dbt itself.
+export DBT_PROFILES_DIR="${TICKIT_PROJECT_DIR}"
+export DBT_SEND_ANONYMOUS_USAGE_STATS=False
+# Cosmos would send usage telemetry on every task and DAG run.
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
+# Cosmos' plugin serves the shipped dbt docs in the Airflow UI (Browse > dbt Docs); the same JSON as
+# tickit_platform.dbt_project.docs.cosmos_docs_projects.
+AIRFLOW__COSMOS__DBT_DOCS_PROJECTS="$(printf '{"dbt_tickit": {"dir": "%s", "index": "index.html", "name": "%s"}}' \
+    "${TICKIT_PROJECT_DIR}/target" "${TICKIT_DOCS_TITLE}")"
+export AIRFLOW__COSMOS__DBT_DOCS_PROJECTS
+# A folder holding only a link to the venv's dbt, *appended* to PATH: operators that look for `dbt` on
+# PATH find this one, and the venv's python and pip never shadow Airflow's.
+export PATH="${PATH}:${TICKIT_DBT_VENV%/*}/bin"
+
+tickit_install_dbt() (
+    # A subshell: nothing unset here leaks into Airflow's environment.
+    # MWAA sets PIP_USER=true for its own `pip install --user`; inside a virtualenv that makes pip fail
+    # ("Can not perform a '--user' install. User site-packages are not visible in this virtualenv").
+    unset PIP_USER
+    # Airflow's constraints and Python path are Airflow's business, not the dbt venv's.
+    unset PIP_CONSTRAINT PYTHONPATH
+    local stamp="${TICKIT_DBT_VENV}/.tickit-requirements"
+    if [[ -x "${TICKIT_DBT_VENV}/bin/dbt" && -f "${stamp}" ]] \
+        && [[ "$(cat "${stamp}")" == "${TICKIT_DBT_REQUIREMENTS}" ]]; then
+        echo "tickit: ${TICKIT_DBT_VENV} already has ${TICKIT_DBT_REQUIREMENTS}"
+    else
+        echo "tickit: installing ${TICKIT_DBT_REQUIREMENTS} into ${TICKIT_DBT_VENV}"
+        rm -rf "${TICKIT_DBT_VENV}"
+        mkdir -p "${TICKIT_DBT_VENV%/*}"
+        python3 -m venv "${TICKIT_DBT_VENV}"
+        # pip needs a package index the environment can reach: PyPI through the VPC's NAT, or a private
+        # index (CodeArtifact) set with PIP_INDEX_URL before this point. About 1-2 minutes.
+        # One word per requirement: the unquoted expansion is intended.
+        # shellcheck disable=SC2086
+        "${TICKIT_DBT_VENV}/bin/python" -m pip install --no-cache-dir --disable-pip-version-check --quiet \
+            ${TICKIT_DBT_REQUIREMENTS}
+        "${TICKIT_DBT_VENV}/bin/dbt" --version
+        # Written last: a venv whose install failed halfway is rebuilt on the next start.
+        printf '%s' "${TICKIT_DBT_REQUIREMENTS}" > "${stamp}"
+    fi
+    mkdir -p "${TICKIT_DBT_VENV%/*}/bin"
+    ln -sfn "${TICKIT_DBT_VENV}/bin/dbt" "${TICKIT_DBT_VENV%/*}/bin/dbt"
+)
+
+# The MWAA containers that run dbt. Workers run every task; "hybrid" is MWAA's combined
+# scheduler+worker container; "test-startup-script" is MWAA's own dry run of this script (and an
+# empty value is a local runner outside MWAA), where the install should be exercised too. The
+# scheduler, its DAG processor and the webserver/API server only *parse* the DAG, which Cosmos does
+# from the shipped manifest (LoadMode.DBT_MANIFEST) without ever calling dbt: installing dbt there
+# would only spend their 5-minute startup budget.
+case "${MWAA_AIRFLOW_COMPONENT:-}" in
+    worker|hybrid|test-startup-script|"")
+        tickit_install_dbt
+        ;;
+    *)
+        echo "tickit: MWAA_AIRFLOW_COMPONENT=${MWAA_AIRFLOW_COMPONENT} runs no dbt: the manifest is enough"
+        ;;
+esac

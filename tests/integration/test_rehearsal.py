@@ -1,0 +1,265 @@
+"""`tickit deploy rehearse`: the MWAA bundle installed and run as MWAA runs it, on Celery with two workers.
+
+Real components only: MWAA's Python 3.12 and Airflow 3.0.6 in a virtualenv built by pip against MWAA's
+constraints files, the bundle's startup.sh building its dbt virtualenv, CeleryExecutor with Redis,
+Airflow's metadata and the warehouse on PostgreSQL. One TICKIT_HOME serves the whole session, so the
+runtime and the dbt virtualenv are built once (from nothing: the session's home starts empty).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from tests.integration.test_postgres_parity import GOLD, _as_text, _build, _duckdb_rows, _postgres_rows
+from tests.support import IN_CI, MODELS, PG, copy_project, fresh_database, psql, skip_or_fail
+
+from tickit_platform.data.synth import generate
+from tickit_platform.deploy.bundle import build_bundle
+from tickit_platform.deploy.rehearsal import RehearsalError
+from tickit_platform.deploy.rehearsal.cluster import CeleryAirflow
+from tickit_platform.deploy.rehearsal.rehearse import RehearsalOptions, RehearsalResult, prepare, rehearse
+from tickit_platform.deploy.rehearsal.runtime import find_python
+from tickit_platform.deploy.rehearsal.services import Redis
+from tickit_platform.local.airflow import AirflowApi
+from tickit_platform.orchestration.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
+
+pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.timeout(1500)]
+
+ALL_TASKS = {LOAD_RAW_TASK_ID, PRODUCER_TASK_ID, FRESHNESS_TASK_ID, *MODELS}
+# A failed try is retried after 2 s instead of the DAG's 30 s: the tests wait less, nothing else changes.
+FAST_RETRY = {"TICKIT_DAG_RETRY_DELAY_SECONDS": "2"}
+LAYERS = ("bronze", "silver", "gold")
+
+
+@pytest.fixture(scope="session")
+def rehearsal_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's TICKIT_HOME; the servers and Python 3.12 are checked once (skip locally, fail in CI)."""
+    if shutil.which("psql") is None or psql("select 1", "postgres").returncode != 0:
+        skip_or_fail(f"PostgreSQL is not reachable on {PG['host']}:{PG['port']} as user {PG['user']}")
+    try:
+        Redis().ping()
+        find_python("3.12")
+    except RehearsalError as err:
+        skip_or_fail(str(err))
+    return tmp_path_factory.mktemp("rehearsal-home")
+
+
+@pytest.fixture(scope="module")
+def raw_dir() -> Iterator[Path]:
+    # PostgreSQL's COPY reads the files as the server's OS user: stage them where that user may read.
+    folder = Path(tempfile.mkdtemp(prefix="tickit-rehearsal-"))
+    folder.chmod(0o755)
+    generate(folder, scale=0.02, seed=7)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_bundle(tmp_path_factory.mktemp("bundle") / "bundle").out_dir
+
+
+@pytest.fixture(scope="module")
+def reference(raw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The same files built by plain dbt on DuckDB: gold rows and every layer's row counts, undisturbed."""
+    work = tmp_path_factory.mktemp("duck")
+    warehouse = work / "tickit.duckdb"
+    _build(work, raw_dir, DBT_TARGET="local", DBT_DUCKDB_PATH=str(warehouse))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('bronze', 'silver', 'gold')"
+        ).fetchall()
+        counts = {f"{s}.{t}": int(con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]) for s, t in relations}  # type: ignore[index]
+    gold = {view: _as_text(_duckdb_rows(warehouse, view, key)) for view, key in GOLD.items()}
+    return {"gold": gold, "counts": counts}
+
+
+def _options(home: Path, bundle: Path, raw_dir: Path, warehouse_db: str) -> RehearsalOptions:
+    return RehearsalOptions(
+        home=home, bundle_dir=bundle, raw_dir=raw_dir, warehouse_db=warehouse_db, extra_env=FAST_RETRY, timeout=900
+    )
+
+
+def _assert_warehouse_as_reference(database: str, reference: dict[str, Any]) -> None:
+    for view, key in GOLD.items():
+        assert _postgres_rows(database, view, key) == reference["gold"][view], view
+    listed = psql(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('bronze', 'silver', 'gold')",
+        database,
+    ).stdout.split()
+    counts = {name: int(psql(f"select count(*) from {name}", database).stdout) for name in listed}
+    assert counts == reference["counts"]
+
+
+def _metadata_databases() -> list[str]:
+    out = psql("select datname from pg_database where datname like 'tickit_rehearsal_airflow_%'", "postgres")
+    return out.stdout.split()
+
+
+def test_requirements_and_startup_install_on_mwaas_python_and_airflow(rehearsal_home: Path, bundle: Path) -> None:
+    lines: list[str] = []
+    options = RehearsalOptions(home=rehearsal_home, bundle_dir=bundle, raw_dir=bundle)
+    runtime, envs = prepare(options, lines.append, {})
+
+    probe = "import sys, importlib.metadata as m; print('%d.%d' % sys.version_info[:2], *(m.version(d) for d in sys.argv[1:]))"  # noqa: E501
+    found = subprocess.run(
+        [str(runtime.python), "-c", probe, "apache-airflow", "apache-airflow-providers-celery", "astronomer-cosmos"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    pinned_cosmos = next(line for line in (bundle / "requirements.txt").read_text().splitlines() if "cosmos==" in line)
+    assert found[:2] == ["3.12", "3.0.6"]
+    assert found[3] == pinned_cosmos.split("==")[1]
+    install_log = (runtime.venv / "install.log").read_text()
+    assert "\nERROR" not in install_log and "error:" not in install_log.lower()
+    assert any("constraints URL is unreachable" in line for line in lines) or "raw.githubusercontent" in install_log
+
+    dbt = Path(envs["worker"]["TICKIT_DBT_EXECUTABLE"])
+    assert dbt.is_relative_to(options.airflow_home)  # where the script says: AIRFLOW_HOME/python3-virtualenv
+    version = subprocess.run([str(dbt), "--version"], capture_output=True, text=True, check=True).stdout
+    assert "redshift" in version and "postgres" in version
+    worker_log = (options.airflow_home / "logs" / "startup-worker.log").read_text()
+    assert "ERROR" not in worker_log
+    assert envs["scheduler"]["TICKIT_DBT_PROJECT_DIR"] == str(options.airflow_home / "dags" / "dbt_tickit")
+
+    # The second time nothing is installed: the runtime is cached, and startup.sh finds its venv.
+    lines.clear()
+    prepare(options, lines.append, {})
+    assert any(line.startswith("runtime: cached") for line in lines), lines
+    assert "already has" in (options.airflow_home / "logs" / "startup-worker.log").read_text()
+
+
+def test_the_bundle_runs_green_on_two_celery_workers_with_duckdbs_gold(
+    rehearsal_home: Path, bundle: Path, raw_dir: Path, reference: dict[str, Any]
+) -> None:
+    before = set(_metadata_databases())
+    with fresh_database("tickit_rehearsal_wh") as warehouse:
+        result = rehearse(_options(rehearsal_home, bundle, raw_dir, warehouse), say=lambda _: None)
+        states = result.run.states()
+        assert result.run.state == "success", states
+        assert set(states) == ALL_TASKS and set(states.values()) == {"success"}
+        # Celery spread the run over both workers, each recording its own host name.
+        assert result.hosts == {"worker-1", "worker-2"}, {t.task_id: t.hostname for t in result.run.tasks}
+        _assert_warehouse_as_reference(warehouse, reference)
+        assert result.gold_rows == {view: len(rows) for view, rows in reference["gold"].items()}
+    # Airflow's metadata database was the rehearsal's own, and is gone.
+    assert set(_metadata_databases()) == before
+    assert all(log.is_file() for log in result.component_logs.values())
+
+
+def test_the_articles_failure_scenario_on_celery(
+    rehearsal_home: Path, raw_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = copy_project(tmp_path / "dbt_tickit")
+    model = project / "models" / "silver" / "silver_users.sql"
+    model.write_text(model.read_text().replace("select * from final", "select no_such_column from final"))
+    broken = build_bundle(tmp_path / "bundle", project_dir=project).out_dir
+    with fresh_database("tickit_rehearsal_wh") as warehouse:
+        result = rehearse(_options(rehearsal_home, broken, raw_dir, warehouse), say=lambda _: None)
+    states = result.run.states()
+    assert result.run.state == "failed"
+    assert states["silver_users"] == "failed"
+    assert states["gold_user_activity"] == "upstream_failed"
+    others = set(MODELS) - {"silver_users", "gold_user_activity"}
+    assert {m: states[m] for m in others} == dict.fromkeys(others, "success")
+    assert result.gold_rows["gold_user_activity"] is None
+
+
+def test_a_worker_killed_mid_run_does_not_stop_the_run(
+    rehearsal_home: Path, bundle: Path, raw_dir: Path, reference: dict[str, Any]
+) -> None:
+    cluster: list[tuple[CeleryAirflow, AirflowApi]] = []
+    killed: dict[str, Any] = {}
+
+    def on_started(airflow: CeleryAirflow, api: AirflowApi) -> None:
+        cluster.append((airflow, api))
+
+    def on_change(tis: list[dict[str, Any]]) -> None:
+        if killed or not cluster:
+            return
+        running = [ti for ti in tis if ti["state"] == "running" and ti.get("hostname")]
+        on_model = {ti["hostname"] for ti in running if ti["task_id"] in MODELS}
+        producer = {ti["hostname"] for ti in running if ti["task_id"] == PRODUCER_TASK_ID}
+        # A worker running model tasks but not the shared dbt build: a producer that dies ends the run's
+        # build (Cosmos' producer is not re-run; its retry is skipped), which is another scenario.
+        victims = sorted(on_model - producer)
+        if not victims:
+            return
+        airflow, _ = cluster[0]
+        proc = airflow.processes[victims[0]]
+        os.killpg(proc.pid, signal.SIGKILL)
+        killed.update(
+            worker=victims[0],
+            pgid=proc.pid,
+            tasks=sorted(ti["task_id"] for ti in running if ti["hostname"] == victims[0]),
+            at=time.monotonic(),
+        )
+
+    with fresh_database("tickit_rehearsal_wh") as warehouse:
+        result: RehearsalResult = rehearse(
+            _options(rehearsal_home, bundle, raw_dir, warehouse),
+            say=lambda _: None,
+            on_change=on_change,
+            on_started=on_started,
+        )
+        assert killed, "no model task ever ran on a worker"
+        with pytest.raises(ProcessLookupError):
+            os.killpg(killed["pgid"], 0)  # the whole worker, task processes included, is gone
+        states = result.run.states()
+        assert result.run.state == "success", (killed, states)
+        assert set(states.values()) == {"success"}
+        # What ran on the dead worker finished on the other one, after the heartbeat timeout.
+        survivor = {"worker-1", "worker-2"} - {killed["worker"]}
+        finished = {t.task_id: t.hostname for t in result.run.tasks}
+        assert {finished[task] for task in killed["tasks"]} <= survivor | {killed["worker"]}, finished
+        assert result.run.seconds < 420, result.run.seconds
+        _assert_warehouse_as_reference(warehouse, reference)
+
+
+def test_a_requirement_that_cannot_resolve_fails_the_install_step(
+    rehearsal_home: Path, bundle: Path, tmp_path: Path
+) -> None:
+    broken = Path(shutil.copytree(bundle, tmp_path / "bundle"))
+    with (broken / "requirements.txt").open("a") as handle:
+        handle.write("tickit-rehearsal-no-such-package==0.0.1\n")
+    env = {**os.environ, "TICKIT_HOME": str(rehearsal_home)}
+    if IN_CI:
+        env["CI"] = "true"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "tickit"),
+            "deploy",
+            "rehearse",
+            "--bundle",
+            str(broken),
+            "--synthetic",
+            "--scale",
+            "0.02",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "step 'install requirements.txt (as MWAA does)' failed: pip exited with code 1" in done.stderr
+    # pip's own words, not ours.
+    assert "No matching distribution found for tickit-rehearsal-no-such-package==0.0.1" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "Airflow" not in done.stdout.split("install requirements.txt")[-1]  # nothing started after the failure

@@ -1,0 +1,114 @@
+"""The rehearsal's steps on their own: MWAA's pip command line, startup.sh's sourcing, the Variables' names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tickit_platform.deploy.rehearsal import RehearsalError
+from tickit_platform.deploy.rehearsal.rehearse import RehearsalOptions, rehearsal_variables
+from tickit_platform.deploy.rehearsal.runtime import (
+    Constraints,
+    effective_requirements,
+    find_python,
+    requirements_install_args,
+)
+from tickit_platform.deploy.rehearsal.startup import source_startup
+from tickit_platform.errors import TickitError
+from tickit_platform.orchestration.config import airflow_variable_names
+from tickit_platform.paths import REPO_ROOT
+
+CONSTRAINTS = Constraints.for_airflow("3.0.6")
+
+
+def test_the_checked_in_constraints_are_mwaas_for_airflow_306() -> None:
+    assert CONSTRAINTS.essential is not None
+    assert "apache-airflow==3.0.6\n" in CONSTRAINTS.essential.read_text()
+    official = CONSTRAINTS.airflow.read_text()
+    assert "constraints-3.0.6/constraints-3.12.txt" in official
+    assert re.search(r"^apache-airflow-providers-celery==", official, re.MULTILINE)
+    provenance = (CONSTRAINTS.airflow.parents[1] / "README.md").read_text()
+    assert "9d2bebb5c7858e27a1c6afb20b7827840217e3a0" in provenance
+
+
+def test_an_unknown_airflow_release_names_the_option_to_use() -> None:
+    with pytest.raises(RehearsalError, match="pass --constraints FILE"):
+        Constraints.for_airflow("3.9.9")
+
+
+def test_constraints_are_added_only_when_requirements_name_none(tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    essential = ["--constraint", str(CONSTRAINTS.essential)]
+    plain = requirements_install_args(req, "astronomer-cosmos==1.15.1\n", CONSTRAINTS)
+    assert plain[-4:] == ["-r", str(req), "-c", str(CONSTRAINTS.airflow)]
+    assert plain[4:6] == essential
+    for text in ('--constraint "https://x/c.txt"\ncosmos\n', "-c local.txt\n", "# --constraint https://x/c.txt\n"):
+        args = requirements_install_args(req, text, CONSTRAINTS)
+        assert args[-2:] == ["-r", str(req)], text  # MWAA counts a commented-out line as present
+
+
+def test_an_unreachable_constraints_url_becomes_the_local_copy() -> None:
+    said: list[str] = []
+    text = '# pins\n--constraint "http://127.0.0.1:9/constraints-3.0.6/constraints-3.12.txt"\ncosmos==1\n'
+    rewritten = effective_requirements(text, CONSTRAINTS, said.append)
+    assert rewritten == f"# pins\n--constraint {CONSTRAINTS.airflow}\ncosmos==1\n"
+    assert len(said) == 1 and "unreachable" in said[0]
+
+
+def test_a_missing_python_says_what_to_install() -> None:
+    with pytest.raises(RehearsalError) as caught:
+        find_python("3.99")
+    assert "pyenv install 3.99" in str(caught.value)
+    assert isinstance(caught.value, TickitError)  # the CLI prints it, no traceback
+
+
+def _script(tmp_path: Path, body: str) -> Path:
+    script = tmp_path / "startup.sh"
+    script.write_text("#!/usr/bin/env bash\n" + body)
+    return script
+
+
+def test_startup_exports_are_captured_as_mwaa_collects_them(tmp_path: Path) -> None:
+    script = _script(tmp_path, 'export FROM_SCRIPT="a b"\nLOCAL_ONLY=1\necho hello\n')
+    env = source_startup(script, {"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path)}, tmp_path / "s.log")
+    assert env["FROM_SCRIPT"] == "a b" and "LOCAL_ONLY" not in env
+    assert "TICKIT_STARTUP_ENV_FILE" not in env
+    assert (tmp_path / "s.log").read_text() == "hello\n"
+
+
+def test_exit_in_startup_is_mwaas_handler_and_set_e_failure_is_fatal(tmp_path: Path) -> None:
+    base = {"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path)}
+    # `exit 0` in a sourced script would end MWAA's wrapper; aliased, it still hands over the exports.
+    env = source_startup(_script(tmp_path, "export EARLY=1\nexit 0\nexport LATE=1\n"), base, tmp_path / "a.log")
+    assert env["EARLY"] == "1" and "LATE" not in env
+    with pytest.raises(RehearsalError, match="exited with code 3"):
+        source_startup(_script(tmp_path, "exit 3\n"), base, tmp_path / "b.log")
+    with pytest.raises(RehearsalError, match="before MWAA could collect its environment") as caught:
+        source_startup(_script(tmp_path, "set -e\necho going\nfalse\nexport NEVER=1\n"), base, tmp_path / "c.log")
+    assert "going" in str(caught.value) and "step 'startup.sh' failed" in str(caught.value)
+
+
+def test_the_variables_set_are_the_dags_and_terraforms_names(tmp_path: Path) -> None:
+    example = (REPO_ROOT / "infra" / "examples" / "complete" / "main.tf").read_text()
+    block = re.search(r"airflow_variables = \{\n(.*?)\n\s*\}\n", example, re.DOTALL)[1]  # type: ignore[index]
+    terraform = set(re.findall(r"^\s*(\w+)\s*=", block, re.MULTILINE))
+    assert terraform <= set(airflow_variable_names())
+    options = RehearsalOptions(home=tmp_path, bundle_dir=tmp_path, raw_dir=tmp_path, warehouse_db="wh")
+    assert set(rehearsal_variables(options)) == terraform
+    assert rehearsal_variables(options)["redshift_database_name"] == "wh"
+
+
+def test_mwaa_gets_the_heartbeat_timeouts_the_rehearsal_runs_with() -> None:
+    from tickit_platform.deploy.rehearsal.cluster import (
+        TASK_HEARTBEAT_DETECTION_SECONDS,
+        TASK_HEARTBEAT_TIMEOUT_SECONDS,
+    )
+
+    module = (REPO_ROOT / "infra" / "modules" / "mwaa" / "main.tf").read_text()
+    options = dict(re.findall(r'^\s*"(scheduler\.[a-z_]+)"\s*=\s*"(\d+)"', module, re.MULTILINE))
+    assert options == {
+        "scheduler.task_instance_heartbeat_timeout": str(TASK_HEARTBEAT_TIMEOUT_SECONDS),
+        "scheduler.task_instance_heartbeat_timeout_detection_interval": str(TASK_HEARTBEAT_DETECTION_SECONDS),
+    }

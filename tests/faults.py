@@ -5,6 +5,7 @@ Every wait is bounded: a fault that makes the run hang fails its test instead of
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 
@@ -22,9 +24,11 @@ GOLD_VIEWS = ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activit
 class TickitRun:
     """`tickit --home HOME run ARGS…` in its own session, its output collected line by line."""
 
+    started: ClassVar[list[TickitRun]] = []  # for the tests' clean-up, whatever their outcome
+
     def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.home = home
-        self.started = time.monotonic()
+        TickitRun.started.append(self)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tickit_platform.cli", "--home", str(home), "run", *args],
             env={**os.environ, "COLUMNS": "200", **(env or {})},
@@ -34,8 +38,18 @@ class TickitRun:
             start_new_session=True,
         )
         self.lines: list[str] = []
+        # Every component's session (each is started in a new one) seen while the run lasted.
+        self.sessions: set[int] = set()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        threading.Thread(target=self._watch_components, daemon=True).start()
+
+    def _watch_components(self) -> None:
+        state = self.home / "airflow" / "components.json"
+        while self.proc.poll() is None:
+            with contextlib.suppress(OSError, ValueError):
+                self.sessions |= {int(pid) for _, pid in json.loads(state.read_text())}
+            time.sleep(0.1)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -79,17 +93,24 @@ class TickitRun:
         return code
 
 
-def alive_components(home: Path) -> list[int]:
-    """PIDs of processes that run with this home's AIRFLOW_HOME: what a run left behind."""
+def alive_components(home: Path, sessions: set[int] | None = None) -> list[int]:
+    """PIDs of processes a run left behind: with this home's AIRFLOW_HOME, or in one of the given sessions.
+
+    Airflow's components rename themselves (setproctitle), which hides their environment in /proc; the
+    sessions (each component is started in its own, with its PID as the session id) find them anyway.
+    """
     marker = f"AIRFLOW_HOME={home / 'airflow'}".encode()
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if marker in (proc / "environ").read_bytes().split(b"\0"):
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] == "Z":  # exited, waiting to be reaped: runs nothing, holds nothing
+                continue
+            if int(fields[3]) in (sessions or set()) or marker in (proc / "environ").read_bytes().split(b"\0"):
                 found.append(int(proc.name))
-        except OSError:
+        except (OSError, ValueError, IndexError):
             continue
     return found
 

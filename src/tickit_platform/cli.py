@@ -130,7 +130,11 @@ def _check_warehouse(settings: Settings, *, write: bool) -> None:
     from tickit_platform.warehouse.availability import check_warehouse, check_writable
 
     if write:
+        from tickit_platform.local.airflow import stop_strays
+
         check_writable(settings.home)
+        # An Airflow a killed `tickit` left behind may still hold the warehouse: ours to stop, not to report.
+        stop_strays(settings.layout.airflow, lambda line: print(line, file=sys.stderr, flush=True))
     if settings.target == "local":
         check_warehouse(settings.warehouse_path, write=write)
 

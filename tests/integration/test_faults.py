@@ -6,11 +6,13 @@ The undisturbed reference is a plain load + `dbt build` of the same synthetic fi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,19 @@ from tests.support import in_process_tickit, skip_or_fail
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(1500)]
 DATA = ("--synthetic", "--scale", "0.01", "--seed", "7")
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_running() -> Iterator[None]:
+    """A failed test must not leave its `tickit run` or its Airflow running into the next one."""
+    yield
+    for run in TickitRun.started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.proc.pid, signal.SIGKILL)
+        for pid in alive_components(run.home, run.sessions):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    TickitRun.started.clear()
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +64,7 @@ def test_a_killed_scheduler_and_api_server_are_restarted_and_the_run_succeeds(
     assert run.finish() == 0, run.output
     assert "All 20 tasks succeeded." in run.output
     assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
-    assert alive_components(tmp_path) == []
+    assert alive_components(tmp_path, run.sessions) == []
 
 
 def test_a_component_that_dies_twice_stops_the_run_with_its_log(tmp_path: Path) -> None:
@@ -64,7 +79,7 @@ def test_a_component_that_dies_twice_stops_the_run_with_its_log(tmp_path: Path) 
     assert time.monotonic() - started < 20
     assert f"tickit: Airflow dag-processor (PID {second}) was killed by SIGKILL again, after a restart" in run.output
     assert "Last lines of" in run.output and "Traceback" not in run.output
-    assert alive_components(tmp_path) == []
+    assert alive_components(tmp_path, run.sessions) == []
 
 
 def test_ctrl_c_stops_everything_and_a_killed_tickit_leaves_nothing_the_next_run_cannot_clear(
@@ -77,14 +92,15 @@ def test_ctrl_c_stops_everything_and_a_killed_tickit_leaves_nothing_the_next_run
     started = time.monotonic()
     assert interrupted.finish(timeout=30) == 130, interrupted.output
     assert time.monotonic() - started < 10
-    assert alive_components(tmp_path) == []
+    assert alive_components(tmp_path, interrupted.sessions) == []
 
     # `tickit run` itself SIGKILLed: no cleanup is possible, its Airflow lives on...
     killed = TickitRun(tmp_path, *DATA)
     killed.wait_for("load_raw: running")
     os.kill(killed.proc.pid, signal.SIGKILL)
     killed.finish(timeout=30)
-    strays = alive_components(tmp_path)
+    time.sleep(1)  # the watcher's last look at the components
+    strays = alive_components(tmp_path, killed.sessions)
     assert strays
 
     # ...until the next run stops it, says so, and builds the same warehouse as an undisturbed run.
@@ -93,7 +109,7 @@ def test_ctrl_c_stops_everything_and_a_killed_tickit_leaves_nothing_the_next_run
     assert "left running by an earlier tickit that was killed" in after.output
     assert not [pid for pid in strays if Path(f"/proc/{pid}").exists()]
     assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
-    assert alive_components(tmp_path) == []
+    assert alive_components(tmp_path, killed.sessions | after.sessions) == []
 
 
 def test_a_warehouse_held_by_another_program_is_named_at_once(

@@ -213,20 +213,7 @@ class LocalAirflow:
         (self.airflow_home / STATE_FILE).write_text(json.dumps(groups))
 
     def stop_strays(self) -> None:
-        """Stop what an earlier `tickit` left running here (it was killed and could not clean up)."""
-        state = self.airflow_home / STATE_FILE
-        if not state.exists():
-            return
-        try:
-            groups = [(str(name), int(pid)) for name, pid in json.loads(state.read_text())]
-        except (ValueError, TypeError):
-            groups = []
-        for name, pid in groups:
-            if _is_ours(int(pid), self.airflow_home):
-                self.say(f"Stopping Airflow {name} (PID {pid}) left running by an earlier tickit that was killed.")
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(int(pid), signal.SIGKILL)
-        state.unlink(missing_ok=True)
+        stop_strays(self.airflow_home, self.say)
 
     def supervise(self) -> None:
         """Notice a component that exited: restart it once, or stop the run saying why.
@@ -266,7 +253,7 @@ class LocalAirflow:
             time.sleep(0.3)
         raise AirflowStartError(f"Airflow API server did not answer on {self.url}; see {self.logs_dir}")
 
-    def stop(self, grace: float = 10.0) -> None:
+    def stop(self, grace: float = 5.0) -> None:
         """Stop every component and its children (their own process groups), politely then firmly."""
         for proc in self.spawned:
             _signal_group(proc, signal.SIGTERM)
@@ -274,10 +261,9 @@ class LocalAirflow:
         for proc in self.spawned:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(max(0.1, deadline - time.monotonic()))
+        # Also after a leader exited: what it started may still run in its session.
+        _kill_sessions({proc.pid for proc in self.spawned})
         for proc in self.spawned:
-            # Also after the leader exited: its children may still hold the group.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         self.processes.clear()
         self.spawned.clear()
@@ -302,6 +288,24 @@ class LocalAirflow:
         return AirflowApi(self.url, ADMIN_USER, self.password())
 
 
+def stop_strays(airflow_home: Path, say: Callable[[str], None]) -> None:
+    """Stop what an earlier `tickit` left running under this AIRFLOW_HOME (it was killed, no cleanup)."""
+    state = airflow_home / STATE_FILE
+    if not state.exists():
+        return
+    try:
+        groups = [(str(name), int(pid)) for name, pid in json.loads(state.read_text())]
+    except (ValueError, TypeError):
+        groups = []
+    ours = set()
+    for name, pid in groups:
+        if _is_ours(pid, airflow_home):
+            say(f"Stopping Airflow {name} (PID {pid}) left running by an earlier tickit that was killed.")
+            ours.add(pid)
+    _kill_sessions(ours)
+    state.unlink(missing_ok=True)
+
+
 def _exit_reason(code: int) -> str:
     if code < 0:
         return f"was killed by {signal.Signals(-code).name}"
@@ -318,11 +322,47 @@ def _tail(path: Path, lines: int) -> str:
 
 def _is_ours(pid: int, airflow_home: Path) -> bool:
     """Is this PID an Airflow component of this installation? (A PID may have been reused since.)"""
+    proc = Path(f"/proc/{pid}")
     try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
+        environ = (proc / "environ").read_bytes().split(b"\0")
+        cmdline = (proc / "cmdline").read_bytes()
+        group = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
         return False
-    return f"AIRFLOW_HOME={airflow_home}".encode() in environ.split(b"\0")
+    if f"AIRFLOW_HOME={airflow_home}".encode() in environ:
+        return True
+    # Airflow's components rename themselves (setproctitle), which overwrites what /proc shows of their
+    # environment: then a group leader we started (its own process group) that is an Airflow process.
+    return group == pid and b"airflow" in cmdline
+
+
+def _session_members(sessions: set[int]) -> list[int]:
+    """The processes still running in these sessions (zombies, which hold nothing, aside).
+
+    Each component is started in a session of its own (its PID is the session id), and everything it
+    starts stays in it, a task process that moved to a process group of its own included.
+    """
+    members = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[3]) in sessions:
+            members.append(int(proc.name))
+    return members
+
+
+def _kill_sessions(sessions: set[int], timeout: float = 5.0) -> None:
+    """SIGKILL everything in these sessions, and return once nothing of them runs (ports, files released)."""
+    deadline = time.monotonic() + timeout
+    while (members := _session_members(sessions)) and time.monotonic() < deadline:
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:

@@ -37,6 +37,10 @@ locals {
       # (deploy/rehearsal/cluster.py) and kills a worker mid-run to check the DAG recovers with them.
       "scheduler.task_instance_heartbeat_timeout"                    = "60"
       "scheduler.task_instance_heartbeat_timeout_detection_interval" = "10"
+      # A task its worker took from the queue but never started (the worker died first) is requeued
+      # after 150 s in "queued" instead of Airflow's 600 s.
+      "scheduler.task_queued_timeout"                                = "150"
+      "scheduler.task_queued_timeout_check_interval"                 = "15"
     },
     local.secrets_backend_options,
     var.airflow_configuration_options,

@@ -26,11 +26,22 @@ MWAA_COMPONENT = {
 }
 WORKER_PREFIX = "worker-"
 
-# How long a task may go without a heartbeat before the scheduler fails it (a worker that died) and
-# how often it looks. Airflow's defaults (300 s, 10 s) leave a dead worker's tasks hanging for five
-# minutes. The same values are set on MWAA (infra/modules/mwaa, airflow_configuration_options).
-TASK_HEARTBEAT_TIMEOUT_SECONDS = 60
-TASK_HEARTBEAT_DETECTION_SECONDS = 10
+# Airflow's [scheduler] timeouts for lost tasks, the same here and on MWAA (infra/modules/mwaa sets
+# them as airflow_configuration_options; a unit test keeps the two equal).
+SCHEDULER_TIMEOUTS = {
+    # A task without a heartbeat (its worker died) is failed and retried after 60 s, checked every
+    # 10 s, instead of Airflow's 300 s.
+    "task_instance_heartbeat_timeout": 60,
+    "task_instance_heartbeat_timeout_detection_interval": 10,
+    # A worker killed between taking a task from the broker and starting it leaves the task "queued"
+    # in Airflow and unacknowledged in the broker, which redelivers it only after its visibility
+    # timeout (hours). Airflow requeues a task stuck in queued after this timeout (default 600 s,
+    # checked every 120 s). 150 s is longer than a task waits for a free worker slot at the scales the
+    # rehearsal runs (the producer's build is the longest task), and a task is failed only after
+    # three such waits.
+    "task_queued_timeout": 150,
+    "task_queued_timeout_check_interval": 15,
+}
 
 
 @dataclass
@@ -60,14 +71,11 @@ class CeleryAirflow(LocalAirflow):
                 "AIRFLOW__CELERY__RESULT_BACKEND": self.result_backend,
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
                 "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tickit_rehearsal_hostname.hostname",
-                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(TASK_HEARTBEAT_TIMEOUT_SECONDS),
-                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(
-                    TASK_HEARTBEAT_DETECTION_SECONDS
-                ),
                 # Only the host-name function: nothing of this project reaches Airflow's import path.
                 "PYTHONPATH": str(support),
             }
         )
+        env.update({f"AIRFLOW__SCHEDULER__{name.upper()}": str(value) for name, value in SCHEDULER_TIMEOUTS.items()})
         # MWAA leaves Cosmos' cache to its default (the temporary folder, one per host), as each worker here.
         env.pop("AIRFLOW__COSMOS__CACHE_DIR", None)
         return env

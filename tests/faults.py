@@ -83,6 +83,41 @@ class TickitRun:
         os.kill(pid, sig)
         return pid
 
+    def task_process(self, task_id: str, timeout: float = 30.0) -> int:
+        """The PID of the process running a task's code now (for a model task, its dbt; for the producer,
+        the shared `dbt build`, which runs inside it).
+
+        Airflow names that process after the task instance's id only ("airflow worker -- <uuid>"); its
+        parent, the task's supervisor, holds the task's log file open, whose path names the task.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for pid in alive_components(self.home, self.sessions):
+                if _holds_log_of(pid, task_id):
+                    runners = [c for c in _children(pid) if _cmdline(c).startswith("airflow worker -- ")]
+                    if runners:
+                        return runners[0]
+            time.sleep(0.2)
+        raise AssertionError(f"no process runs {task_id} within {timeout:.0f} s:\n{self.output}")
+
+    def task_log(self, task_id: str, attempt: int = 1) -> Path | None:
+        pattern = f"dag_id=*/run_id=*/task_id={task_id}/attempt={attempt}.log"
+        found = sorted((self.home / "airflow" / "logs").glob(pattern))
+        return found[-1] if found else None
+
+    def wait_in_task_log(self, task_id: str, text: str, timeout: float = 300.0) -> None:
+        """Wait until a task's log (its first try) says `text`: for faults timed inside a task's work."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log = self.task_log(task_id)
+            with contextlib.suppress(OSError):
+                if log is not None and text in log.read_text(errors="replace"):
+                    return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"tickit ended before {task_id}'s log said {text!r}:\n{self.output}")
+            time.sleep(0.1)
+        raise AssertionError(f"{task_id}'s log did not say {text!r} within {timeout:.0f} s:\n{self.output}")
+
     def finish(self, timeout: float = 600.0) -> int:
         try:
             code = self.proc.wait(timeout)
@@ -113,6 +148,33 @@ def alive_components(home: Path, sessions: set[int] | None = None) -> list[int]:
         except (OSError, ValueError, IndexError):
             continue
     return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _holds_log_of(pid: int, task_id: str) -> bool:
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if f"/task_id={task_id}/attempt=" in os.readlink(fd):
+                return True
+    return False
 
 
 def warehouse_state(warehouse: Path) -> tuple[dict[str, int], dict[str, list[tuple[object, ...]]]]:

@@ -7,6 +7,7 @@ The undisturbed reference is a plain load + `dbt build` of the same synthetic fi
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +22,27 @@ from tests.support import in_process_tickit, skip_or_fail
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(1500)]
 DATA = ("--synthetic", "--scale", "0.01", "--seed", "7")
+# A killed task is retried after 1 s rather than the DAG's 30 s: the faults' outcome, not the wait, is tested.
+FAST_RETRY = {"TICKIT_DAG_RETRY_DELAY_SECONDS": "1"}
+PRODUCER = "dbt_producer_watcher"
+MODELS = frozenset(
+    f"{layer}_{table}"
+    for layer in ("bronze", "silver")
+    for table in ("category", "date", "event", "listing", "sales", "users", "venue")
+) | {"gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity"}
+# What Cosmos logs when a model's task builds the model itself instead of taking the shared build's result.
+OWN_BUILD = ("Falling back to running model", "Running model 'model.")
+
+
+def _tasks(home: Path) -> dict[str, dict[str, object]]:
+    """The run's task instances as `tickit run` recorded them (state, try number, log)."""
+    record = json.loads((home / "runs" / "last_run.json").read_text())
+    return {task["task_id"]: task for task in record["tasks"]}
+
+
+def _built_itself(task: dict[str, object]) -> bool:
+    log = Path(str(task["log_path"]))
+    return log.is_file() and any(mark in log.read_text(errors="replace") for mark in OWN_BUILD)
 
 
 @pytest.fixture(autouse=True)
@@ -67,6 +89,40 @@ def test_a_killed_scheduler_and_api_server_are_restarted_and_the_run_succeeds(
     assert alive_components(tmp_path, run.sessions) == []
 
 
+def test_a_killed_model_task_is_retried_and_no_other_model_is_built_twice(tmp_path: Path, undisturbed: object) -> None:
+    run = TickitRun(tmp_path, *DATA, env=FAST_RETRY)
+    run.wait_for("bronze_sales: running")
+    os.kill(run.task_process("bronze_sales"), signal.SIGKILL)
+    assert run.finish() == 0, run.output
+    tasks = _tasks(tmp_path)
+    assert {t: task["state"] for t, task in tasks.items() if task["state"] != "success"} == {}
+    assert tasks["bronze_sales"]["try_number"] == 2
+    others = {t: task for t, task in tasks.items() if t != "bronze_sales"}
+    assert {t: task["try_number"] for t, task in others.items() if task["try_number"] != 1} == {}
+    assert [t for t in MODELS - {"bronze_sales"} if _built_itself(tasks[t])] == []
+    assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
+    assert alive_components(tmp_path, run.sessions) == []
+
+
+def test_a_killed_dbt_build_leaves_the_models_it_had_not_reported_to_their_own_tasks(
+    tmp_path: Path, undisturbed: object
+) -> None:
+    run = TickitRun(tmp_path, *DATA, env=FAST_RETRY)
+    # Mid-build: the first model is built, most are not.
+    run.wait_in_task_log(PRODUCER, "OK created sql table model bronze.")
+    os.kill(run.task_process(PRODUCER), signal.SIGKILL)
+    assert run.finish() == 0, run.output
+    tasks = _tasks(tmp_path)
+    # Cosmos does not run the shared build again: the producer's retry ends skipped.
+    assert tasks[PRODUCER]["state"] in ("failed", "skipped"), tasks[PRODUCER]
+    assert {t: tasks[t]["state"] for t in MODELS} == dict.fromkeys(MODELS, "success")
+    rebuilt = {t for t in MODELS if _built_itself(tasks[t])}
+    # The gold views come last in the build: their tasks built them.
+    assert {"gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity"} <= rebuilt, rebuilt
+    assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
+    assert alive_components(tmp_path, run.sessions) == []
+
+
 def test_a_component_that_dies_twice_stops_the_run_with_its_log(tmp_path: Path) -> None:
     run = TickitRun(tmp_path, *DATA)
     run.wait_for("load_raw: running")
@@ -85,14 +141,15 @@ def test_a_component_that_dies_twice_stops_the_run_with_its_log(tmp_path: Path) 
 def test_ctrl_c_stops_everything_and_a_killed_tickit_leaves_nothing_the_next_run_cannot_clear(
     tmp_path: Path, undisturbed: object
 ) -> None:
-    # Ctrl-C during the build: everything started stops within 10 s, exit 130.
-    interrupted = TickitRun(tmp_path, *DATA)
-    interrupted.wait_for("bronze_sales: running")
-    os.killpg(interrupted.proc.pid, signal.SIGINT)
-    started = time.monotonic()
-    assert interrupted.finish(timeout=30) == 130, interrupted.output
-    assert time.monotonic() - started < 10
-    assert alive_components(tmp_path, interrupted.sessions) == []
+    # Ctrl-C during the load, then during the build: everything started stops within 10 s, exit 130.
+    for during in ("load_raw: running", "bronze_sales: running"):
+        interrupted = TickitRun(tmp_path, *DATA)
+        interrupted.wait_for(during)
+        os.killpg(interrupted.proc.pid, signal.SIGINT)
+        started = time.monotonic()
+        assert interrupted.finish(timeout=30) == 130, (during, interrupted.output)
+        assert time.monotonic() - started < 10, during
+        assert alive_components(tmp_path, interrupted.sessions) == [], during
 
     # `tickit run` itself SIGKILLed: no cleanup is possible, its Airflow lives on...
     killed = TickitRun(tmp_path, *DATA)

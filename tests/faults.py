@@ -18,6 +18,8 @@ from typing import ClassVar
 
 import duckdb
 
+from tickit_platform.local.airflow import session_members
+
 GOLD_VIEWS = ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity")
 
 
@@ -129,25 +131,24 @@ class TickitRun:
 
 
 def alive_components(home: Path, sessions: set[int] | None = None) -> list[int]:
-    """PIDs of processes a run left behind: with this home's AIRFLOW_HOME, or in one of the given sessions.
+    """PIDs of processes a run left behind: in one of the given sessions, or with this home's AIRFLOW_HOME.
 
     Airflow's components rename themselves (setproctitle), which hides their environment in /proc; the
     sessions (each component is started in its own, with its PID as the session id) find them anyway.
     """
+    found = set(session_members(sessions or set()))
     marker = f"AIRFLOW_HOME={home / 'airflow'}".encode()
-    found = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+        if not proc.name.isdigit() or int(proc.name) in found:
             continue
         try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            if fields[0] == "Z":  # exited, waiting to be reaped: runs nothing, holds nothing
-                continue
-            if int(fields[3]) in (sessions or set()) or marker in (proc / "environ").read_bytes().split(b"\0"):
-                found.append(int(proc.name))
-        except (OSError, ValueError, IndexError):
+            if Path(proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue  # exited, waiting to be reaped: runs nothing, holds nothing
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.add(int(proc.name))
+        except (OSError, IndexError):
             continue
-    return found
+    return sorted(found)
 
 
 def _cmdline(pid: int) -> str:

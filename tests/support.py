@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -60,6 +61,22 @@ def fresh_database(prefix: str) -> Iterator[str]:
         yield name
     finally:
         psql(f'drop database if exists "{name}" with (force)', "postgres")
+
+
+@contextmanager
+def server_readable_synthetic(prefix: str, scale: float, seed: int) -> Iterator[Path]:
+    """Synthetic raw files where PostgreSQL's COPY can read them (it reads as the server's OS user)."""
+    from tickit_platform.data.synth import generate
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    generate(folder, scale=scale, seed=seed)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def copy_project(dest: Path) -> Path:

@@ -8,10 +8,8 @@ on every machine here, CI included: in CI a missing server fails the test instea
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,9 +17,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from tests.support import MODELS, PG, dag_config, fresh_database, psql
+from tests.support import MODELS, PG, dag_config, fresh_database, psql, server_readable_synthetic
 
-from tickit_platform.data.synth import generate
 from tickit_platform.local.runner import started_airflow, trigger_and_wait
 from tickit_platform.paths import DBT_PROJECT_DIR
 
@@ -58,14 +55,8 @@ def database() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def raw_dir() -> Iterator[Path]:
-    # PostgreSQL's COPY reads the files as the server's OS user: stage them where that user may read.
-    folder = Path(tempfile.mkdtemp(prefix="tickit-pg-"))
-    folder.chmod(0o755)
-    generate(folder, scale=0.01, seed=5)
-    for path in folder.iterdir():
-        path.chmod(0o644)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with server_readable_synthetic("tickit-pg-", scale=0.01, seed=5) as folder:
+        yield folder
 
 
 def _build(work: Path, raw_dir: Path, **env: str) -> str:

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,8 @@ from typing import Any
 import duckdb
 import pytest
 from tests.integration.test_postgres_parity import GOLD, _as_text, _build, _duckdb_rows, _postgres_rows
-from tests.support import IN_CI, MODELS, PG, copy_project, fresh_database, psql, skip_or_fail
+from tests.support import IN_CI, MODELS, PG, copy_project, fresh_database, psql, server_readable_synthetic, skip_or_fail
 
-from tickit_platform.data.synth import generate
 from tickit_platform.deploy.bundle import build_bundle
 from tickit_platform.deploy.rehearsal import RehearsalError
 from tickit_platform.deploy.rehearsal.cluster import CeleryAirflow
@@ -57,14 +55,8 @@ def rehearsal_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def raw_dir() -> Iterator[Path]:
-    # PostgreSQL's COPY reads the files as the server's OS user: stage them where that user may read.
-    folder = Path(tempfile.mkdtemp(prefix="tickit-rehearsal-"))
-    folder.chmod(0o755)
-    generate(folder, scale=0.02, seed=7)
-    for path in folder.iterdir():
-        path.chmod(0o644)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with server_readable_synthetic("tickit-rehearsal-", scale=0.02, seed=7) as folder:
+        yield folder
 
 
 @pytest.fixture(scope="module")

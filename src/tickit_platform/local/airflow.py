@@ -336,7 +336,7 @@ def _is_ours(pid: int, airflow_home: Path) -> bool:
     return group == pid and b"airflow" in cmdline
 
 
-def _session_members(sessions: set[int]) -> list[int]:
+def session_members(sessions: set[int]) -> list[int]:
     """The processes still running in these sessions (zombies, which hold nothing, aside).
 
     Each component is started in a session of its own (its PID is the session id), and everything it
@@ -358,7 +358,7 @@ def _session_members(sessions: set[int]) -> list[int]:
 def _kill_sessions(sessions: set[int], timeout: float = 5.0) -> None:
     """SIGKILL everything in these sessions, and return once nothing of them runs (ports, files released)."""
     deadline = time.monotonic() + timeout
-    while (members := _session_members(sessions)) and time.monotonic() < deadline:
+    while (members := session_members(sessions)) and time.monotonic() < deadline:
         for pid in members:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tests.alert_receivers import Received, smtp_server, sns_topic, wait_for, webhook_server
 from tests.support import MODELS, copy_project, dag_config, wait_for_log
 
 from tickit_platform.data.formats import table_format
 from tickit_platform.data.synth import generate
 from tickit_platform.local.runner import DagRunResult, started_airflow, trigger_and_wait, wait_existing
+from tickit_platform.orchestration.alerts.settings import AlertSettings
 from tickit_platform.orchestration.config import DAG_ID
 from tickit_platform.orchestration.dag_factory import LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
 from tickit_platform.warehouse.results import layer_row_counts
@@ -112,40 +114,95 @@ def test_parallel_run_is_green_and_lock_free(tmp_path: Path, raw_dir: Path) -> N
     assert _gold_rows(config.warehouse_path) == first_gold
 
 
-def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(tmp_path: Path, raw_dir: Path) -> None:
+def _subjects(received: list[Received]) -> list[str]:
+    return [r.subject for r in received]
+
+
+def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(
+    tmp_path: Path, raw_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = copy_project(tmp_path / "dbt_tickit")
     model = project / "models" / "silver" / "silver_users.sql"
     good_sql = model.read_text()
     model.write_text(good_sql.replace("select * from final", "select no_such_column from final"))
     raw_copy = Path(shutil.copytree(raw_dir, tmp_path / "raw"))
-    config = dag_config(tmp_path / "home", raw_copy, project_dir=project, retries=0)
 
-    with started_airflow(config) as (airflow, api):
-        first = trigger_and_wait(airflow, api)
-        states = _states(first)
-        assert first.state == "failed"
-        assert states["silver_users"] == "failed"
-        assert states["gold_user_activity"] == "upstream_failed"
-        others = set(MODELS) - {"silver_users", "gold_user_activity"}
-        assert {m: states[m] for m in others} == dict.fromkeys(others, "success")
-        failed = next(t for t in first.tasks if t.task_id == "silver_users")
-        assert failed.log_path.exists()
-        assert "no_such_column" in wait_for_log(failed.log_path, "no_such_column")
+    # Every alert channel, each a real receiver on 127.0.0.1: they must all get the same messages.
+    with smtp_server() as mail, webhook_server() as hook, sns_topic(monkeypatch, tmp_path) as topic:
+        alerts = AlertSettings(
+            sns_topic_arn=topic.topic_arn,
+            webhook_url=hook.url,
+            smtp_url=mail.url,
+            email_to=("data@example.com",),
+            email_from="tickit@example.com",
+        )
+        config = dag_config(tmp_path / "home", raw_copy, project_dir=project, retries=0, alerts=alerts)
+        with started_airflow(config) as (airflow, api):
+            first = trigger_and_wait(airflow, api)
+            # The DAG's own alert comes from the DAG processor, a moment after the run ended.
+            first_alerts = wait_for(hook.received, 3, timeout=90)
+            states = _states(first)
+            assert first.state == "failed"
+            assert states["silver_users"] == "failed"
+            assert states["gold_user_activity"] == "upstream_failed"
+            others = set(MODELS) - {"silver_users", "gold_user_activity"}
+            assert {m: states[m] for m in others} == dict.fromkeys(others, "success")
+            failed = next(t for t in first.tasks if t.task_id == "silver_users")
+            assert failed.log_path.exists()
+            assert "no_such_column" in wait_for_log(failed.log_path, "no_such_column")
 
-        # Fix the model and clear the failed task with its downstream, as a user does in the UI.
-        model.write_text(good_sql)
-        before = {t.task_id: (t.try_number, t.start_date) for t in first.tasks}
-        api.clear(DAG_ID, first.run_id, ["silver_users"], downstream=True)
-        time.sleep(1)
-        second = wait_existing(airflow, api, first.run_id)
-        healed_gold = _gold_rows(config.warehouse_path)
+            # Fix the model and clear the failed task with its downstream, as a user does in the UI.
+            model.write_text(good_sql)
+            before = {t.task_id: (t.try_number, t.start_date) for t in first.tasks}
+            api.clear(DAG_ID, first.run_id, ["silver_users"], downstream=True)
+            time.sleep(1)
+            second = wait_existing(airflow, api, first.run_id)
+            healed_gold = _gold_rows(config.warehouse_path)
+            second_alerts = hook.received()
 
-        # A raw file goes missing and the whole run is cleared: the load fails naming the file, and no
-        # model runs on the half-loaded warehouse.
-        (raw_copy / table_format("venue").file).unlink()
-        api.clear(DAG_ID, first.run_id, [LOAD_RAW_TASK_ID], downstream=True)
-        time.sleep(1)
-        third = wait_existing(airflow, api, first.run_id)
+            # A raw file goes missing and the whole run is cleared: the load fails naming the file, and no
+            # model runs on the half-loaded warehouse.
+            (raw_copy / table_format("venue").file).unlink()
+            api.clear(DAG_ID, first.run_id, [LOAD_RAW_TASK_ID], downstream=True)
+            time.sleep(1)
+            third = wait_existing(airflow, api, first.run_id)
+            all_alerts = wait_for(hook.received, 5, timeout=90)
+            time.sleep(5)  # nothing more may arrive
+        by_mail = wait_for(mail.received, len(hook.received()))
+        by_sns = wait_for(topic.received, len(hook.received()))
+
+    # One alert for the failed model, one for the data tests that warned (the orphan venues), one for the
+    # run; none for gold_user_activity (upstream_failed: it never ran).
+    run = first.run_id
+    assert sorted(_subjects(first_alerts)) == sorted(
+        [
+            f"[tickit] silver_users failed in run {run}",
+            f"[tickit] data tests: 1 warned in run {run}",
+            f"[tickit] run {run} of {DAG_ID} failed",
+        ]
+    )
+    model_alert = next(a for a in first_alerts if "silver_users failed" in a.subject)
+    assert model_alert.body.startswith(f"Task silver_users of {DAG_ID} failed in run {run} (try 1, its last).\n\n")
+    assert 'Referenced column "no_such_column" not found' in model_alert.body
+    assert f"Log: {airflow.url}/dags/{DAG_ID}/runs/{run}/tasks/silver_users?try_number=1\n" in model_alert.body
+    assert f"Log file: {failed.log_path}\n" in model_alert.body
+    assert "select silver_users and Clear it with its downstream tasks" in model_alert.body
+    tests_alert = next(a for a in first_alerts if "data tests" in a.subject)
+    assert "    warn relationships_silver_event_venue_id__venue_id__ref_silver_venue_ on silver_event: " in (
+        tests_alert.body
+    )
+    # The healed run sent nothing; the failed load sent one alert for itself and one for the run.
+    assert second_alerts == first_alerts
+    assert sorted(_subjects(all_alerts[3:])) == [
+        f"[tickit] load_raw failed in run {run}",
+        f"[tickit] run {run} of {DAG_ID} failed",
+    ]
+    load_alert = next(a for a in all_alerts[3:] if "load_raw failed" in a.subject)
+    assert f"Log: {airflow.url}/dags/{DAG_ID}/runs/{run}/tasks/load_raw?try_number=2\n" in load_alert.body
+    # Mail and SNS carried the very same messages.
+    assert sorted(by_mail, key=repr) == sorted(all_alerts, key=repr)
+    assert sorted(by_sns, key=repr) == sorted(all_alerts, key=repr)
+    assert mail.envelopes[0] == ("tickit@example.com", ["data@example.com"])
 
     assert second.state == "success", _states(second)
     after = {t.task_id: (t.try_number, t.start_date) for t in second.tasks}

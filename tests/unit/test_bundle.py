@@ -173,7 +173,12 @@ def test_the_bundle_holds_exactly_the_mwaa_files(bundle: BundleReport) -> None:
         f"dags/tickit_platform/{name}"
         for name in ("__init__.py", "py.typed", "paths.py", "errors.py", "envvars.py", "home.py")
     }
-    package |= {f"dags/tickit_platform/orchestration/{p.name}" for p in (PACKAGE_DIR / "orchestration").glob("*.py")}
+    # Every module of orchestration/, subpackages (the alerts) included: the DAG imports them on MWAA too.
+    package |= {
+        f"dags/tickit_platform/{p.relative_to(PACKAGE_DIR).as_posix()}"
+        for p in (PACKAGE_DIR / "orchestration").rglob("*.py")
+    }
+    assert "dags/tickit_platform/orchestration/alerts/notifiers.py" in package
     expected = {
         BUNDLE_MANIFEST,
         "requirements.txt",

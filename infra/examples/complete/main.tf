@@ -13,7 +13,8 @@ provider "aws" {
 data "aws_region" "current" {}
 
 locals {
-  # The Airflow Variables the DAG reads (tickit_platform.orchestration.config.REDSHIFT_ENV_TEMPLATES).
+  # The Airflow Variables the DAG reads (tickit_platform.orchestration.config.REDSHIFT_ENV_TEMPLATES, and
+  # the alerts' topic: tickit_platform.orchestration.alerts.settings).
   # On Redshift Serverless dbt's IAM login connects as the execution role's own database user,
   # IAMR:<role name>; redshift_cluster_identifier stays unset (it names a provisioned cluster).
   airflow_variables = {
@@ -24,6 +25,7 @@ locals {
     redshift_workgroup_name    = module.redshift.workgroup_name
     tickit_source_iam_role_arn = module.redshift.copy_role_arn
     tickit_source_s3_region    = var.tickit_source_s3_region
+    tickit_alert_sns_topic_arn = module.alerts.topic_arn
   }
 }
 
@@ -54,6 +56,13 @@ module "redshift" {
   data_bucket_arn         = var.data_bucket_arn
 }
 
+module "alerts" {
+  source = "../../modules/alerts"
+
+  name            = var.name
+  email_addresses = var.alert_email_addresses
+}
+
 module "mwaa" {
   source = "../../modules/mwaa"
 
@@ -71,5 +80,7 @@ module "mwaa" {
   webserver_access_mode = var.webserver_access_mode
 
   redshift_workgroup_arns = [module.redshift.workgroup_arn]
+  alert_topic_arns        = [module.alerts.topic_arn]
+  alert_kms_key_arns      = [module.alerts.kms_key_arn]
   airflow_variables       = { for key, value in local.airflow_variables : key => value if var.store_airflow_variables }
 }

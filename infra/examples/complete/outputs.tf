@@ -50,6 +50,11 @@ output "dbt_environment" {
   }
 }
 
+output "alerts_topic_arn" {
+  description = "SNS topic of the DAG's failure alerts; subscribe more endpoints to it (chat, a queue) as needed"
+  value       = module.alerts.topic_arn
+}
+
 output "redshift_workgroup_name" {
   description = "The Redshift Serverless workgroup"
   value       = module.redshift.workgroup_name

@@ -76,6 +76,12 @@ variable "tickit_source_s3_region" {
   default     = "us-east-1"
 }
 
+variable "alert_email_addresses" {
+  description = "Addresses that get the DAG's failure alerts by email through the SNS topic (each confirms a subscription mail once); empty for none"
+  type        = list(string)
+  default     = []
+}
+
 variable "store_airflow_variables" {
   description = "Store the DAG's Airflow Variables in Secrets Manager, where MWAA reads them; false leaves them to be set in the Airflow UI from the airflow_variables output"
   type        = bool

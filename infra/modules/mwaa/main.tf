@@ -203,6 +203,34 @@ data "aws_iam_policy_document" "execution" {
   }
 
   dynamic "statement" {
+    # The DAG's failure alerts (tickit_platform.orchestration.alerts): publish to the alert topics only.
+    for_each = length(var.alert_topic_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "PublishTheDagsAlerts"
+      actions   = ["sns:Publish"]
+      resources = var.alert_topic_arns
+    }
+  }
+
+  dynamic "statement" {
+    # An encrypted topic needs its key from the publisher, through SNS only.
+    for_each = length(var.alert_kms_key_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "EncryptTheDagsAlerts"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      resources = var.alert_kms_key_arns
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sns.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
     for_each = local.use_secrets_backend ? [1] : []
 
     content {

@@ -142,6 +142,18 @@ variable "redshift_cluster_credentials" {
   default = []
 }
 
+variable "alert_topic_arns" {
+  description = "SNS topics the DAG's failure alerts are published to (sns:Publish on these only); the alerts module's topic_arn"
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_kms_key_arns" {
+  description = "KMS keys of those topics, which the execution role may use through SNS only; the alerts module's kms_key_arn"
+  type        = list(string)
+  default     = []
+}
+
 variable "airflow_variables" {
   description = "Airflow Variables for the DAG, stored in Secrets Manager under airflow/<name>/variables/ and read by Airflow's Secrets Manager backend. Empty: no backend, set Variables in the UI."
   type        = map(string)

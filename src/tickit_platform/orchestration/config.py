@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tickit_platform import envvars
 from tickit_platform.home import DEFAULT_HOME, HomeLayout
+from tickit_platform.orchestration.alerts.settings import AlertSettings, variable_name
 from tickit_platform.paths import DBT_PROJECT_DIR
 
 if TYPE_CHECKING:
@@ -42,9 +43,10 @@ REDSHIFT_ENV_TEMPLATES: dict[str, str] = {
 
 
 def airflow_variable_names() -> list[str]:
-    """The Airflow Variables the DAG reads, from the templates above (Terraform sets the same names)."""
+    """The Airflow Variables the DAG reads: the templates above, and the alerts' settings (read when an alert
+    is sent). Terraform sets the same names."""
     found = (re.search(r"var\.value\.get\('([^']+)'", t) for t in REDSHIFT_ENV_TEMPLATES.values())
-    return [m[1] for m in found if m]
+    return [m[1] for m in found if m] + [variable_name(name) for name in envvars.ALERTS]
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class DagConfig:
     dbt_threads: int = 4
     # The PostgreSQL target's connection variables (DBT_POSTGRES_*), handed to dbt as they were given.
     postgres: tuple[tuple[str, str], ...] = ()
+    # Where failure alerts go (orchestration/alerts); never handed to dbt.
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def __post_init__(self) -> None:
         envvars.check_target(self.target, envvars.TARGET)
@@ -133,6 +137,7 @@ class DagConfig:
             envvars.DAG_RETRY_DELAY: str(self.retry_delay.total_seconds()),
             envvars.DAG_POKE_INTERVAL: str(self.poke_interval),
             **dict(self.postgres),
+            **self.alerts.to_env(),
         }
         if self.raw_dir is not None:
             env[envvars.RAW_DIR] = str(self.raw_dir)
@@ -170,4 +175,5 @@ def _tuning(env: Mapping[str, str]) -> dict[str, Any]:
         "poke_interval": envvars.number(env, envvars.DAG_POKE_INTERVAL, 3.0, minimum=0.1),
         "dbt_threads": envvars.whole_number(env, envvars.DBT_THREADS, 4, minimum=1),
         "postgres": tuple((name, env[name]) for name in envvars.POSTGRES if name in env),
+        "alerts": AlertSettings.from_env(env),
     }

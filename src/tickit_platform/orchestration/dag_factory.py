@@ -14,6 +14,14 @@ from cosmos.dbt.graph import DbtNode
 from cosmos.operators.local import DbtRunOperationLocalOperator
 
 from tickit_platform.errors import TickitError
+from tickit_platform.orchestration.alerts.notifiers import (
+    AfterBuild,
+    AfterLoad,
+    Deployment,
+    notifiers,
+    run_failure,
+    task_failure,
+)
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
 from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask
 
@@ -89,6 +97,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         )
     env = config.dbt_env()
     common: dict[str, Any] = {"retries": config.retries, "retry_delay": config.retry_delay}
+    deployment = Deployment(config.target, config.alerts)
     # Every dbt command of a run (the shared build, a model's retry) sees the same interval and flag.
     dbt_args: dict[str, Any] = {"vars": INTERVAL_VARS, "full_refresh": "{{ params.full_refresh }}"}
 
@@ -120,6 +129,8 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 "dbt_cmd_flags": ["--resource-type", "test"],
                 "retries": 1,
                 "retry_delay": timedelta(0),
+                # After the build, with its run_results.json at hand: alert on tests that failed or warned.
+                "callback": AfterBuild(deployment),
             },
         ),
         render_config=RenderConfig(
@@ -136,13 +147,23 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         max_active_runs=1,
         tags=TAGS,
         doc_md=__doc__,
-        default_args={"retries": config.retries, "retry_delay": config.retry_delay},
+        default_args={
+            "retries": config.retries,
+            "retry_delay": config.retry_delay,
+            # Once per task that failed after its last try, in the task's process (not per retry; a task
+            # left upstream_failed never runs, so it sends none).
+            "on_failure_callback": notifiers(task_failure(deployment), config.alerts),
+        },
+        # Once per failed run, in the DAG processor.
+        on_failure_callback=notifiers(run_failure(deployment), config.alerts),
     )
-    _add_load_raw(dag, config, profile, {**common, "env": env, "install_deps": False})
+    _add_load_raw(dag, config, profile, {**common, "env": env, "install_deps": False}, deployment)
     return dag
 
 
-def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common: dict[str, Any]) -> None:
+def _add_load_raw(
+    dag: DbtDag, config: DagConfig, profile: ProfileConfig, common: dict[str, Any], deployment: Deployment
+) -> None:
     """Load the raw tables first; the producer and the root model tasks start when it succeeds.
 
     Cosmos makes the producer the parent of the root model tasks with trigger rule "always" so they
@@ -160,7 +181,10 @@ def _add_load_raw(dag: DbtDag, config: DagConfig, profile: ProfileConfig, common
         "partial_parse": True,
         **common,
     }
-    load = DbtRunOperationLocalOperator(task_id=LOAD_RAW_TASK_ID, macro_name="load_raw_tables", **dbt_task)
+    # The load's own counts, read right after it: an alert when it quarantined more than the threshold.
+    load = DbtRunOperationLocalOperator(
+        task_id=LOAD_RAW_TASK_ID, macro_name="load_raw_tables", callback=AfterLoad(deployment), **dbt_task
+    )
     producer = dag.get_task(PRODUCER_TASK_ID)
     # Roots are the model tasks with no model upstream: Cosmos hangs them off the producer only when
     # their sources are not rendered as nodes, so look at the graph rather than trust either shape.

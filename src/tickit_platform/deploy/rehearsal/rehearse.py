@@ -104,6 +104,8 @@ def rehearsal_variables(options: RehearsalOptions) -> dict[str, str]:
         # No S3 here: the raw files come from a local folder (TICKIT_RAW_DIR), so no role reads them.
         "tickit_source_iam_role_arn": "",
         "tickit_source_s3_region": "local",
+        # No SNS here: an empty topic leaves the alerts to whatever the environment configures.
+        "tickit_alert_sns_topic_arn": "",
     }
     unknown = set(values) - set(airflow_variable_names())
     if unknown:  # a name the DAG no longer reads

@@ -14,6 +14,19 @@
     {{ return("try_cast(" ~ text ~ " as " ~ data_type ~ ")") }}
 {% endmacro %}
 
+{#- Each line is split once into a list of fields: one split_part per field would scan the line again
+    for every field (three times slower on the large files). -#}
+{% macro duckdb__raw_fields_sql(node, lines) %}
+    select
+        line_number,
+        line,
+        len(fields) as field_count,
+        {%- for column in node.columns.values() %}
+        nullif(fields[{{ loop.index }}], '') as {{ column.name }}__text{{ "," if not loop.last }}
+        {%- endfor %}
+    from (select line_number, line, string_split(line, {{ raw_delimiter_sql(node) }}) as fields from {{ lines }}) as split_lines
+{% endmacro %}
+
 {% macro duckdb__raw_load_sql(node) %}
     {{ return(load_lines_then_parse_sql(node)) }}
 {% endmacro %}

@@ -1,6 +1,7 @@
 """Per-model orchestration against a black box, measured side by side in one run.
 
     ./benchmarks/run [--scales 1 10] [--models 1000]
+    ./benchmarks/run --loader-only [--against REF] [--repeat 3] [--scales 1 10]
 
 For each scale, on the same synthetic data (its generation timed too) and a fresh warehouse each time:
   1. black box: `dbt run-operation load_raw_tables` then `dbt build` (the floor: the same work, no Airflow);
@@ -10,6 +11,10 @@ For each scale, on the same synthetic data (its generation timed too) and a fres
      on the same files, with the peak memory of the whole process tree;
 then the DAG file's parse time (import + DAG construction) at 17 models and on a generated project.
 Prints the ratios per scale and the parse times.
+
+`--loader-only` times only `dbt run-operation load_raw_tables` (fresh warehouse, partial parse warm), the
+median of `--repeat` runs per scale; with `--against REF` the dbt project as it is at git REF is timed too,
+its runs interleaved with this checkout's, so a busy machine slows both alike.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,6 +105,56 @@ def whole_command(raw: Path, work: Path) -> dict[str, float]:
             "peak_mib": round(peak), "ratio_warm": round(warm / box, 2)}  # fmt: skip
 
 
+def project_at(ref: str, dest: Path) -> Path:
+    """The dbt project as it is at git `ref`, written under `dest`."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "dags/dbt_tickit"], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest / "dags" / "dbt_tickit"
+
+
+def load_seconds(config, work: Path) -> float:  # type: ignore[no-untyped-def]
+    """One `dbt run-operation load_raw_tables` into a fresh warehouse; dbt's partial parse kept in `work`."""
+    config.warehouse_path.unlink(missing_ok=True)
+    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **config.dbt_env()}
+    common = ["--project-dir", str(config.project_dir), "--profiles-dir", str(config.project_dir),
+              "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "-q"]  # fmt: skip
+    started = time.monotonic()
+    subprocess.run([str(config.dbt_executable), "run-operation", "load_raw_tables", *common], env=env, check=True)
+    return time.monotonic() - started
+
+
+def loader_only(scales: list[float], repeat: int, against: str | None) -> None:
+    """The load alone, this checkout against `against` (a git ref) when given, runs interleaved."""
+    with tempfile.TemporaryDirectory(prefix="tickit-bench-") as tmp:
+        tmp_path = Path(tmp)
+        projects = {"this checkout": REPO / "dags" / "dbt_tickit"}
+        if against:
+            projects = {against: project_at(against, tmp_path / "before"), **projects}
+        rows = []
+        for scale in scales:
+            raw = generate(tmp_path / f"raw-{scale:g}", scale=scale, seed=42)
+            configs = {name: dag_config(tmp_path / f"home-{i}-{scale:g}", raw, project_dir=project)
+                       for i, (name, project) in enumerate(projects.items())}  # fmt: skip
+            times: dict[str, list[float]] = {name: [] for name in projects}
+            for config in configs.values():  # untimed: parses the project, warms the file cache
+                load_seconds(config, config.home / "dbt")
+            for _ in range(repeat):
+                for name, config in configs.items():
+                    times[name].append(load_seconds(config, config.home / "dbt"))
+            for name, runs in times.items():
+                rows.append((scale, name, statistics.median(runs), runs))
+                print(json.dumps({"scale": scale, "project": name, "runs_s": [round(t, 2) for t in runs]}), flush=True)
+    print()
+    print(f"| scale | project | dbt load, s (median of {repeat}) | runs, s |")
+    print("|---|---|---|---|")
+    for scale, name, median, runs in rows:
+        print(f"| {scale:g} | {name} | {median:.1f} | {', '.join(f'{t:.1f}' for t in runs)} |")
+
+
 PARSE_SNIPPET = """
 import os, sys, time
 t = time.perf_counter()
@@ -145,7 +201,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--loader-only", action="store_true", help="time only the raw load (see above)")
+    parser.add_argument("--against", metavar="REF", help="with --loader-only: also time the project at git REF")
+    parser.add_argument("--repeat", type=int, default=3, help="with --loader-only: runs per scale and project")
     args = parser.parse_args()
+    if args.loader_only:
+        loader_only(args.scales, args.repeat, args.against)
+        return
     rows = []
     with tempfile.TemporaryDirectory(prefix="tickit-bench-") as tmp:
         tmp_path = Path(tmp)

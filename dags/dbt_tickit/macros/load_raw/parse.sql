@@ -20,21 +20,13 @@
     when the line is good. Plain SQL apart from `raw_try_cast`, so DuckDB and PostgreSQL parse alike. -#}
 {% macro raw_parse_sql(node, lines) %}
     {%- set columns = node.columns.values() | list -%}
-    {%- set delimiter = raw_delimiter_sql(node) -%}
     {%- set header = columns | map(attribute='name') | join(node.meta.delimiter) -%}
     {%- set pk = node.meta.primary_key -%}
     with
 
     split as (
 
-        select
-            line_number,
-            line,
-            length(line) - length(replace(line, {{ delimiter }}, '')) + 1 as field_count,
-            {%- for column in columns %}
-            nullif(split_part(line, {{ delimiter }}, {{ loop.index }}), '') as {{ column.name }}__text{{ "," if not loop.last }}
-            {%- endfor %}
-        from {{ lines }}
+        {{ raw_fields_sql(node, lines) }}
 
     ),
 
@@ -71,28 +63,59 @@
     ),
 
     {#- The first good line with a key wins; later lines with the same key are quarantined, so a key
-        that appears twice is never counted twice downstream. -#}
+        that appears twice is never counted twice downstream. Only repeated keys are looked up: a
+        window over every line would sort the whole file by key for the few that repeat. -#}
+    repeated_keys as (
+
+        select
+            {{ pk }}__text as key_text,
+            min(line_number) as first_line
+        from judged
+        where parse_reason is null
+        group by {{ pk }}__text
+        having count(*) > 1
+
+    ),
+
+    {#- Only what the raw table and the quarantine take: the texts of the fields stay behind. -#}
     final as (
 
         select
-            *,
+            judged.line_number,
+            judged.line,
+            {%- for column in columns %}
+            judged.{{ column.name }},
+            {%- endfor %}
             case
-                when parse_reason is not null then parse_reason
-                when line_number > first_line
-                    then 'duplicate {{ pk }} ' || {{ pk }}__text || ' (first at line '
-                        || cast(first_line as varchar(20)) || ')'
+                when judged.parse_reason is not null then judged.parse_reason
+                when judged.line_number > repeated_keys.first_line
+                    then 'duplicate {{ pk }} ' || judged.{{ pk }}__text || ' (first at line '
+                        || cast(repeated_keys.first_line as varchar(20)) || ')'
             end as reason
-        from (
-            select
-                *,
-                min(case when parse_reason is null then line_number end)
-                    over (partition by {{ pk }}__text) as first_line
-            from judged
-        ) as keyed
+        from judged
+        left join repeated_keys on judged.{{ pk }}__text = repeated_keys.key_text
 
     )
 
     select * from final
+{% endmacro %}
+
+{#- One row per line -> line_number, line, field_count and each field's text as {column}__text, null
+    when empty (a field past the end of a short line is null too). -#}
+{% macro raw_fields_sql(node, lines) %}
+    {{ return(adapter.dispatch('raw_fields_sql', 'dbt_tickit')(node, lines)) }}
+{% endmacro %}
+
+{% macro default__raw_fields_sql(node, lines) %}
+    {%- set delimiter = raw_delimiter_sql(node) -%}
+    select
+        line_number,
+        line,
+        length(line) - length(replace(line, {{ delimiter }}, '')) + 1 as field_count,
+        {%- for column in node.columns.values() %}
+        nullif(split_part(line, {{ delimiter }}, {{ loop.index }}), '') as {{ column.name }}__text{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ lines }}
 {% endmacro %}
 
 {#- Why one field of a line does not fit its column, or null when it does. -#}

@@ -155,6 +155,28 @@ def loader_only(scales: list[float], repeat: int, against: str | None) -> None:
         print(f"| {scale:g} | {name} | {median:.1f} | {', '.join(f'{t:.1f}' for t in runs)} |")
 
 
+def supervision_cost(looks: int = 20_000) -> tuple[float, float]:
+    """What supervision adds to a run: one look at five live components (the runner's own `supervise`),
+    timed over many looks. Returns (microseconds per look, share of one core at the runner's two looks
+    per second). It runs on the polls `tickit run` makes anyway, so this is all it costs."""
+    from tickit_platform.local.airflow import LocalAirflow
+
+    children = [subprocess.Popen(["sleep", "600"]) for _ in range(5)]
+    try:
+        with tempfile.TemporaryDirectory(prefix="tickit-bench-sup-") as tmp:
+            airflow = LocalAirflow(airflow_home=Path(tmp), dag_env={})
+            airflow.processes.update({f"component-{i}": child for i, child in enumerate(children)})
+            started = time.process_time()
+            for _ in range(looks):
+                airflow.supervise()
+            per_look = (time.process_time() - started) / looks
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    return per_look * 1e6, per_look * 2 / 1.0
+
+
 PARSE_SNIPPET = """
 import os, sys, time
 t = time.perf_counter()
@@ -204,9 +226,16 @@ def main() -> None:
     parser.add_argument("--loader-only", action="store_true", help="time only the raw load (see above)")
     parser.add_argument("--against", metavar="REF", help="with --loader-only: also time the project at git REF")
     parser.add_argument("--repeat", type=int, default=3, help="with --loader-only: runs per scale and project")
+    parser.add_argument(
+        "--supervision-only", action="store_true", help="time only supervision's look at the components"
+    )
     args = parser.parse_args()
     if args.loader_only:
         loader_only(args.scales, args.repeat, args.against)
+        return
+    if args.supervision_only:
+        micro, share = supervision_cost()
+        print(f"supervision: {micro:.1f} µs of CPU per look at 5 components, {share:.5%} of one core at 2 looks/s")
         return
     rows = []
     with tempfile.TemporaryDirectory(prefix="tickit-bench-") as tmp:
@@ -253,6 +282,9 @@ def main() -> None:
     print("|---|---|---|")
     print(f"| 17 models | {warm17:.3f} | {cold17:.2f} |")
     print(f"| {args.models + 17} models | {warm_big:.3f} | {cold_big:.2f} |")
+    micro, share = supervision_cost()
+    print()
+    print(f"supervision: {micro:.1f} µs of CPU per look at 5 components, {share:.5%} of one core at 2 looks/s")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from cosmos.dbt.graph import DbtNode
 from cosmos.operators.local import DbtRunOperationLocalOperator
 
 from tickit_platform.errors import TickitError
+from tickit_platform.orchestration import artifacts
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
 from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask
 
@@ -139,6 +141,14 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         default_args={"retries": config.retries, "retry_delay": config.retry_delay},
     )
     _add_load_raw(dag, config, profile, {**common, "env": env, "install_deps": False})
+    history = artifacts.HistoryConfig.from_env(os.environ, config.home)
+    artifacts.attach(
+        dag,
+        producer_task_id=PRODUCER_TASK_ID,
+        freshness_task_id=FRESHNESS_TASK_ID,
+        sources_json=config.layout.freshness,
+        history=history,
+    )
     return dag
 
 

@@ -9,10 +9,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+if TYPE_CHECKING:
+    from tickit_platform.local.runner import DagRunResult
+
 from tickit_platform import console as out
+from tickit_platform import envvars
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.errors import SettingsError, TickitError
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
@@ -84,6 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.reporting.run_record import save_run
 
     settings = _settings(args)
+    _keep_runs(settings)  # a bad TICKIT_KEEP_RUNS is refused before the run, not after it
     _check_warehouse(settings, write=True)
     console = out.console()
     # soft_wrap keeps each message one line (the fallback notice above all), however narrow the output.
@@ -98,6 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with out.TaskProgress(console) as progress:
             result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
     save_run(settings.runs_dir, result)  # the report's run section reads this record, not Airflow's tables
+    _record_history(console, settings, result, dataset.description)
     out.print_tasks(console, result)
     try:  # another program may have opened the warehouse during the run
         _check_warehouse(settings, write=False)
@@ -123,6 +130,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     _write_docs(console, config)
     _write_report(console, settings, dataset.folder)
     return code
+
+
+def _keep_runs(settings: Settings) -> int:
+    from tickit_platform.orchestration.artifacts import HistoryConfig
+
+    return HistoryConfig.from_env(os.environ, settings.home).keep
+
+
+def _record_history(console: Console, settings: Settings, result: DagRunResult, description: str) -> None:
+    """Keep the run's record and data figures beside the artifacts its tasks kept; drop the oldest runs."""
+    from tickit_platform.history.runs import record_run
+    from tickit_platform.history.snapshot import data_figures
+
+    try:
+        figures = data_figures(settings, description)
+    except Exception as err:  # another program may hold the warehouse: the run is still kept
+        console.print(f"Run history: the data figures were not read ({err})", soft_wrap=True)
+        figures = {"description": description, "layers": None, "load_audit": None}
+    dropped = record_run(settings.layout, result, figures)
+    if dropped:
+        console.print(f"Run history: kept the last {_keep_runs(settings)} runs, dropped {len(dropped)}.")
 
 
 def _check_warehouse(settings: Settings, *, write: bool) -> None:
@@ -167,13 +195,31 @@ def _write_report(console: Console, settings: Settings, data_folder: Path | None
 
 def cmd_report(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.run is not None:  # an unknown id is said before anything else
+        from tickit_platform.history.runs import find_run
+
+        find_run(settings.layout, args.run)
     _check_warehouse(settings, write=False)  # before importing the charts' libraries: a busy file is said at once
     from tickit_platform.reporting.report import write_report
 
-    files = write_report(settings)
+    files = write_report(settings, run_id=args.run)
     for image in files.images:
         print(out.path_line("Chart", image))
     print(out.path_line("Report", files.html))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """The kept runs, newest first: id, start, state, duration, data."""
+    from tickit_platform.history.runs import kept_runs
+
+    settings = _settings(args)
+    runs = kept_runs(settings.layout)
+    if not runs:
+        print(f"No runs kept under {settings.runs_dir} yet: `tickit run` keeps each run there.")
+        return 0
+    out.print_kept_runs(out.console(), runs, _keep_runs(settings))
+    print(f"Report of one: tickit report --run ID (kept: the last {_keep_runs(settings)}, {envvars.KEEP_RUNS})")
     return 0
 
 
@@ -470,7 +516,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="write an HTML report (and PNG charts) of the last run and its warehouse")
     report.add_argument("--target", choices=["local", "postgres"], help="warehouse (default local = DuckDB)")
+    report.add_argument("--run", metavar="ID", help="the report of an earlier, kept run (`tickit runs` lists them)")
     report.set_defaults(func=cmd_report)
+
+    runs = sub.add_parser("runs", help="list the kept runs: id, start, state, duration, data")
+    runs.set_defaults(func=cmd_runs)
 
     ui = sub.add_parser("ui", help="start the local Airflow UI with the DAG; Ctrl-C stops it")
     _data_options(ui)

@@ -20,6 +20,7 @@ from tickit_platform.warehouse.quality import Freshness, LoadCount, TestOutcome
 
 if TYPE_CHECKING:
     from tickit_platform.deploy.rehearsal.rehearse import RehearsalResult
+    from tickit_platform.history.runs import KeptRun
 
 STATE_STYLE = {
     "success": "green",
@@ -94,6 +95,21 @@ def print_tasks(console: Console, result: DagRunResult, hosts: bool = False) -> 
         duration = f"{task.duration:.1f}" if task.duration is not None else ""
         where = [task.hostname or ""] if hosts else []
         table.add_row(task.task_id, _styled(task.state), *where, duration, str(task.try_number))
+    console.print(table)
+
+
+def print_kept_runs(console: Console, runs: Sequence[KeptRun], keep: int) -> None:
+    """`tickit runs`: newest first, one line each, the id ready to copy into `tickit report --run`."""
+    table = Table(title=f"Kept runs ({len(runs)}, at most {keep})")
+    table.add_column("run", no_wrap=True, overflow="fold")
+    table.add_column("started (UTC)", no_wrap=True)
+    table.add_column("state")
+    table.add_column("seconds", justify="right")
+    table.add_column("data")
+    for run in reversed(runs):
+        when = run.when.strftime("%Y-%m-%d %H:%M:%S") if run.when else ""
+        seconds = f"{run.seconds:.1f}" if run.seconds is not None else ""
+        table.add_row(run.run_id, when, _styled(run.state), seconds, run.description)
     console.print(table)
 
 

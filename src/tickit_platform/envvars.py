@@ -46,6 +46,15 @@ ALERTS = (
     ALERT_QUARANTINE_THRESHOLD,
 )
 
+# Run history (orchestration/artifacts.py): where every DAG run's artifacts are kept (a folder or
+# s3://bucket/prefix; default $TICKIT_HOME/runs) and how many runs are kept.
+RUNS_URI = "TICKIT_RUNS_URI"
+KEEP_RUNS = "TICKIT_KEEP_RUNS"
+# The same two as the Airflow configuration options [tickit] runs_uri / keep_runs: Terraform hands them
+# to MWAA that way, and MWAA exports each option to every Airflow process under this name.
+AIRFLOW_RUNS_URI = "AIRFLOW__TICKIT__RUNS_URI"
+AIRFLOW_KEEP_RUNS = "AIRFLOW__TICKIT__KEEP_RUNS"
+
 # The PostgreSQL target's connection, read by profiles.yml and by the raw-file check before a run.
 POSTGRES_HOST = "DBT_POSTGRES_HOST"
 POSTGRES_PORT = "DBT_POSTGRES_PORT"
@@ -68,6 +77,8 @@ DAG_VARIABLES = (
     DAG_RETRY_DELAY,
     DAG_POKE_INTERVAL,
     *ALERTS,
+    RUNS_URI,
+    KEEP_RUNS,
     *POSTGRES,
 )
 

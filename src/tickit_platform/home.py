@@ -93,6 +93,14 @@ class HomeLayout:
         """What `tickit run` records of its DAG runs (the report's run section reads it)."""
         return self.root / "runs"
 
+    def run_folder(self, run_id: str) -> Path:
+        """One DAG run's history: its record, its data figures and dbt's artifacts (orchestration/artifacts.py)."""
+        return self.runs / run_id
+
+    def run_report(self, run_id: str) -> Path:
+        """Where `tickit report --run ID` writes the report of an earlier run (the latest's is under reports/)."""
+        return self.reports / "runs" / run_id
+
     @property
     def deploy_bundle(self) -> Path:
         """Where `tickit deploy build` (and `push`) write the MWAA bundle by default."""

@@ -51,12 +51,29 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/tickitdb.zip"
 
 
+@pytest.fixture(scope="module")
+def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One TICKIT_HOME for this module's real runs, so their history accumulates (one Airflow run costs minutes)."""
+    return tmp_path_factory.mktemp("history") / "home"
+
+
+# The runs made on shared_home, in order: run id -> the state it ended in.
+SHARED_RUNS: dict[str, str] = {}
+
+
+def _remember_run(home: Path, state: str) -> None:
+    record = json.loads((home / "runs" / "last_run.json").read_text())
+    assert record["state"] == state
+    SHARED_RUNS[record["run_id"]] = state
+
+
 @pytest.mark.airflow
-def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(shared_home: Path) -> None:
+    home = shared_home
     result = tickit("run", "--scale", "0.01", "--full-refresh", home=home, env={"TICKIT_DATA_URL": closed_port_url()})
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
+    _remember_run(home, "success")
     assert "Official tickit data unavailable" in output
     assert "running on synthetic data (scale 0.01, seed 42)" in output
     assert "Data: synthetic tickit data (scale 0.01, seed 42)" in output
@@ -111,17 +128,20 @@ def _damaged_copy(folder: Path) -> Path:
 
 
 @pytest.mark.airflow
-def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_quarantined(tmp_path: Path) -> None:
+def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_quarantined(
+    tmp_path: Path, shared_home: Path
+) -> None:
     project = copy_project(tmp_path / "dbt_tickit")
     model = project / "models" / "silver" / "silver_users.sql"
     model.write_text(model.read_text().replace("select * from final", "select no_such_column from final"))
     raw = _damaged_copy(tmp_path / "raw")
     env = {"TICKIT_DBT_PROJECT_DIR": str(project), "TICKIT_DAG_RETRIES": "0"}
-    home = tmp_path / "home"
+    home = shared_home
     result = tickit("run", "--source", str(raw), home=home, env=env)
     output = result.stdout + result.stderr
     lines = output.splitlines()
     assert result.returncode == 1, output
+    _remember_run(home, "failed")
     assert "The run failed" in output
     failed_line = next(line for line in lines if "✗ silver_users" in line)
     log = Path(failed_line.split("log: ", 1)[1].strip())
@@ -141,12 +161,52 @@ def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_q
     assert listed.returncode == 0, listed.stderr
     assert "header line" in listed.stdout and "duplicate salesid 1 (first at line 2)" in listed.stdout
     # The report is written all the same, its path the last line, naming the failed task and its log.
-    report = report_data(result.stdout, tmp_path / "home")
+    report = report_data(result.stdout, home)
     assert report["run"]["state"] == "failed"
     assert set(report["run"]["failed"]) >= {"silver_users", "gold_user_activity"}
-    page = (tmp_path / "home" / "reports" / "report.html").read_text(encoding="utf-8")
+    page = (home / "reports" / "report.html").read_text(encoding="utf-8")
     assert f'<b>silver_users</b> <span class="failed">failed</span> log: <code>{log}</code>' in page
     assert "<b>gold_user_activity</b>" in page
+
+
+@pytest.mark.airflow
+def test_every_run_is_kept_and_the_report_charts_the_history_from_the_kept_artifacts(shared_home: Path) -> None:
+    """After the two runs above (green, then silver_users broken), a third: the article's three runs."""
+    home = shared_home
+    result = tickit("run", "--synthetic", "--scale", "0.01", home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _remember_run(home, "success")
+    history = report_data(result.stdout, home)["history"]
+    assert [(r["run_id"], r["state"]) for r in history["runs"]] == list(SHARED_RUNS.items())
+    if len(SHARED_RUNS) == 1:  # the module's other runs were deselected
+        assert "no history yet" in " ".join(report_data(result.stdout, home)["notices"]["history"])
+    for i, run_id in enumerate(SHARED_RUNS):
+        folder = home / "runs" / run_id
+        # What the DAG's producer kept (after a failed build too) and what `tickit run` added.
+        record = json.loads((folder / "run.json").read_text())
+        assert history["runs"][i]["seconds"] == record["seconds"]
+        built = json.loads((folder / "dbt" / "run_results.json").read_text())["results"]
+        assert json.loads((folder / "dbt" / "manifest.json").read_text())["metadata"]["dbt_version"]
+        for r in built:
+            if r["unique_id"].startswith("model."):
+                expected = None if r["status"] == "skipped" else r["execution_time"]
+                assert history["model_seconds"][r["unique_id"].split(".")[-1]][i] == expected, r["unique_id"]
+        tests = [r["status"] for r in built if r["unique_id"].startswith("test.")]
+        assert {s: history["tests"][s][i] for s in history["tests"]} == {s: tests.count(s) for s in history["tests"]}
+        audit = json.loads((folder / "data.json").read_text())["load_audit"]
+        assert {a["source"]: a["quarantined"] for a in audit} == {s: v[i] for s, v in history["quarantine"].items()}
+        statuses = {r["unique_id"].split(".")[-1]: r["status"] for r in built if r["unique_id"].startswith("model.")}
+        if SHARED_RUNS[run_id] == "failed":
+            assert statuses["silver_users"] == "error" and statuses["gold_user_activity"] == "skipped"
+            assert history["quarantine"]["sales"][i] == 2
+        else:
+            assert set(statuses.values()) == {"success"}
+            assert (folder / "dbt" / "sources.json").is_file()  # the freshness check's
+    for chart in ("run-durations", "model-durations", "rows-per-layer", "quarantine", "tests"):
+        assert (home / "reports" / f"history-{chart}.png").read_bytes().startswith(b"\x89PNG")
+    listed = tickit("runs", home=home)
+    assert listed.returncode == 0, listed.stderr
+    assert all(run_id in listed.stdout for run_id in SHARED_RUNS)
 
 
 def test_dbt_passthrough_uses_the_dags_environment_and_writes_only_under_home(tmp_path: Path) -> None:

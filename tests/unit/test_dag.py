@@ -157,3 +157,25 @@ def test_model_tasks_carry_the_watcher_attributes_they_read(dag) -> None:  # typ
     task = dag.get_task("silver_users")
     assert task.producer_task_id == PRODUCER_TASK_ID
     assert task.model_unique_id == "model.dbt_tickit.silver_users"
+
+
+def test_the_shared_build_and_the_freshness_check_keep_their_artifacts(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
+    """Cosmos calls `callback` with the temporary project after dbt ran (docs/decisions/020-run-history.md)."""
+    from tickit_platform.orchestration.alerts.notifiers import AfterBuild
+    from tickit_platform.orchestration.artifacts import keep_artifacts
+
+    producer, freshness = dag.get_task(PRODUCER_TASK_ID), dag.get_task(FRESHNESS_TASK_ID)
+    # The artifacts are kept first; the build's data-test alert (which reads the same files) comes after.
+    assert producer.callback[0] is keep_artifacts and isinstance(producer.callback[1], AfterBuild)
+    assert freshness.callback == [keep_artifacts]
+    location = str(config.layout.runs)
+    assert producer.callback_args == {
+        "location": location,
+        "keep": 20,
+        "files": {"run_results.json": "target/run_results.json", "manifest.json": "target/manifest.json"},
+    }
+    assert freshness.callback_args == {
+        "location": location,
+        "keep": 20,
+        "files": {"sources.json": str(config.layout.freshness)},
+    }

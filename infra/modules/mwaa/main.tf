@@ -15,6 +15,7 @@ locals {
     "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.variables_prefix}/*",
   ]
   use_secrets_backend = length(var.airflow_variables) > 0
+  runs_prefix         = trim(var.runs_prefix, "/")
 
   secrets_backend_options = { for key, value in {
     "secrets.backend" = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
@@ -41,6 +42,10 @@ locals {
       # after 150 s in "queued" instead of Airflow's 600 s.
       "scheduler.task_queued_timeout"                                = "150"
       "scheduler.task_queued_timeout_check_interval"                 = "15"
+      # Run history: every DAG run keeps its dbt artifacts under this prefix of the bucket, the last
+      # keep_runs runs only (tickit_platform/orchestration/artifacts.py reads both).
+      "tickit.runs_uri"  = "s3://${var.source_bucket_name}/${local.runs_prefix}"
+      "tickit.keep_runs" = tostring(var.keep_runs)
     },
     local.secrets_backend_options,
     var.airflow_configuration_options,
@@ -86,6 +91,14 @@ data "aws_iam_policy_document" "execution" {
     sid       = "ReadTheBundle"
     actions   = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
     resources = [var.source_bucket_arn, "${var.source_bucket_arn}/*"]
+  }
+
+  statement {
+    # The run history (dbt's artifacts per DAG run): written and pruned by the DAG's tasks, under its
+    # prefix only; the bundle beside it stays read-only.
+    sid       = "KeepTheRunHistory"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${var.source_bucket_arn}/${local.runs_prefix}/*"]
   }
 
   statement {

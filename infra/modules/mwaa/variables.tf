@@ -166,6 +166,28 @@ variable "airflow_configuration_options" {
   default     = {}
 }
 
+variable "runs_prefix" {
+  description = "Prefix of the source bucket under which every DAG run keeps its dbt artifacts (runs/<run_id>/); the execution role may write there only"
+  type        = string
+  default     = "runs"
+
+  validation {
+    condition     = length(trim(var.runs_prefix, "/")) > 0 && trim(var.runs_prefix, "/") != "dags"
+    error_message = "runs_prefix must name a folder of its own, not the bucket's root or dags/."
+  }
+}
+
+variable "keep_runs" {
+  description = "How many DAG runs the run history keeps under runs_prefix; older run folders are deleted"
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.keep_runs >= 1
+    error_message = "keep_runs must be at least 1."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource"
   type        = map(string)

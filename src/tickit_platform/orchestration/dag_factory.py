@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from cosmos.dbt.graph import DbtNode
 from cosmos.operators.local import DbtRunOperationLocalOperator
 
 from tickit_platform.errors import TickitError
+from tickit_platform.orchestration import artifacts
 from tickit_platform.orchestration.alerts.notifiers import (
     AfterBuild,
     AfterLoad,
@@ -158,6 +160,14 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         on_failure_callback=notifiers(run_failure(deployment), config.alerts),
     )
     _add_load_raw(dag, config, profile, {**common, "env": env, "install_deps": False}, deployment)
+    history = artifacts.HistoryConfig.from_env(os.environ, config.home)
+    artifacts.attach(
+        dag,
+        producer_task_id=PRODUCER_TASK_ID,
+        freshness_task_id=FRESHNESS_TASK_ID,
+        sources_json=config.layout.freshness,
+        history=history,
+    )
     return dag
 
 

@@ -19,6 +19,8 @@ import duckdb
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.data.provenance import Provenance, describe, is_complete, read_provenance
+from tickit_platform.history.runs import find_run, kept_runs
+from tickit_platform.history.trends import History, history
 from tickit_platform.local.runner import DagRunResult
 from tickit_platform.reporting.run_record import RunRecordError, last_run_path, read_run
 from tickit_platform.settings import Settings
@@ -61,10 +63,12 @@ class Report:
     data: DataQuality
     # Section name -> what is missing there and what to run; shown in the page.
     notices: dict[str, list[str]] = field(default_factory=dict)
+    history: History | None = None  # the kept runs' trends (history/trends.py)
 
     @property
     def empty(self) -> bool:
-        return self.business is None and self.run is None and self.data.layers is None
+        no_history = self.history is None or self.history.empty
+        return self.business is None and self.run is None and self.data.layers is None and no_history
 
 
 # --- business: the gold views ---------------------------------------------------------------------------
@@ -168,8 +172,10 @@ def read_test_outcomes(settings: Settings) -> list[Row] | None:
 # --- everything -------------------------------------------------------------------------------------------
 
 
-def gather(settings: Settings, data_folder: Path | None = None) -> Report:
-    notices: dict[str, list[str]] = {"business": [], "run": [], "data": []}
+def gather(settings: Settings, data_folder: Path | None = None, run_id: str | None = None) -> Report:
+    """Everything the page shows; with `run_id`, the Run and History sections are that kept run's."""
+    chosen = find_run(settings.layout, run_id) if run_id is not None else None  # an unknown id fails first
+    notices: dict[str, list[str]] = {"business": [], "run": [], "data": [], "history": []}
     warehouse = settings.warehouse_path
     local = settings.target == "local"
     has_warehouse = local and warehouse.is_file()
@@ -190,7 +196,19 @@ def gather(settings: Settings, data_folder: Path | None = None) -> Report:
                 f"The gold views could not be read ({err}). Fix the failed models (see Run) and run `tickit run` again."
             )
 
-    run, run_started = read_last_run(settings, notices["run"])
+    if chosen is None:
+        run, run_started = read_last_run(settings, notices["run"])
+    else:
+        run, run_started = chosen.run, chosen.started
+        if run is None:
+            notices["run"].append(f"Run {chosen.run_id} has no run record (it was not started by `tickit run`).")
+        now = f"Read from the warehouse as the latest run left it, not as run {chosen.run_id} did (see History)."
+        notices["business"].append(now)
+        notices["data"].append(now)
+    trends = history(kept_runs(settings.layout), selected=run_id)
+    if trends.empty:
+        notices["history"].append(f"No runs kept under {settings.runs_dir} yet: `tickit run` keeps each run there.")
+    notices["history"].extend(trends.notices)
 
     folder = data_folder or last_dataset(settings)
     provenance = read_provenance(folder) if folder is not None and is_complete(folder) else None
@@ -219,7 +237,7 @@ def gather(settings: Settings, data_folder: Path | None = None) -> Report:
         load_audit=audit,
         tests=tests,
     )
-    return Report(settings, datetime.now(UTC), business, run, run_started, data, notices)
+    return Report(settings, datetime.now(UTC), business, run, run_started, data, notices, trends)
 
 
 def data_description(data: DataQuality) -> str:

@@ -111,6 +111,7 @@ def report_json(report: Report) -> str:
             "load_audit": data.load_audit,
             "tests": data.tests,
         },
+        "history": asdict(report.history) if report.history is not None else None,
         "notices": report.notices,
     }
     # "</" would end the script element early whatever the JSON says.
@@ -194,6 +195,24 @@ def _run_tasks(report: Report) -> Table | None:
     )
 
 
+def _history(report: Report) -> dict[str, Table] | None:
+    trends = report.history
+    if trends is None or trends.empty:
+        return None
+
+    def models(rows: Sequence[Any], css_id: str) -> Table:
+        columns = ["model", "median s", "latest s", "growth s"]
+        return Table(columns, [(t.model, t.median, t.latest, t.growth) for t in rows], css_id)
+
+    runs = Table(
+        ["run", "started", "state", "seconds", "data"],
+        [(r.run_id, (r.started or "")[:19], r.state, r.seconds, r.data) for r in reversed(trends.runs)],
+        "history-runs",
+    )
+    slowest, grew = models(trends.slowest, "history-slowest"), models(trends.grew, "history-grew")
+    return {"runs": runs, "slowest": slowest, "grew": grew}
+
+
 def _pick(records: Sequence[Row], *keys: str) -> list[tuple[Any, ...]]:
     return [tuple(record[key] for key in keys) for record in records]
 
@@ -242,6 +261,7 @@ def render(report: Report, charts: dict[str, bytes], docs_index: Path | None = N
             business=_business(report),
             run=report.run,
             run_tasks=_run_tasks(report),
+            history=_history(report),
             data=_data(report),
             docs_index=docs_index,
             # Markup: report_json already turned every "</" into "<\/", so the JSON cannot end the script early,

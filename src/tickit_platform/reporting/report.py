@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tickit_platform.errors import TickitError
+from tickit_platform.history.charts import history_charts
 from tickit_platform.reporting import charts
 from tickit_platform.reporting.data import gather
 from tickit_platform.reporting.page import render
@@ -32,8 +33,9 @@ def _write(path: Path, content: bytes) -> None:
     os.replace(part, path)
 
 
-def write_report(settings: Settings, data_folder: Path | None = None) -> ReportFiles:
-    report = gather(settings, data_folder)
+def write_report(settings: Settings, data_folder: Path | None = None, run_id: str | None = None) -> ReportFiles:
+    """The report of the latest run under reports/, or of the kept run `run_id` under reports/runs/<run_id>/."""
+    report = gather(settings, data_folder, run_id)
     if report.empty:
         raise ReportError(
             f"nothing to report on: no warehouse at {settings.warehouse_path} and no run recorded under "
@@ -46,7 +48,9 @@ def write_report(settings: Settings, data_folder: Path | None = None) -> ReportF
         images["customer-spend-pareto"] = charts.customer_pareto(report.business)
     if report.run is not None:
         images["run-timeline"] = charts.run_timeline(report.run, report.run_started)
-    out = settings.reports_dir
+    if report.history is not None:
+        images.update(history_charts(report.history))
+    out = settings.reports_dir if run_id is None else settings.layout.run_report(run_id)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, png in images.items():

@@ -1,0 +1,130 @@
+"""The kept runs under `$TICKIT_HOME/runs/<run_id>/`: written by `tickit run` and the DAG, read back here.
+
+A run's folder holds what the DAG's tasks kept of dbt (`dbt/run_results.json`, `dbt/manifest.json`,
+`dbt/sources.json`; orchestration/artifacts.py) and what `tickit run` adds when the run ends: the task
+instances' outcome (`run.json`, the run record's format) and the data figures only the warehouse knows
+after the run (`data.json`: rows per layer, the load audit). A folder may lack any of them (a run
+started from `tickit ui` has no run.json, a failed load no dbt/): readers take what is there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tickit_platform.errors import TickitError
+from tickit_platform.home import HomeLayout
+from tickit_platform.local.runner import DagRunResult
+from tickit_platform.orchestration.artifacts import ARTIFACTS_DIR, FolderStore, HistoryConfig, prune
+from tickit_platform.reporting.run_record import RunRecordError, read_run, to_json
+
+RUN_RECORD = "run.json"
+DATA_FIGURES = "data.json"
+
+
+class UnknownRunError(TickitError):
+    """No kept run has the id asked for; the message says how to list the ids."""
+
+
+@dataclass(frozen=True)
+class KeptRun:
+    """One run's folder, read back. None: the folder does not hold that file."""
+
+    run_id: str
+    folder: Path
+    run: DagRunResult | None
+    started: datetime | None
+    data: dict[str, Any] | None  # data.json
+    run_results: dict[str, Any] | None  # dbt's, of the shared build
+    sources: dict[str, Any] | None  # dbt's, of the freshness check
+
+    @property
+    def state(self) -> str:
+        """The DAG run's state; without a run record, what dbt's build says (or "unknown")."""
+        if self.run is not None:
+            return self.run.state
+        if self.run_results is None:
+            return "unknown"
+        bad = {"error", "fail", "runtime error"}
+        return "failed" if any(r.get("status") in bad for r in self.run_results.get("results", [])) else "success"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.run is not None:
+            return self.run.seconds
+        return float(self.run_results["elapsed_time"]) if self.run_results else None
+
+    @property
+    def when(self) -> datetime | None:
+        """When the run started: its record's start, else when dbt's build started."""
+        if self.started is not None:
+            return self.started
+        stamp = (self.run_results or {}).get("metadata", {}).get("invocation_started_at")
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+
+    @property
+    def description(self) -> str:
+        """Which data the run loaded, as `tickit run` said it."""
+        return str((self.data or {}).get("description") or "")
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _write_json(path: Path, value: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.part")
+    part.write_text(json.dumps(value, indent=1, default=str) + "\n", encoding="utf-8")
+    os.replace(part, path)
+
+
+def read_kept_run(folder: Path) -> KeptRun:
+    run, started = None, None
+    # An unreadable record leaves the run to what dbt kept.
+    if (folder / RUN_RECORD).is_file():
+        with suppress(RunRecordError):
+            run, started = read_run(folder / RUN_RECORD)
+    dbt = folder / ARTIFACTS_DIR
+    return KeptRun(
+        run_id=folder.name,
+        folder=folder,
+        run=run,
+        started=started,
+        data=_json(folder / DATA_FIGURES),
+        run_results=_json(dbt / "run_results.json"),
+        sources=_json(dbt / "sources.json"),
+    )
+
+
+def kept_runs(layout: HomeLayout) -> list[KeptRun]:
+    """Every kept run, oldest first (the order the DAG's pruning uses too)."""
+    return [read_kept_run(layout.run_folder(r.run_id)) for r in FolderStore(layout.runs).runs()]
+
+
+def find_run(layout: HomeLayout, run_id: str) -> KeptRun:
+    folder = layout.run_folder(run_id)
+    if not run_id or "/" in run_id or run_id.startswith(".") or not folder.is_dir():
+        raise UnknownRunError(f"no kept run {run_id!r} under {layout.runs}; `tickit runs` lists the kept runs' ids")
+    return read_kept_run(folder)
+
+
+def record_run(
+    layout: HomeLayout, result: DagRunResult, data: Mapping[str, Any], env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Keep `tickit run`'s record and data figures in the run's folder, then prune; the run ids dropped."""
+    folder = layout.run_folder(result.run_id)
+    _write_json(folder / RUN_RECORD, to_json(result))
+    _write_json(folder / DATA_FIGURES, data)
+    history = HistoryConfig.from_env(os.environ if env is None else env, layout.root)
+    return prune(FolderStore(layout.runs), history.keep)

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from tests.alert_receivers import webhook_server
 from tests.support import MODELS, copy_project, wait_for_log
 
 from tickit_platform.data.formats import load_formats
@@ -135,9 +136,12 @@ def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_q
     model = project / "models" / "silver" / "silver_users.sql"
     model.write_text(model.read_text().replace("select * from final", "select no_such_column from final"))
     raw = _damaged_copy(tmp_path / "raw")
-    env = {"TICKIT_DBT_PROJECT_DIR": str(project), "TICKIT_DAG_RETRIES": "0"}
+    env = {"TICKIT_DBT_PROJECT_DIR": str(project), "TICKIT_DAG_RETRIES": "0", "TICKIT_ALERT_QUARANTINE_THRESHOLD": "1"}
     home = shared_home
-    result = tickit("run", "--source", str(raw), home=home, env=env)
+    with webhook_server() as hook:
+        result = tickit("run", "--source", str(raw), home=home, env={**env, "TICKIT_ALERT_WEBHOOK_URL": hook.url})
+        # Every alert arrived before `tickit run` ended, the run's own (sent by the DAG processor) included.
+        subjects = sorted(r.subject for r in hook.received())
     output = result.stdout + result.stderr
     lines = output.splitlines()
     assert result.returncode == 1, output
@@ -167,6 +171,17 @@ def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_q
     page = (home / "reports" / "report.html").read_text(encoding="utf-8")
     assert f'<b>silver_users</b> <span class="failed">failed</span> log: <code>{log}</code>' in page
     assert "<b>gold_user_activity</b>" in page
+    run_id = report["run"]["run_id"]
+    assert [s for s in subjects if not s.startswith("[tickit] data tests: ")] == sorted(
+        [
+            f"[tickit] silver_users failed in run {run_id}",
+            f"[tickit] silver_listing failed in run {run_id}",
+            f"[tickit] the load quarantined 2 lines in run {run_id}",
+            f"[tickit] run {run_id} of dbt_tickit_medallion_dag failed",
+        ]
+    ), subjects
+    assert len([s for s in subjects if s.startswith("[tickit] data tests: ")]) == 1, subjects
+    assert "Sending the failed run's alert (webhook)…" in output
 
 
 @pytest.mark.airflow

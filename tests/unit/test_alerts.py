@@ -238,8 +238,18 @@ def test_a_dead_smtp_server_is_logged_not_raised_and_the_other_channels_still_de
         _deliver(AlertSettings(smtp_url=dead, email_to=("data@example.com",), webhook_url=hook.url))
     assert len(hook.posts) == 1
     logged = _logged(capfd, caplog)
-    assert "tickit alert not sent by email: ConnectionRefusedError" in logged
+    # The failure names the alert it could not send (`tickit run` looks for the run's alert by its subject).
+    assert f"tickit alert not sent by email: [tickit] silver_users failed in run {RUN}: ConnectionRefusedError" in (
+        logged
+    )
     assert "tickit alert sent by webhook" in logged
+
+
+def test_the_channels_the_environment_turns_on_are_the_ones_tickit_run_waits_for() -> None:
+    assert AlertSettings().channels() == ()
+    on = AlertSettings(webhook_url="https://hooks.example.com/x", email_to=("data@example.com",))
+    assert on.channels() == ("email", "webhook")
+    assert {n.channel for n in notifiers(task_failure(Deployment("local", on)), on)} >= set(on.channels())
 
 
 def test_no_channel_means_no_alert_and_no_error(

@@ -236,6 +236,19 @@ class LocalAirflow:
             self._spawn(name, self.env())
             self._record()
 
+    def wait_for_log_lines(self, folder: str, text: str, count: int, timeout: float) -> int:
+        """Wait until `count` lines of the logs under logs/<folder> contain `text`; how many did."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = 0
+            for log in (self.logs_dir / folder).rglob("*.log"):
+                with contextlib.suppress(OSError):
+                    found += sum(text in line for line in log.read_text(errors="replace").splitlines())
+            if found >= count or time.monotonic() >= deadline:
+                return found
+            self.supervise()
+            time.sleep(0.5)
+
     def wait_healthy(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

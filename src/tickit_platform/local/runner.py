@@ -12,9 +12,13 @@ from typing import Any
 
 from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.local.airflow import AirflowApi, LocalAirflow
+from tickit_platform.orchestration.alerts.messages import run_failure_subject
+from tickit_platform.orchestration.alerts.settings import AlertSettings
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
 
 RUN_ID_PREFIX = "tickit_run__"
+# How long a failed run waits for its alert, which the DAG processor sends a few seconds after the run ended.
+RUN_ALERT_TIMEOUT = 60.0
 ProgressCallback = Callable[[list[dict[str, Any]]], None]
 
 
@@ -120,7 +124,25 @@ def trigger_and_wait(
     api.trigger(DAG_ID, run_id, now.isoformat(), conf)
     state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout, supervise=airflow.supervise)
     seconds = time.monotonic() - started
+    if state == "failed":
+        wait_for_run_alert(airflow, run_id)
     return DagRunResult(run_id, state, seconds, outcomes(airflow, api, run_id), started_at=now.isoformat())
+
+
+def wait_for_run_alert(airflow: LocalAirflow, run_id: str, timeout: float = RUN_ALERT_TIMEOUT) -> None:
+    """A failed run's alert is sent by the DAG processor a few seconds after the run ended: stopping Airflow
+    at once would lose it. Wait for one line per channel (sent or not) in the DAG processor's log."""
+    channels = AlertSettings.from_env(airflow.dag_env).channels()
+    if not channels:
+        return
+    subject = run_failure_subject(DAG_ID, run_id)
+    airflow.say(f"Sending the failed run's alert ({', '.join(channels)})…")
+    done = airflow.wait_for_log_lines("dag_processor", subject, len(channels), timeout)
+    if done < len(channels):
+        airflow.say(
+            f"tickit: the failed run's alert was not confirmed on every channel within {timeout:.0f} s; "
+            f"see the DAG processor's log under {airflow.logs_dir / 'dag_processor'}"
+        )
 
 
 def wait_existing(

@@ -17,6 +17,11 @@ ERROR_LINES = 8
 LINE_WIDTH = 240
 
 
+def run_failure_subject(dag_id: str, run_id: str) -> str:
+    """The subject of a failed run's alert; `tickit run` looks for it in the DAG processor's log."""
+    return f"[tickit] run {run_id} of {dag_id} failed"
+
+
 @dataclass(frozen=True)
 class Alert:
     subject: str
@@ -85,7 +90,7 @@ def task_failed(
 def run_failed(*, dag_id: str, run_id: str, reason: str | None, run_url: str, new_run: str) -> Alert:
     why = f" ({reason})" if reason else ""
     return Alert(
-        subject=f"[tickit] run {run_id} of {dag_id} failed",
+        subject=run_failure_subject(dag_id, run_id),
         body=(
             f"Run {run_id} of {dag_id} failed{why}.\n\n"
             "Every task that failed after its last try sent an alert of its own; tasks left upstream_failed "

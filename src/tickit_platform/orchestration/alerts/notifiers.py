@@ -13,6 +13,7 @@ the DAG processor), never a failed task.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -84,6 +85,7 @@ class AlertNotifier(BaseNotifier):
         """Nothing to render (no template fields); Airflow 3.0's version would also require a "dag" key."""
 
     def notify(self, context: Mapping[str, Any]) -> None:
+        alert: Alert | None = None
         try:
             destination = self.destination()
             if destination is None:
@@ -93,7 +95,14 @@ class AlertNotifier(BaseNotifier):
                 return
             self.deliver(destination, alert)
         except Exception as error:
-            self.log.warning("tickit alert not sent by %s: %s: %s", self.channel, type(error).__name__, error)
+            # Every outcome names the alert's subject (its run and task): `tickit run` waits for the run's
+            # alert lines in the DAG processor's log before it stops Airflow (local/airflow.py).
+            if alert is None:
+                with contextlib.suppress(Exception):
+                    alert = self.compose(context)
+            about = alert.subject if alert is not None else "an alert that could not be composed"
+            failure = f"{type(error).__name__}: {error}"
+            self.log.warning("tickit alert not sent by %s: %s: %s", self.channel, about, failure)
         else:
             self.log.info("tickit alert sent by %s to %s: %s", self.channel, destination, alert.subject)
 

@@ -56,6 +56,11 @@ class AlertSettings:
             ),
         )
 
+    def channels(self) -> tuple[str, ...]:
+        """The channels these settings turn on (Airflow Variables may turn on more, where Airflow runs)."""
+        on = {"Amazon SNS": self.sns_topic_arn, "email": self.email_to, "webhook": self.webhook_url}
+        return tuple(name for name, value in on.items() if value)
+
     def to_env(self) -> dict[str, str]:
         values = {
             envvars.ALERT_SNS_TOPIC_ARN: self.sns_topic_arn,

@@ -2,6 +2,8 @@
 
     ./benchmarks/run [--scales 1 10] [--models 1000]
     ./benchmarks/run --loader-only [--against REF] [--repeat 3] [--scales 1 10]
+    ./benchmarks/run --wide-dag 200 [--scales 0.02]
+    ./benchmarks/run --supervision-only
 
 For each scale, on the same synthetic data (its generation timed too) and a fresh warehouse each time:
   1. black box: `dbt run-operation load_raw_tables` then `dbt build` (the floor: the same work, no Airflow);
@@ -15,6 +17,12 @@ Prints the ratios per scale and the parse times.
 `--loader-only` times only `dbt run-operation load_raw_tables` (fresh warehouse, partial parse warm), the
 median of `--repeat` runs per scale; with `--against REF` the dbt project as it is at git REF is timed too,
 its runs interleaved with this checkout's, so a busy machine slows both alike.
+
+`--wide-dag N` adds N trivial models to the project (each `select count(*) from` one silver model, so they
+can all run at once) and measures the DAG run against the black box on it, with the CPU the whole local
+Airflow used (its processes' user + system time, start-up and stop included) minus that of starting and
+stopping the same Airflow with no run: the CPU each task costs, and the floor that sets on this machine's
+cores.
 """
 
 from __future__ import annotations
@@ -208,6 +216,65 @@ def parse_seconds(config, project_dir: Path | None = None) -> tuple[float, float
     return cold, float(out.stdout.strip().splitlines()[-1])
 
 
+def wide_project(dest: Path, models: int) -> Path:
+    """The real project plus `models` generated models, each counting the rows of one silver model."""
+    shutil.copytree(REPO / "dags" / "dbt_tickit", dest, ignore=shutil.ignore_patterns("target", "logs"))
+    folder = dest / "models" / "generated"
+    folder.mkdir()
+    silver = ["silver_category", "silver_date", "silver_event", "silver_listing", "silver_sales", "silver_users",
+              "silver_venue"]  # fmt: skip
+    for i in range(models):
+        (folder / f"wide_{i:04d}.sql").write_text(f"select count(*) as n from {{{{ ref('{silver[i % 7]}') }}}}\n")
+    return dest
+
+
+def children_cpu() -> float:
+    """User + system seconds of every child process this one has reaped (Airflow's components and theirs)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wide_dag(models: int, scale: float) -> None:
+    with tempfile.TemporaryDirectory(prefix="tickit-bench-wide-") as tmp:
+        tmp_path = Path(tmp)
+        raw = generate(tmp_path / "raw", scale=scale, seed=42)
+        project = wide_project(tmp_path / "wide" / "dbt_tickit", models)
+        box_cfg = dag_config(tmp_path / "box", raw, project_dir=project)
+        ensure_manifest(box_cfg)
+        cpu = children_cpu()
+        load, build = black_box(box_cfg, tmp_path / "box" / "dbt")
+        box_cpu = children_cpu() - cpu
+        idle_cfg = dag_config(tmp_path / "idle", raw, project_dir=project)
+        cpu = children_cpu()
+        with started_airflow(idle_cfg):
+            pass
+        idle_cpu = children_cpu() - cpu
+        dag_cfg = dag_config(tmp_path / "dag", raw, project_dir=project)
+        cpu = children_cpu()
+        with started_airflow(dag_cfg) as (airflow, api):
+            result = trigger_and_wait(airflow, api)
+        run_cpu = children_cpu() - cpu - idle_cpu
+    if result.state != "success":
+        raise SystemExit(f"DAG run {result.state}")
+    tasks = len(result.tasks)
+    per_task = (run_cpu - box_cpu) / tasks
+    cores = os.cpu_count() or 1
+    row = {"models": models + 17, "tasks": tasks, "scale": scale, "black_box_s": round(load + build, 1),
+           "dag_run_s": round(result.seconds, 1), "ratio": round(result.seconds / (load + build), 2),
+           "black_box_cpu_s": round(box_cpu, 1), "run_cpu_s": round(run_cpu, 1),
+           "orchestration_cpu_per_task_s": round(per_task, 2),
+           "floor_s": round(per_task * tasks / cores, 1), "cores": cores}  # fmt: skip
+    print(json.dumps(row), flush=True)
+    print()
+    print("| models | tasks | (1) load + build, s | (2) DAG run, s | (2)/(1) | CPU of the run beyond dbt's, s per task "
+          "| floor it sets on the cores, s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {row['models']} | {tasks} | {row['black_box_s']} | {row['dag_run_s']} | {row['ratio']} "
+          f"| {row['orchestration_cpu_per_task_s']} | {row['floor_s']} ({cores} cores) |")  # fmt: skip
+
+
 def generated_project(dest: Path, models: int) -> Path:
     """The real project plus `models` generated models chained onto the gold layer."""
     shutil.copytree(REPO / "dags" / "dbt_tickit", dest, ignore=shutil.ignore_patterns("target", "logs"))
@@ -226,12 +293,17 @@ def main() -> None:
     parser.add_argument("--loader-only", action="store_true", help="time only the raw load (see above)")
     parser.add_argument("--against", metavar="REF", help="with --loader-only: also time the project at git REF")
     parser.add_argument("--repeat", type=int, default=3, help="with --loader-only: runs per scale and project")
+    parser.add_argument("--wide-dag", type=int, metavar="N", help="time the DAG with N extra parallel models")
     parser.add_argument(
         "--supervision-only", action="store_true", help="time only supervision's look at the components"
     )
     args = parser.parse_args()
     if args.loader_only:
         loader_only(args.scales, args.repeat, args.against)
+        return
+    if args.wide_dag:
+        for scale in args.scales:
+            wide_dag(args.wide_dag, scale)
         return
     if args.supervision_only:
         micro, share = supervision_cost()

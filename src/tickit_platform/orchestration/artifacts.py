@@ -10,8 +10,8 @@ failed build too), which is when `keep_artifacts` copies dbt's files out:
 `location` is a folder (locally `$TICKIT_HOME/runs`) or `s3://bucket/prefix` (on MWAA the environment's
 own bucket, `runs/`; Terraform passes it as the Airflow option [tickit] runs_uri). After each copy the
 oldest run folders beyond `keep` are deleted, so the history stays bounded whoever triggered the runs.
-This module ships to MWAA with the DAG: it needs boto3 for S3 (Airflow's Amazon provider brings it) and
-nothing from the rest of the package.
+This module ships to MWAA with the DAG: it needs boto3 for S3 (Airflow's Amazon provider brings it) and,
+of the package, only what the bundle ships beside it (envvars, home).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tickit_platform import envvars
+from tickit_platform.home import HomeLayout
 
 DEFAULT_KEEP_RUNS = 20
 ARTIFACTS_DIR = "dbt"  # inside a run's folder: what dbt wrote
@@ -48,7 +49,7 @@ class HistoryConfig:
         location = envvars.text(env, envvars.RUNS_URI) or envvars.text(env, envvars.AIRFLOW_RUNS_URI)
         keep_name = envvars.KEEP_RUNS if envvars.text(env, envvars.KEEP_RUNS) else envvars.AIRFLOW_KEEP_RUNS
         keep = envvars.whole_number(env, keep_name, DEFAULT_KEEP_RUNS, minimum=1)
-        return cls(location or str(Path(home) / "runs"), keep)
+        return cls(location or str(HomeLayout(Path(home)).runs), keep)
 
     def callback_args(self, files: Mapping[str, str]) -> dict[str, Any]:
         """Cosmos' `callback_args` for an operator whose dbt writes `files` (name -> path in the project)."""

@@ -218,8 +218,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"No runs kept under {settings.runs_dir} yet: `tickit run` keeps each run there.")
         return 0
-    out.print_kept_runs(out.console(), runs, _keep_runs(settings))
-    print(f"Report of one: tickit report --run ID (kept: the last {_keep_runs(settings)}, {envvars.KEEP_RUNS})")
+    keep = _keep_runs(settings)
+    out.print_kept_runs(out.console(), runs, keep)
+    print(f"Report of one: tickit report --run ID (kept: the last {keep}, {envvars.KEEP_RUNS})")
     return 0
 
 

@@ -190,11 +190,19 @@ def test_the_bundle_runs_green_on_two_celery_workers_with_duckdbs_gold_even_when
         hosts.update(ti["hostname"] for ti in running)
         if killed or not cluster:
             return
-        on_model = {ti["hostname"] for ti in running if ti["task_id"] in MODELS}
-        producer = {ti["hostname"] for ti in running if ti["task_id"] == PRODUCER_TASK_ID}
         # A worker running model tasks but not the shared dbt build: a producer that dies ends the run's
-        # build (Cosmos' producer is not re-run; its retry is skipped), which is another scenario.
-        victims = sorted(on_model - producer)
+        # build (Cosmos skips the producer's retry and the models build themselves), another scenario.
+        # So wait until the producer is seen running on a host, or done: a worker takes it from Redis
+        # before Airflow says it runs, and in that gap any worker may be holding it (CI killed one once).
+        producer = next((ti for ti in tis if ti["task_id"] == PRODUCER_TASK_ID), {})
+        if producer.get("state") == "running" and producer.get("hostname"):
+            producer_host = {producer["hostname"]}
+        elif producer.get("state") == "success":
+            producer_host = set()
+        else:
+            return
+        on_model = {ti["hostname"] for ti in running if ti["task_id"] in MODELS}
+        victims = sorted(on_model - producer_host)
         if not victims:
             return
         airflow, _ = cluster[0]

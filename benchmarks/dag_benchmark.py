@@ -4,15 +4,19 @@
     ./benchmarks/run --loader-only [--against REF] [--repeat 3] [--scales 1 10]
     ./benchmarks/run --wide-dag 200 [--scales 0.02]
     ./benchmarks/run --supervision-only
+    ./benchmarks/run --whole-only [--scales 1]
 
 For each scale, on the same synthetic data (its generation timed too) and a fresh warehouse each time:
   1. black box: `dbt run-operation load_raw_tables` then `dbt build` (the floor: the same work, no Airflow);
   2. the DAG under Airflow's real scheduler, in the mode `tickit run` uses (trigger to finished run);
   3. the whole command a user waits for, `tickit run` (start-up, run, summary, docs, report), warm (its
      second run on the same home) against `tickit dbt run-operation load_raw_tables` + `tickit dbt build`
-     on the same files, with the peak memory of the whole process tree;
+     on the same files, with the peak memory of the whole process tree; and a third run once `tickit up`
+     keeps a local Airflow running (docs/decisions/021-resident-airflow.md);
 then the DAG file's parse time (import + DAG construction) at 17 models and on a generated project.
 Prints the ratios per scale and the parse times.
+
+`--whole-only` measures only (3).
 
 `--loader-only` times only `dbt run-operation load_raw_tables` (fresh warehouse, partial parse warm), the
 median of `--repeat` runs per scale; with `--against REF` the dbt project as it is at git REF is timed too,
@@ -109,8 +113,15 @@ def whole_command(raw: Path, work: Path) -> dict[str, float]:
                                                                             ["build"]))  # fmt: skip
     cold, _ = timed_command(["run", *source], run_home)
     warm, peak = timed_command(["run", *source], run_home)
+    # With a local Airflow kept running (`tickit up`, not timed: it is started once, not per run).
+    timed_command(["up", *source], run_home)
+    try:
+        resident, _ = timed_command(["run", *source], run_home)
+    finally:
+        timed_command(["down"], run_home)
     return {"box_s": round(box, 1), "run_cold_s": round(cold, 1), "run_warm_s": round(warm, 1),
-            "peak_mib": round(peak), "ratio_warm": round(warm / box, 2)}  # fmt: skip
+            "peak_mib": round(peak), "ratio_warm": round(warm / box, 2), "run_up_s": round(resident, 1),
+            "ratio_up": round(resident / box, 2)}  # fmt: skip
 
 
 def project_at(ref: str, dest: Path) -> Path:
@@ -294,6 +305,7 @@ def main() -> None:
     parser.add_argument("--against", metavar="REF", help="with --loader-only: also time the project at git REF")
     parser.add_argument("--repeat", type=int, default=3, help="with --loader-only: runs per scale and project")
     parser.add_argument("--wide-dag", type=int, metavar="N", help="time the DAG with N extra parallel models")
+    parser.add_argument("--whole-only", action="store_true", help="time only the whole `tickit run` (3, above)")
     parser.add_argument(
         "--supervision-only", action="store_true", help="time only supervision's look at the components"
     )
@@ -304,6 +316,12 @@ def main() -> None:
     if args.wide_dag:
         for scale in args.scales:
             wide_dag(args.wide_dag, scale)
+        return
+    if args.whole_only:
+        with tempfile.TemporaryDirectory(prefix="tickit-bench-") as tmp:
+            for scale in args.scales:
+                raw = generate(Path(tmp) / f"raw-{scale:g}", scale=scale, seed=42)
+                print(json.dumps({"scale": scale, **whole_command(raw, Path(tmp) / f"whole-{scale:g}")}), flush=True)
         return
     if args.supervision_only:
         micro, share = supervision_cost()
@@ -343,12 +361,12 @@ def main() -> None:
     print()
     print(
         "| scale | (3) `tickit dbt` load + build, s | `tickit run` cold, s | `tickit run` warm, s | warm/(3) "
-        "| peak memory of the run, MiB |"
+        "| after `tickit up`, s | up/(3) | peak memory of the warm run, MiB |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['scale']:g} | {r['box_s']} | {r['run_cold_s']} | {r['run_warm_s']} | {r['ratio_warm']} "
-              f"| {r['peak_mib']} |")  # fmt: skip
+              f"| {r['run_up_s']} | {r['ratio_up']} | {r['peak_mib']} |")  # fmt: skip
     print()
     print("| project | DAG construction, s | cold parse incl. Airflow + Cosmos imports, s |")
     print("|---|---|---|")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from tickit_platform.local.airflow import LocalAirflow
     from tickit_platform.local.runner import DagRunResult
 
 from tickit_platform import console as out
@@ -100,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with raw_dir_for_target(settings.target, dataset.folder, say=say) as raw_dir:
         config = _dag_config(settings, raw_dir)
         config.layout.freshness.unlink(missing_ok=True)  # the summary must never show an earlier run's check
-        console.print(f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…")
+        console.print(_airflow_line(settings), soft_wrap=True)
         with out.TaskProgress(console) as progress:
             result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
     save_run(settings.runs_dir, result)  # the report's run section reads this record, not Airflow's tables
@@ -130,6 +131,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     _write_docs(console, config)
     _write_report(console, settings, dataset.folder)
     return code
+
+
+def _airflow_line(settings: Settings) -> str:
+    from tickit_platform.local.resident import is_up
+
+    if is_up(settings.airflow_home):
+        return f"Using the local Airflow `tickit up` started under {settings.airflow_home} (`tickit down` stops it)…"
+    return f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…"
 
 
 def _keep_runs(settings: Settings) -> int:
@@ -280,29 +289,35 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _docs_for_ui(config: DagConfig) -> None:
+    """The docs the UI serves (Browse > dbt Docs), generated unless they are current."""
+    from tickit_platform.dbt_project.docs import docs_current, generate_docs
+
+    catalog = config.target != "local" or config.warehouse_path.exists()
+    if not docs_current(config, config.layout.docs, catalog=catalog):
+        print("Generating the dbt docs…", flush=True)
+        generate_docs(config, config.layout.docs, catalog=catalog)
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from tickit_platform.data.acquire import acquire
     from tickit_platform.data.postgres_staging import raw_dir_for_target
-    from tickit_platform.dbt_project.docs import DOCS_SLUG, docs_current, generate_docs
     from tickit_platform.local.runner import started_airflow
 
     settings = _settings(args)
     _check_warehouse(settings, write=True)
     dataset = acquire(settings)
-    config = _dag_config(settings, dataset.folder)
-    catalog = config.target != "local" or config.warehouse_path.exists()
-    if not docs_current(config, config.layout.docs, catalog=catalog):
-        print("Generating the dbt docs…")
-        generate_docs(config, config.layout.docs, catalog=catalog)
+    _docs_for_ui(_dag_config(settings, dataset.folder))
     # A DAG run triggered from the UI loads the files too: the server must be able to read them meanwhile.
     with (
         raw_dir_for_target(settings.target, dataset.folder) as raw_dir,
         started_airflow(_dag_config(settings, raw_dir)) as (airflow, _api),
     ):
-        print(f"Airflow UI: {airflow.url}/dags/{DAG_ID}")
-        print(f"dbt docs: {airflow.url}/cosmos/{DOCS_SLUG}/dbt_docs_index.html (also Browse > dbt Docs)")
-        print(f"Login: admin / {airflow.password()}")
-        print(f"Data: {dataset.description}. Press Ctrl-C to stop.")
+        _print_ui(airflow, dataset.description)
+        if airflow.resident:
+            print("This is the Airflow `tickit up` started: it keeps running; `tickit down` stops it.")
+            return 0
+        print("Press Ctrl-C to stop.")
         sys.stdout.flush()
         try:
             while True:
@@ -311,6 +326,51 @@ def cmd_ui(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         print("Stopping Airflow…")
+    return 0
+
+
+def _print_ui(airflow: LocalAirflow, description: str) -> None:
+    from tickit_platform.dbt_project.docs import DOCS_SLUG
+
+    print(f"Airflow UI: {airflow.url}/dags/{DAG_ID}")
+    print(f"dbt docs: {airflow.url}/cosmos/{DOCS_SLUG}/dbt_docs_index.html (also Browse > dbt Docs)")
+    print(f"Login: admin / {airflow.password()}")
+    print(f"Data: {description}.")
+    sys.stdout.flush()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start a local Airflow that keeps running: `tickit run` and `tickit ui` use it instead of their own."""
+    from tickit_platform.data.acquire import acquire
+    from tickit_platform.data.postgres_staging import raw_dir_for_target
+    from tickit_platform.dbt_project.manifest import ensure_manifest
+    from tickit_platform.local.resident import adopt, start_resident
+    from tickit_platform.local.runner import local_airflow
+
+    settings = _settings(args)
+    _check_warehouse(settings, write=True)
+    dataset = acquire(settings)
+    _docs_for_ui(_dag_config(settings, dataset.folder))
+    with raw_dir_for_target(settings.target, dataset.folder) as raw_dir:
+        config = _dag_config(settings, raw_dir)
+        ensure_manifest(config)
+        airflow = adopt(local_airflow(config), config)
+        if airflow is None:
+            print(f"Starting a local Airflow under {settings.airflow_home} that keeps running…", flush=True)
+            airflow = start_resident(local_airflow(config), config)
+    _print_ui(airflow, dataset.description)
+    print("It keeps running: `tickit run` and `tickit ui` use it; `tickit down` stops it.")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from tickit_platform.local.resident import stop_resident
+
+    settings = _settings(args)
+    if stop_resident(settings.airflow_home, print):
+        print("Stopped the local Airflow `tickit up` started.")
+    else:
+        print("No local Airflow was kept running here (`tickit up` starts one).")
     return 0
 
 
@@ -526,6 +586,14 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="start the local Airflow UI with the DAG; Ctrl-C stops it")
     _data_options(ui)
     ui.set_defaults(func=cmd_ui)
+
+    up = sub.add_parser(
+        "up", help="start a local Airflow that keeps running, so that `tickit run` and `tickit ui` start at once"
+    )
+    _data_options(up)
+    up.set_defaults(func=cmd_up)
+    down = sub.add_parser("down", help="stop the local Airflow `tickit up` started")
+    down.set_defaults(func=cmd_down)
 
     data = sub.add_parser("data", help="get the seven tickit files").add_subparsers(dest="data", required=True)
     fetch = data.add_parser("fetch", help="download (and cache) the official tickitdb.zip, or --source")

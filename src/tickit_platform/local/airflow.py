@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tickit_platform.dbt_project.docs import cosmos_docs_projects
 from tickit_platform.errors import TickitError
@@ -47,6 +47,42 @@ RESTARTS_PER_COMPONENT = 1
 LOG_TAIL_LINES = 15
 STATE_FILE = "components.json"
 API_ATTEMPTS = 5
+# The exit "code" of a component this process did not start (a resident one, local/resident.py): it is not
+# our child, so its real exit status is not ours to read.
+GONE = -(1 << 16)
+
+
+class Process(Protocol):
+    """What supervision needs of a component: a `subprocess.Popen`, or a resident one adopted by PID."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+@dataclass
+class AdoptedProcess:
+    """A component an earlier `tickit up` started: not this process's child, so it is watched through /proc."""
+
+    pid: int
+    airflow_home: Path
+    returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and not _is_ours(self.pid, self.airflow_home):
+            self.returncode = GONE
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"PID {self.pid}", timeout or 0.0)
+            time.sleep(0.05)
+        return code
 
 
 def free_port() -> int:
@@ -68,7 +104,11 @@ class LocalAirflow:
     # Served by Cosmos' plugin in the UI (Browse > dbt Docs); None leaves the docs unconfigured.
     dbt_docs_dir: Path | None = None
     api_port: int = field(default_factory=free_port)
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # The defaults (8793, 8794) collide across installations; every port is picked free, once, so that a
+    # restarted component serves its logs where the others expect them.
+    worker_log_port: int = field(default_factory=free_port)
+    trigger_log_port: int = field(default_factory=free_port)
+    processes: dict[str, Process] = field(default_factory=dict)
     # The interpreter whose Airflow runs (`tickit deploy rehearse` uses MWAA's, in its own virtualenv),
     # and the environment the components start from (None: this process's).
     python: str = sys.executable
@@ -78,7 +118,11 @@ class LocalAirflow:
     restarts: dict[str, int] = field(default_factory=dict)
     # Every process started, restarted ones included: a killed component's children (a scheduler's
     # LocalExecutor workers and their tasks) live on in its process group and must be stopped too.
-    spawned: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    spawned: list[Process] = field(default_factory=list)
+    # Where the running components are listed, so that a later start (or `tickit down`) can stop them.
+    state_file: str = STATE_FILE
+    # Started by `tickit up` (local/resident.py): it outlives the command using it, which must not stop it.
+    resident: bool = False
 
     @property
     def url(self) -> str:
@@ -112,9 +156,8 @@ class LocalAirflow:
                 "AIRFLOW__API__BASE_URL": self.url,
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
                 "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret_file.read_text(),
-                # The defaults (8793, 8794) collide across installations; every port is picked free.
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.worker_log_port),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.trigger_log_port),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
                 "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
                 "AIRFLOW__COSMOS__CACHE_DIR": str(self.cosmos_cache_dir),
@@ -187,7 +230,7 @@ class LocalAirflow:
         env = self.env()
         for name in components or self.components():
             self._spawn(name, env)
-        self._record()
+        self.record()
         self.wait_healthy()
 
     def _spawn(self, name: str, env: dict[str, str]) -> None:
@@ -206,14 +249,14 @@ class LocalAirflow:
     def component_log(self, name: str) -> Path:
         return self.logs_dir / f"{name}.log"
 
-    def _record(self) -> None:
+    def record(self) -> None:
         """Which processes this installation runs, so a later start can stop them if this one was killed."""
         names = {proc.pid: name for name, proc in self.processes.items()}
         groups = [[names.get(proc.pid, "component"), proc.pid] for proc in self.spawned]
-        (self.airflow_home / STATE_FILE).write_text(json.dumps(groups))
+        (self.airflow_home / self.state_file).write_text(json.dumps(groups))
 
     def stop_strays(self) -> None:
-        stop_strays(self.airflow_home, self.say)
+        stop_strays(self.airflow_home, self.say, self.state_file)
 
     def supervise(self) -> None:
         """Notice a component that exited: restart it once, or stop the run saying why.
@@ -234,7 +277,7 @@ class LocalAirflow:
             self.say(f"{what}; restarting it. Last lines of {self.component_log(name)}:\n{tail}")
             self.restarts[name] = self.restarts.get(name, 0) + 1
             self._spawn(name, self.env())
-            self._record()
+            self.record()
 
     def wait_for_log_lines(self, folder: str, text: str, count: int, timeout: float) -> int:
         """Wait until `count` lines of the logs under logs/<folder> contain `text`; how many did."""
@@ -253,9 +296,9 @@ class LocalAirflow:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for name, proc in self.processes.items():
-                if proc.poll() is not None:
+                if (code := proc.poll()) is not None:
                     raise AirflowStartError(
-                        f"Airflow {name} exited with code {proc.returncode}; see {self.logs_dir / (name + '.log')}"
+                        f"Airflow {name} {_exit_reason(code)}; see {self.logs_dir / (name + '.log')}"
                     )
             try:
                 with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=2) as resp:
@@ -280,7 +323,7 @@ class LocalAirflow:
             proc.wait()
         self.processes.clear()
         self.spawned.clear()
-        (self.airflow_home / STATE_FILE).unlink(missing_ok=True)
+        (self.airflow_home / self.state_file).unlink(missing_ok=True)
 
     def __enter__(self) -> LocalAirflow:
         self.start()
@@ -301,9 +344,14 @@ class LocalAirflow:
         return AirflowApi(self.url, ADMIN_USER, self.password())
 
 
-def stop_strays(airflow_home: Path, say: Callable[[str], None]) -> None:
+def stop_strays(
+    airflow_home: Path,
+    say: Callable[[str], None],
+    state_file: str = STATE_FILE,
+    why: str = "left running by an earlier tickit that was killed",
+) -> None:
     """Stop what an earlier `tickit` left running under this AIRFLOW_HOME (it was killed, no cleanup)."""
-    state = airflow_home / STATE_FILE
+    state = airflow_home / state_file
     if not state.exists():
         return
     try:
@@ -313,13 +361,15 @@ def stop_strays(airflow_home: Path, say: Callable[[str], None]) -> None:
     ours = set()
     for name, pid in groups:
         if _is_ours(pid, airflow_home):
-            say(f"Stopping Airflow {name} (PID {pid}) left running by an earlier tickit that was killed.")
+            say(f"Stopping Airflow {name} (PID {pid}) {why}.")
             ours.add(pid)
     _kill_sessions(ours)
     state.unlink(missing_ok=True)
 
 
 def _exit_reason(code: int) -> str:
+    if code == GONE:
+        return "is no longer running"
     if code < 0:
         return f"was killed by {signal.Signals(-code).name}"
     return f"exited with code {code}"
@@ -339,8 +389,11 @@ def _is_ours(pid: int, airflow_home: Path) -> bool:
     try:
         environ = (proc / "environ").read_bytes().split(b"\0")
         cmdline = (proc / "cmdline").read_bytes()
-        group = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        state, group = fields[0], int(fields[2])
     except (OSError, ValueError, IndexError):
+        return False
+    if state == "Z":  # exited, not yet reaped: it holds nothing
         return False
     if f"AIRFLOW_HOME={airflow_home}".encode() in environ:
         return True
@@ -378,7 +431,7 @@ def _kill_sessions(sessions: set[int], timeout: float = 5.0) -> None:
         time.sleep(0.05)
 
 
-def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+def _signal_group(proc: Process, sig: signal.Signals) -> None:
     if proc.poll() is not None and sig == signal.SIGTERM:
         return
     with contextlib.suppress(ProcessLookupError):

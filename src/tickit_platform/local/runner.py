@@ -12,6 +12,7 @@ from typing import Any
 
 from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.local.airflow import AirflowApi, LocalAirflow
+from tickit_platform.local.resident import adopt, resident_session
 from tickit_platform.orchestration.alerts.messages import run_failure_subject
 from tickit_platform.orchestration.alerts.settings import AlertSettings
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
@@ -68,9 +69,15 @@ def local_airflow(config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn:
 
 @contextmanager
 def started_airflow(config: DagConfig, **kwargs: Any) -> Iterator[tuple[LocalAirflow, AirflowApi]]:
-    """Parse the project if it changed, start Airflow, wait for the DAG; always stop on the way out."""
+    """Parse the project if it changed, then use the Airflow `tickit up` keeps running (local/resident.py)
+    or start one, wait for the DAG, and stop it on the way out."""
     ensure_manifest(config)
     config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    resident = adopt(local_airflow(config, **kwargs), config)
+    if resident is not None:
+        with resident_session(resident, config, on_interrupt=_fail_our_runs) as started:
+            yield started
+        return
     airflow = local_airflow(config, **kwargs)
     airflow.start()
     try:
@@ -80,6 +87,10 @@ def started_airflow(config: DagConfig, **kwargs: Any) -> Iterator[tuple[LocalAir
         yield airflow, api
     finally:
         airflow.stop()
+
+
+def _fail_our_runs(api: AirflowApi) -> None:
+    api.fail_unfinished_runs(DAG_ID, RUN_ID_PREFIX)
 
 
 def task_log_path(logs_dir: Path, run_id: str, task_id: str, try_number: int | None) -> Path:
@@ -124,7 +135,7 @@ def trigger_and_wait(
     api.trigger(DAG_ID, run_id, now.isoformat(), conf)
     state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout, supervise=airflow.supervise)
     seconds = time.monotonic() - started
-    if state == "failed":
+    if state == "failed" and not airflow.resident:  # a resident Airflow sends it later, on its own
         wait_for_run_alert(airflow, run_id)
     return DagRunResult(run_id, state, seconds, outcomes(airflow, api, run_id), started_at=now.isoformat())
 

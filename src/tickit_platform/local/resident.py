@@ -70,11 +70,23 @@ def settings_digest(airflow: LocalAirflow) -> dict[str, str]:
     """What the components were started with, and so what a later command must share to use them."""
     values = {
         **airflow.dag_env,
+        # The scheduler imports this package once, at start, for its tasks to inherit: a changed package
+        # (this repository's developers change it) needs new components as much as a changed setting.
+        "tickit_platform package": _package_fingerprint(),
         "python": airflow.python,
         "parallelism": str(airflow.parallelism),
         "metadata database": airflow.sql_alchemy_conn or "sqlite",
     }
     return {name: hashlib.sha256(value.encode()).hexdigest()[:16] for name, value in sorted(values.items())}
+
+
+def _package_fingerprint() -> str:
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def parsed_fingerprint(config: DagConfig) -> str:

@@ -90,7 +90,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.reporting.run_record import save_run
 
     settings = _settings(args)
-    _keep_runs(settings)  # a bad TICKIT_KEEP_RUNS is refused before the run, not after it
     _check_warehouse(settings, write=True)
     console = out.console()
     # soft_wrap keeps each message one line (the fallback notice above all), however narrow the output.
@@ -142,9 +141,7 @@ def _airflow_line(settings: Settings) -> str:
 
 
 def _keep_runs(settings: Settings) -> int:
-    from tickit_platform.orchestration.artifacts import HistoryConfig
-
-    return HistoryConfig.from_env(os.environ, settings.home).keep
+    return DagConfig.from_settings(settings).keep_runs
 
 
 def _record_history(console: Console, settings: Settings, result: DagRunResult, description: str) -> None:
@@ -157,7 +154,7 @@ def _record_history(console: Console, settings: Settings, result: DagRunResult, 
     except Exception as err:  # another program may hold the warehouse: the run is still kept
         console.print(f"Run history: the data figures were not read ({err})", soft_wrap=True)
         figures = {"description": description, "layers": None, "load_audit": None}
-    dropped = record_run(settings.layout, result, figures)
+    dropped = record_run(settings.layout, result, figures, keep=_keep_runs(settings))
     if dropped:
         console.print(f"Run history: kept the last {_keep_runs(settings)} runs, dropped {len(dropped)}.")
 

@@ -33,6 +33,8 @@ def test_what_to_env_writes_from_env_reads_back(tmp_path: Path) -> None:
         poke_interval=0.5,
         dbt_threads=2,
         postgres=(("DBT_POSTGRES_HOST", "db.local"), ("DBT_POSTGRES_PORT", "5433")),
+        runs_uri="s3://bucket/runs",
+        keep_runs=7,
     )
     assert DagConfig.from_env(config.to_env()) == config
 
@@ -64,6 +66,8 @@ def test_a_local_runs_configuration_comes_from_the_settings_and_the_dags_tuning_
         ("TICKIT_DAG_RETRIES", "two", "is not a whole number"),
         ("TICKIT_DAG_POKE_INTERVAL_SECONDS", "0", "must be at least 0.1"),
         ("TICKIT_DBT_THREADS", "0", "must be at least 1"),
+        ("TICKIT_KEEP_RUNS", "0", "must be at least 1"),
+        ("AIRFLOW__TICKIT__KEEP_RUNS", "many", "is not a whole number"),
         ("TICKIT_TARGET", "oracle", "use one of local, postgres, dwh"),
     ],
 )

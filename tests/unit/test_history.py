@@ -37,6 +37,7 @@ from tickit_platform.orchestration.artifacts import (
     keep_artifacts,
     prune,
 )
+from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.reporting.data import gather
 from tickit_platform.reporting.page import render
 from tickit_platform.settings import Settings
@@ -116,7 +117,8 @@ def three_runs(builds: Builds, tmp_path: Path) -> Iterator[Settings]:
         if project == builds.green:
             keep(project, settings.runs_dir, run_id, **{"sources.json": "target/sources.json"})
         quarantined = {**figures, "load_audit": [{**a, "quarantined": i} for a in figures["load_audit"]]}
-        record_run(settings.layout, dag_run(run_id, state, start + timedelta(hours=i), 60.0 + i), quarantined)
+        run = dag_run(run_id, state, start + timedelta(hours=i), 60.0 + i)
+        record_run(settings.layout, run, quarantined, keep=DagConfig.from_settings(settings).keep_runs)
         age(settings.layout.run_folder(run_id), start + timedelta(hours=i))
     yield settings
 
@@ -205,18 +207,19 @@ def test_one_run_says_there_is_no_history_yet_and_fifty_stay_readable(builds: Bu
     assert [r.state for r in fifty.runs[1:8]] == ["success"] * 3 + ["failed"] + ["success"] * 3  # from dbt alone
     assert all(png.startswith(b"\x89PNG") for png in history_charts(fifty).values())
     # `tickit run` prunes to TICKIT_KEEP_RUNS when it records its run.
-    dropped = record_run(layout, dag_run("run49", "success", start, 1.0), {}, env={"TICKIT_KEEP_RUNS": "20"})
+    dropped = record_run(layout, dag_run("run49", "success", start, 1.0), {}, keep=20)
     assert dropped == ["only", *(f"run{i:02d}" for i in range(30))]
     assert [r.run_id for r in kept_runs(layout)] == [f"run{i:02d}" for i in range(30, 50)]
     assert (layout.run_folder("run49") / RUN_RECORD).is_file()
 
 
 def test_history_settings_come_from_tickit_variables_or_mwaas_airflow_options(tmp_path: Path) -> None:
-    assert HistoryConfig.from_env({}, tmp_path) == HistoryConfig(str(tmp_path / "runs"), 20)
+    home = {"TICKIT_HOME": str(tmp_path)}
+    assert DagConfig.from_env(home).history == HistoryConfig(str(tmp_path / "runs"), 20)
     mwaa = {"AIRFLOW__TICKIT__RUNS_URI": "s3://bucket/runs", "AIRFLOW__TICKIT__KEEP_RUNS": "5"}
-    assert HistoryConfig.from_env(mwaa, tmp_path) == HistoryConfig("s3://bucket/runs", 5)
-    ours = {**mwaa, "TICKIT_RUNS_URI": str(tmp_path / "x"), "TICKIT_KEEP_RUNS": "3"}
-    assert HistoryConfig.from_env(ours, tmp_path) == HistoryConfig(str(tmp_path / "x"), 3)
+    assert DagConfig.from_env({**home, **mwaa}).history == HistoryConfig("s3://bucket/runs", 5)
+    ours = {**home, **mwaa, "TICKIT_RUNS_URI": str(tmp_path / "x"), "TICKIT_KEEP_RUNS": "3"}
+    assert DagConfig.from_env(ours).history == HistoryConfig(str(tmp_path / "x"), 3)
 
 
 def test_runs_and_report_of_an_unknown_run(three_runs: Settings, capsys: pytest.CaptureFixture[str]) -> None:

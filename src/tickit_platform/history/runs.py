@@ -21,7 +21,7 @@ from typing import Any
 from tickit_platform.errors import TickitError
 from tickit_platform.home import HomeLayout
 from tickit_platform.local.runner import DagRunResult
-from tickit_platform.orchestration.artifacts import ARTIFACTS_DIR, FolderStore, HistoryConfig, prune
+from tickit_platform.orchestration.artifacts import ARTIFACTS_DIR, FolderStore, prune
 from tickit_platform.reporting.run_record import RunRecordError, read_run, to_json
 
 RUN_RECORD = "run.json"
@@ -119,12 +119,10 @@ def find_run(layout: HomeLayout, run_id: str) -> KeptRun:
     return read_kept_run(folder)
 
 
-def record_run(
-    layout: HomeLayout, result: DagRunResult, data: Mapping[str, Any], env: Mapping[str, str] | None = None
-) -> list[str]:
-    """Keep `tickit run`'s record and data figures in the run's folder, then prune; the run ids dropped."""
+def record_run(layout: HomeLayout, result: DagRunResult, data: Mapping[str, Any], keep: int) -> list[str]:
+    """Keep `tickit run`'s record and data figures in the run's folder, then keep the last `keep` runs;
+    the run ids dropped."""
     folder = layout.run_folder(result.run_id)
     _write_json(folder / RUN_RECORD, to_json(result))
     _write_json(folder / DATA_FIGURES, data)
-    history = HistoryConfig.from_env(os.environ if env is None else env, layout.root)
-    return prune(FolderStore(layout.runs), history.keep)
+    return prune(FolderStore(layout.runs), keep)

@@ -25,9 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from tickit_platform import envvars
-from tickit_platform.home import HomeLayout
-
 DEFAULT_KEEP_RUNS = 20
 ARTIFACTS_DIR = "dbt"  # inside a run's folder: what dbt wrote
 BUILD_FILES = ("run_results.json", "manifest.json")
@@ -38,18 +35,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HistoryConfig:
-    """Where run folders go and how many stay; read where the DAG is parsed, handed to the callback."""
+    """Where run folders go and how many stay (`DagConfig.history`), handed to the callback."""
 
     location: str
     keep: int = DEFAULT_KEEP_RUNS
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str], home: Path) -> HistoryConfig:
-        """TICKIT_RUNS_URI / TICKIT_KEEP_RUNS, else their Airflow options (MWAA), else home's runs/ and 20."""
-        location = envvars.text(env, envvars.RUNS_URI) or envvars.text(env, envvars.AIRFLOW_RUNS_URI)
-        keep_name = envvars.KEEP_RUNS if envvars.text(env, envvars.KEEP_RUNS) else envvars.AIRFLOW_KEEP_RUNS
-        keep = envvars.whole_number(env, keep_name, DEFAULT_KEEP_RUNS, minimum=1)
-        return cls(location or str(HomeLayout(Path(home)).runs), keep)
 
     def callback_args(self, files: Mapping[str, str]) -> dict[str, Any]:
         """Cosmos' `callback_args` for an operator whose dbt writes `files` (name -> path in the project)."""

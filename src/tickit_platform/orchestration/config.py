@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tickit_platform import envvars
 from tickit_platform.home import DEFAULT_HOME, HomeLayout
 from tickit_platform.orchestration.alerts.settings import AlertSettings, variable_name
+from tickit_platform.orchestration.artifacts import DEFAULT_KEEP_RUNS, HistoryConfig
 from tickit_platform.paths import DBT_PROJECT_DIR
 
 if TYPE_CHECKING:
@@ -77,6 +78,10 @@ class DagConfig:
     postgres: tuple[tuple[str, str], ...] = ()
     # Where failure alerts go (orchestration/alerts); never handed to dbt.
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # Run history (orchestration/artifacts.py): where run folders go (None: the home's runs/; on MWAA an
+    # s3:// prefix) and how many runs stay.
+    runs_uri: str | None = None
+    keep_runs: int = DEFAULT_KEEP_RUNS
 
     def __post_init__(self) -> None:
         envvars.check_target(self.target, envvars.TARGET)
@@ -91,6 +96,10 @@ class DagConfig:
     @property
     def warehouse_path(self) -> Path:
         return self.layout.warehouse
+
+    @property
+    def history(self) -> HistoryConfig:
+        return HistoryConfig(self.runs_uri or str(self.layout.runs), self.keep_runs)
 
     @property
     def lock_path(self) -> Path:
@@ -138,9 +147,12 @@ class DagConfig:
             envvars.DAG_POKE_INTERVAL: str(self.poke_interval),
             **dict(self.postgres),
             **self.alerts.to_env(),
+            envvars.KEEP_RUNS: str(self.keep_runs),
         }
         if self.raw_dir is not None:
             env[envvars.RAW_DIR] = str(self.raw_dir)
+        if self.runs_uri is not None:
+            env[envvars.RUNS_URI] = self.runs_uri
         return env
 
     def dbt_env(self) -> dict[str, str]:
@@ -176,4 +188,12 @@ def _tuning(env: Mapping[str, str]) -> dict[str, Any]:
         "dbt_threads": envvars.whole_number(env, envvars.DBT_THREADS, 4, minimum=1),
         "postgres": tuple((name, env[name]) for name in envvars.POSTGRES if name in env),
         "alerts": AlertSettings.from_env(env),
+        # Ours first, else the Airflow options MWAA sets from Terraform's airflow_configuration_options.
+        "runs_uri": envvars.text(env, envvars.RUNS_URI) or envvars.text(env, envvars.AIRFLOW_RUNS_URI),
+        "keep_runs": envvars.whole_number(
+            env,
+            envvars.KEEP_RUNS if envvars.text(env, envvars.KEEP_RUNS) else envvars.AIRFLOW_KEEP_RUNS,
+            DEFAULT_KEEP_RUNS,
+            minimum=1,
+        ),
     }

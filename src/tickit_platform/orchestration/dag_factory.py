@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -160,13 +159,12 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         on_failure_callback=notifiers(run_failure(deployment), config.alerts),
     )
     _add_load_raw(dag, config, profile, {**common, "env": env, "install_deps": False}, deployment)
-    history = artifacts.HistoryConfig.from_env(os.environ, config.home)
     artifacts.attach(
         dag,
         producer_task_id=PRODUCER_TASK_ID,
         freshness_task_id=FRESHNESS_TASK_ID,
         sources_json=config.layout.freshness,
-        history=history,
+        history=config.history,
     )
     return dag
 

@@ -94,10 +94,21 @@ def test_up_run_and_down_keep_one_airflow_that_survives_a_dead_component_and_a_p
     restarted = _components(home)
     assert not set(restarted.values()) & set(now.values())
 
+    # Everything it ran is gone (as after a reboot): the next command starts it again, on free ports.
+    for pid in restarted.values():
+        os.killpg(pid, signal.SIGKILL)
+    old_port = json.loads((home / "airflow" / RESIDENT_FILE).read_text())["api_port"]
+    rebooted = _tickit(home, project, "ui", "--synthetic", "--scale", "0.06")
+    assert rebooted.returncode == 0, rebooted.stdout + rebooted.stderr
+    assert "The Airflow `tickit up` started is no longer running; starting it again." in rebooted.stderr
+    assert json.loads((home / "airflow" / RESIDENT_FILE).read_text())["api_port"] != old_port
+    again_started = _components(home)
+
     down = _tickit(home, project, "down")
     assert down.returncode == 0, down.stdout + down.stderr
     assert "Stopped the local Airflow `tickit up` started." in down.stdout
     assert not (home / "airflow" / RESIDENT_FILE).exists()
-    assert alive_components(home, {*started.values(), *now.values(), *restarted.values()}) == []
+    sessions = {*started.values(), *now.values(), *restarted.values(), *again_started.values()}
+    assert alive_components(home, sessions) == []
     again = _tickit(home, project, "down")
     assert "No local Airflow was kept running here (`tickit up` starts one)." in again.stdout

@@ -11,6 +11,7 @@ as supervision does during a run), and the DAG parsed from the current dbt proje
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import time
@@ -25,6 +26,7 @@ from tickit_platform.local.airflow import (
     AirflowApi,
     AirflowStartError,
     LocalAirflow,
+    free_port,
     stop_strays,
 )
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
@@ -157,7 +159,17 @@ def adopt(airflow: LocalAirflow, config: DagConfig) -> LocalAirflow | None:
     }
     if set(airflow.processes) != set(airflow.components()) or all(p.poll() is not None for p in airflow.spawned):
         airflow.say("The Airflow `tickit up` started is no longer running; starting it again.")
-        return start_resident(airflow, config)
+        # Anew, on free ports: since a reboot, another program may have taken the old ones.
+        fresh = dataclasses.replace(
+            airflow,
+            api_port=free_port(),
+            worker_log_port=free_port(),
+            trigger_log_port=free_port(),
+            processes={},
+            spawned=[],
+            restarts={},
+        )
+        return start_resident(fresh, config)
     # A component that died since (out of memory, a kill) is restarted here, once, as during a run.
     airflow.supervise()
     airflow.wait_healthy()

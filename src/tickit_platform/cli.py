@@ -154,9 +154,10 @@ def _record_history(console: Console, settings: Settings, result: DagRunResult, 
     except Exception as err:  # another program may hold the warehouse: the run is still kept
         console.print(f"Run history: the data figures were not read ({err})", soft_wrap=True)
         figures = {"description": description, "layers": None, "load_audit": None}
-    dropped = record_run(settings.layout, result, figures, keep=_keep_runs(settings))
+    keep = _keep_runs(settings)
+    dropped = record_run(settings.layout, result, figures, keep=keep)
     if dropped:
-        console.print(f"Run history: kept the last {_keep_runs(settings)} runs, dropped {len(dropped)}.")
+        console.print(f"Run history: kept the last {keep} runs, dropped {len(dropped)}.")
 
 
 def _check_warehouse(settings: Settings, *, write: bool) -> None:

@@ -16,6 +16,8 @@ from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
 
 IGNORED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
+# Beside the manifest: the fingerprint of the project it was parsed from.
+MANIFEST_STAMP = "project.sha256"
 
 
 class DbtParseError(TickitError):
@@ -34,7 +36,7 @@ def project_fingerprint(project_dir: Path) -> str:
 def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
     """Write `manifest.json` (and dbt's partial-parse file) where the DAG and Cosmos look for them."""
     target = config.manifest_path.parent
-    stamp = target / "project.sha256"
+    stamp = target / MANIFEST_STAMP
     env = config.dbt_env()
     fingerprint = project_fingerprint(config.project_dir) + config.target
     if not force and config.manifest_path.exists() and stamp.exists() and stamp.read_text() == fingerprint:

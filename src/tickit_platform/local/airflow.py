@@ -354,17 +354,21 @@ def stop_strays(
     state = airflow_home / state_file
     if not state.exists():
         return
-    try:
-        groups = [(str(name), int(pid)) for name, pid in json.loads(state.read_text())]
-    except (ValueError, TypeError):
-        groups = []
     ours = set()
-    for name, pid in groups:
+    for name, pid in recorded_components(airflow_home, state_file):
         if _is_ours(pid, airflow_home):
             say(f"Stopping Airflow {name} (PID {pid}) {why}.")
             ours.add(pid)
     _kill_sessions(ours)
     state.unlink(missing_ok=True)
+
+
+def recorded_components(airflow_home: Path, state_file: str = STATE_FILE) -> list[tuple[str, int]]:
+    """(name, PID) of every process `LocalAirflow.record` listed in this state file; none if it is unreadable."""
+    try:
+        return [(str(name), int(pid)) for name, pid in json.loads((airflow_home / state_file).read_text())]
+    except (OSError, ValueError, TypeError):
+        return []
 
 
 def _exit_reason(code: int) -> str:

@@ -21,12 +21,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tickit_platform.dbt_project.manifest import MANIFEST_STAMP, project_fingerprint
 from tickit_platform.local.airflow import (
     AdoptedProcess,
     AirflowApi,
     AirflowStartError,
     LocalAirflow,
     free_port,
+    recorded_components,
     stop_strays,
 )
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
@@ -74,7 +76,7 @@ def settings_digest(airflow: LocalAirflow) -> dict[str, str]:
         **airflow.dag_env,
         # The scheduler imports this package once, at start, for its tasks to inherit: a changed package
         # (this repository's developers change it) needs new components as much as a changed setting.
-        "tickit_platform package": _package_fingerprint(),
+        "tickit_platform package": project_fingerprint(Path(__file__).resolve().parents[1]),
         "python": airflow.python,
         "parallelism": str(airflow.parallelism),
         "metadata database": airflow.sql_alchemy_conn or "sqlite",
@@ -82,24 +84,10 @@ def settings_digest(airflow: LocalAirflow) -> dict[str, str]:
     return {name: hashlib.sha256(value.encode()).hexdigest()[:16] for name, value in sorted(values.items())}
 
 
-def _package_fingerprint() -> str:
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def parsed_fingerprint(config: DagConfig) -> str:
     """The dbt project (as its manifest's stamp records it) and the DAG files: what a DAG parse reads."""
-    digest = hashlib.sha256()
-    stamp = config.manifest_path.parent / "project.sha256"
-    digest.update(stamp.read_bytes() if stamp.exists() else b"-")
-    for path in sorted(DAGS_DIR.rglob("*.py")):
-        digest.update(str(path.relative_to(DAGS_DIR)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    stamp = config.manifest_path.parent / MANIFEST_STAMP
+    return (stamp.read_text() if stamp.exists() else "-") + project_fingerprint(DAGS_DIR)
 
 
 def is_up(airflow_home: Path) -> bool:
@@ -152,7 +140,7 @@ def adopt(airflow: LocalAirflow, config: DagConfig) -> LocalAirflow | None:
     airflow.trigger_log_port = state.trigger_log_port
     airflow.state_file = RESIDENT_COMPONENTS
     airflow.resident = True
-    recorded = _recorded(home)
+    recorded = recorded_components(home, RESIDENT_COMPONENTS)
     airflow.spawned = [AdoptedProcess(pid, home) for _, pid in recorded]
     airflow.processes = {
         name: proc for (name, _), proc in zip(recorded, airflow.spawned, strict=True) if name in airflow.components()
@@ -174,13 +162,6 @@ def adopt(airflow: LocalAirflow, config: DagConfig) -> LocalAirflow | None:
     airflow.supervise()
     airflow.wait_healthy()
     return airflow
-
-
-def _recorded(airflow_home: Path) -> list[tuple[str, int]]:
-    try:
-        return [(str(name), int(pid)) for name, pid in json.loads((airflow_home / RESIDENT_COMPONENTS).read_text())]
-    except (OSError, ValueError, TypeError):
-        return []
 
 
 def refresh_dag(airflow: LocalAirflow, api: AirflowApi, config: DagConfig) -> None:

@@ -10,8 +10,8 @@ failed build too), which is when `keep_artifacts` copies dbt's files out:
 `location` is a folder (locally `$TICKIT_HOME/runs`) or `s3://bucket/prefix` (on MWAA the environment's
 own bucket, `runs/`; Terraform passes it as the Airflow option [tickit] runs_uri). After each copy the
 oldest run folders beyond `keep` are deleted, so the history stays bounded whoever triggered the runs.
-This module ships to MWAA with the DAG: it needs boto3 for S3 (Airflow's Amazon provider brings it) and,
-of the package, only what the bundle ships beside it (envvars, home).
+This module ships to MWAA with the DAG: it needs boto3 for S3 (Airflow's Amazon provider brings it) and
+nothing from the rest of the package.
 """
 
 from __future__ import annotations

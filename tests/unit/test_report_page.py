@@ -153,9 +153,7 @@ def test_no_run_record_is_a_notice_saying_what_to_run(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     gathered = gather(settings, read_summary(settings))
     assert gathered.run is None
-    assert gathered.notices["run"] == [
-        f"No run recorded under {tmp_path / 'runs'}: run `tickit run` to record a DAG run."
-    ]
+    assert gathered.notices["run"] == [f"No run recorded at {tmp_path / 'runs'}: run `tickit run` to record a DAG run."]
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"format": 99}', '{"format": 1, "run_id": "x"}', "[]"])

@@ -113,7 +113,7 @@ def latest_run(settings: Settings, runs: list[RecordedRun], notices: list[str]) 
     """The last `tickit run`'s record: the newest kept run that has one, or None with a notice saying why not."""
     latest = latest_recorded(runs)
     if latest is None:
-        notices.append(f"No run recorded under {settings.runs_dir}: run `tickit run` to record a DAG run.")
+        notices.append(f"No run recorded at {settings.runs_dir}: run `tickit run` to record a DAG run.")
     elif latest.record_error is not None:
         notices.append(f"The run record could not be read: {latest.record_error}.")
     return latest

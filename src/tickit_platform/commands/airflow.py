@@ -7,14 +7,14 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from tickit_platform.commands.session import check_warehouse, data_options, data_session, settings_from
+from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
 
 if TYPE_CHECKING:
     from tickit_platform.local.airflow import LocalAirflow
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: SubCommands) -> None:
     ui = sub.add_parser("ui", help="start the local Airflow UI with the DAG; Ctrl-C stops it")
     data_options(ui)
     ui.set_defaults(func=cmd_ui)

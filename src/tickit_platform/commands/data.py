@@ -6,10 +6,10 @@ import argparse
 import time
 from pathlib import Path
 
-from tickit_platform.commands.session import settings_from
+from tickit_platform.commands.session import SubCommands, settings_from
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: SubCommands) -> None:
     data = sub.add_parser("data", help="get the seven tickit files").add_subparsers(dest="data", required=True)
     fetch = data.add_parser("fetch", help="download (and cache) the official tickitdb.zip, or --source")
     fetch.add_argument("--source", help="a local zip, a folder of the seven files, or a URL of a zip")

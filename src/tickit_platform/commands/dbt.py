@@ -7,11 +7,11 @@ import os
 import subprocess
 from collections.abc import Sequence
 
-from tickit_platform.commands.session import check_warehouse, data_options, data_session, settings_from
+from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
 from tickit_platform.console import say_error
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: SubCommands) -> None:
     dbt = sub.add_parser("dbt", help="run dbt on the project with the DAG's environment, e.g. `tickit dbt ls`")
     data_options(dbt)
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)

@@ -6,14 +6,21 @@ import argparse
 from pathlib import Path
 
 from tickit_platform import console as out
-from tickit_platform.commands.session import data_options, data_session, settings_from
+from tickit_platform.commands.session import SubCommands, data_options, data_session, settings_from
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.errors import SettingsError
 from tickit_platform.orchestration.config import DAG_ID
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: SubCommands) -> None:
     deploy = sub.add_parser("deploy", help="production on MWAA").add_subparsers(dest="deploy", required=True)
+    _build_parser(deploy)
+    _rehearse_parser(deploy)
+    _push_parser(deploy)
+    _trigger_parser(deploy)
+
+
+def _build_parser(deploy: SubCommands) -> None:
     bundle = deploy.add_parser("build", help="write the MWAA bucket layout: dags/, requirements.txt, startup.sh")
     bundle.add_argument("--out", help="folder to write (default TICKIT_HOME/deploy/bundle)")
     bundle.add_argument(
@@ -24,6 +31,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     _python_version_option(bundle)
     bundle.set_defaults(func=cmd_deploy_build)
+
+
+def _rehearse_parser(deploy: SubCommands) -> None:
     rehearse = deploy.add_parser(
         "rehearse",
         help="run the bundle as MWAA would: its Airflow, requirements.txt, startup.sh, Celery workers, PostgreSQL",
@@ -47,6 +57,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     data_options(rehearse)
     rehearse.set_defaults(func=cmd_deploy_rehearse)
+
+
+def _push_parser(deploy: SubCommands) -> None:
     push = deploy.add_parser(
         "push", help="upload the bundle to the MWAA bucket (only what changed), then update the environment"
     )
@@ -62,6 +75,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     _python_version_option(push)
     push.set_defaults(func=cmd_deploy_push)
+
+
+def _trigger_parser(deploy: SubCommands) -> None:
     trigger = deploy.add_parser("trigger", help="start a run of the DAG on MWAA and print its id and state")
     trigger.add_argument("--environment", required=True, help="the MWAA environment's name")
     trigger.add_argument("--dag-id", default=DAG_ID, help=f"default {DAG_ID}")

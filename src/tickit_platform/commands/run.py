@@ -10,7 +10,7 @@ from rich.console import Console
 
 from tickit_platform import console as out
 from tickit_platform import envvars
-from tickit_platform.commands.session import check_warehouse, data_options, data_session, settings_from
+from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 TARGETS = ["local", "postgres"]
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: SubCommands) -> None:
     run = sub.add_parser("run", help="get the data and run the whole DAG under a local Airflow")
     data_options(run)
     run.add_argument("--target", choices=TARGETS, help="warehouse (default local = DuckDB)")

@@ -8,12 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 from tickit_platform.console import say_error
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
 
 Say = Callable[[str], None]
+# Where a command group adds its parsers (a string: argparse's class is not generic at run time).
+SubCommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def data_options(parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from tickit_platform.history.record import DagRunResult, RunRecordError, TaskOutcome, read_run
-from tickit_platform.history.runs import RUN_RECORD, record_run
+from tickit_platform.history.runs import (
+    RUN_RECORD,
+    as_recorded,
+    kept_runs,
+    latest_recorded,
+    read_recorded_run,
+    record_run,
+)
 from tickit_platform.history.summary import read_summary
 from tickit_platform.reporting.data import Business, DataQuality, Report, gather
 from tickit_platform.reporting.history_charts import history_charts
@@ -167,3 +174,14 @@ def test_an_unreadable_run_record_is_a_notice_not_a_traceback(tmp_path: Path, co
     gathered = gather(settings, read_summary(settings))
     assert gathered.run is None
     assert gathered.notices["run"][0].startswith("The run record could not be read:")
+
+
+def test_the_run_just_recorded_is_what_a_later_reader_finds(tmp_path: Path) -> None:
+    """`tickit run` hands its report the run it recorded instead of reading it back: the two must agree."""
+    layout = Settings(home=tmp_path).layout
+    log = tmp_path / "logs" / "attempt=1.log"
+    run = run_result(tmp_path, task("bronze_users", "success", log), task("silver_users", "failed", log))
+    figures = {"description": "synthetic", "layers": {"raw": {"sales": 10}}, "load_audit": []}
+    record_run(layout, run, figures, keep=20)
+    assert as_recorded(layout, run, figures) == read_recorded_run(layout.run_folder(run.run_id))
+    assert latest_recorded(kept_runs(layout)) == as_recorded(layout, run, figures)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,6 +191,17 @@ def damage_raw_files(raw_dir: Path) -> tuple[dict[str, int], list[str]]:
 
     lines = {table: len((raw_dir / FORMATS[table].file).read_bytes().splitlines()) for table in TABLES}
     return lines, first
+
+
+def latest_run_record(home: Path) -> dict[str, Any]:
+    """The run.json of the newest run `tickit run` recorded under `home` (one record per run, in its folder)."""
+    from tickit_platform.history.runs import RUN_RECORD, kept_runs, latest_recorded
+    from tickit_platform.home import HomeLayout
+
+    latest = latest_recorded(kept_runs(HomeLayout(home)))
+    assert latest is not None, f"no run recorded under {home / 'runs'}"
+    record: dict[str, Any] = json.loads((latest.folder / RUN_RECORD).read_text())
+    return record
 
 
 def wait_for_log(path: Path, text: str, timeout: float = 20.0) -> str:

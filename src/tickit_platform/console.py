@@ -1,4 +1,4 @@
-"""What `tickit run` shows a person: live task progress and the closing summary."""
+"""What the `tickit` commands show a person: live task progress, the closing summary, and errors."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from tickit_platform.local.runner import DagRunResult
+from tickit_platform.history.record import DagRunResult
+from tickit_platform.history.summary import RunSummary
 from tickit_platform.orchestration.config import DAG_ID
+from tickit_platform.warehouse.figures import WarehouseFigures
 from tickit_platform.warehouse.quality import Freshness, LoadCount, TestOutcome
 
 if TYPE_CHECKING:
     from tickit_platform.deploy.rehearsal.rehearse import RehearsalResult
-    from tickit_platform.history.runs import KeptRun
+    from tickit_platform.history.runs import RecordedRun
 
 STATE_STYLE = {
     "success": "green",
@@ -98,7 +100,7 @@ def print_tasks(console: Console, result: DagRunResult, hosts: bool = False) -> 
     console.print(table)
 
 
-def print_kept_runs(console: Console, runs: Sequence[KeptRun], keep: int) -> None:
+def print_kept_runs(console: Console, runs: Sequence[RecordedRun], keep: int) -> None:
     """`tickit runs`: newest first, one line each, the id ready to copy into `tickit report --run`."""
     table = Table(title=f"Kept runs ({len(runs)}, at most {keep})")
     table.add_column("run", no_wrap=True, overflow="fold")
@@ -204,6 +206,16 @@ def console() -> Console:
     return Console(file=sys.stdout, highlight=False)
 
 
+def error_console() -> Console:
+    """stderr, for errors and notes that must not mix with a command's own output (`tickit dbt ls | …`)."""
+    return Console(file=sys.stderr, highlight=False)
+
+
+def say_error(message: str) -> None:
+    """One line on stderr, as written: no markup read into it, never wrapped (a path stays one line)."""
+    error_console().print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def path_line(label: str, path: Path) -> str:
     return f"{label}: {path}"
 
@@ -263,3 +275,45 @@ def print_rehearsal(console: Console, result: RehearsalResult) -> None:
     else:
         console.print(f"[bold red]Rehearsal: the run {result.run.state}[/bold red]")
         print_failures(console, result.run)
+
+
+def print_warehouse(console: Console, figures: WarehouseFigures) -> None:
+    """Rows per layer, then the top rows of each gold view (or why a view is not there)."""
+    print_layers(console, figures.layers)
+    for top in figures.gold_top:
+        if top.error is not None:  # a failed run may have left a view unbuilt; say so and go on
+            console.print(f"{top.view}: not available ({top.error})")
+            continue
+        print_gold(console, f"{top.view} (top 5)", top.view, top.columns, top.rows)
+
+
+def print_data_quality(console: Console, summary: RunSummary) -> None:
+    """The freshness check, rows loaded and quarantined per file, then every data test that warned,
+    failed or did not run."""
+    print_freshness(console, summary.freshness)
+    figures = summary.warehouse
+    if figures is None:
+        return
+    if figures.load_counts:
+        print_load_counts(console, figures.load_counts)
+        held = sum(c.quarantined for c in figures.load_counts)
+        if held:
+            console.print(
+                f"[yellow]{held:,} line(s) quarantined[/yellow]; list them with `tickit quarantine` "
+                "(or query raw.quarantine in the warehouse)",
+                soft_wrap=True,
+            )
+    if figures.tests is not None:
+        print_test_outcomes(console, figures.tests)
+    else:
+        console.print(f"Data tests: could not be read ({figures.tests_error})", soft_wrap=True)
+
+
+def print_summary(console: Console, summary: RunSummary) -> None:
+    """The closing summary of a run's data: what the warehouse holds and how the data's checks came out."""
+    if summary.unread is not None:
+        console.print(f"Warehouse summary skipped: {summary.unread}", soft_wrap=True)
+        return
+    if summary.warehouse is not None:
+        print_warehouse(console, summary.warehouse)
+    print_data_quality(console, summary)

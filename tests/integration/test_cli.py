@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 from tests.alert_receivers import webhook_server
-from tests.support import MODELS, copy_project, wait_for_log
+from tests.support import MODELS, copy_project, latest_run_record, wait_for_log
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.data.synth import generate
@@ -63,7 +63,7 @@ SHARED_RUNS: dict[str, str] = {}
 
 
 def _remember_run(home: Path, state: str) -> None:
-    record = json.loads((home / "runs" / "last_run.json").read_text())
+    record = latest_run_record(home)
     assert record["state"] == state
     SHARED_RUNS[record["run_id"]] = state
 

@@ -7,7 +7,6 @@ The undisturbed reference is a plain load + `dbt build` of the same synthetic fi
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from tests.faults import TickitRun, alive_components, warehouse_state
-from tests.support import in_process_tickit, skip_or_fail
+from tests.support import in_process_tickit, latest_run_record, skip_or_fail
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(1500)]
 DATA = ("--synthetic", "--scale", "0.01", "--seed", "7")
@@ -36,7 +35,7 @@ OWN_BUILD = ("Falling back to running model", "Running model 'model.")
 
 def _tasks(home: Path) -> dict[str, dict[str, object]]:
     """The run's task instances as `tickit run` recorded them (state, try number, log)."""
-    record = json.loads((home / "runs" / "last_run.json").read_text())
+    record = latest_run_record(home)
     return {task["task_id"]: task for task in record["tasks"]}
 
 

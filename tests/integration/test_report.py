@@ -170,8 +170,10 @@ def test_quarantine_and_load_audit_are_counted_per_source(built: Written, tmp_pa
 
 
 def test_a_report_after_a_recorded_run_shows_its_tasks_and_timeline(built: Written, tmp_path: Path) -> None:
-    from tickit_platform.local.runner import DagRunResult, TaskOutcome
-    from tickit_platform.reporting.run_record import save_run
+
+    from tickit_platform.history.record import DagRunResult, TaskOutcome
+    from tickit_platform.history.runs import record_run
+    from tickit_platform.home import HomeLayout
 
     home = tmp_path / "home"
     (home / "warehouse").mkdir(parents=True)
@@ -183,7 +185,7 @@ def test_a_report_after_a_recorded_run_shows_its_tasks_and_timeline(built: Writt
         TaskOutcome("silver_users", "failed", 4.0, 2, start, end, log),
         TaskOutcome("gold_user_activity", "upstream_failed", None, 0, None, None, log),
     )
-    save_run(home / "runs", DagRunResult("tickit_run__x", "failed", 9.0, tasks, started_at=start))
+    record_run(HomeLayout(home), DagRunResult("tickit_run__x", "failed", 9.0, tasks, started_at=start), {}, keep=20)
     result = tickit("report", home=home)
     assert result.returncode == 0, result.stdout + result.stderr
     run = Written(home, result).data()["run"]

@@ -23,12 +23,11 @@ from tests.unit.test_deploy_push import aws_env, new_bucket, s3, s3_endpoint  # 
 from tests.unit.test_report_page import CHARTS, embedded_json
 
 from tickit_platform.data.synth import generate
-from tickit_platform.history.charts import history_charts
+from tickit_platform.history.record import DagRunResult, TaskOutcome
 from tickit_platform.history.runs import DATA_FIGURES, RUN_RECORD, find_run, kept_runs, record_run
-from tickit_platform.history.snapshot import data_figures
+from tickit_platform.history.summary import read_summary
 from tickit_platform.history.trends import history
 from tickit_platform.home import HomeLayout
-from tickit_platform.local.runner import DagRunResult, TaskOutcome
 from tickit_platform.orchestration.artifacts import (
     BUILD_FILES,
     FolderStore,
@@ -39,6 +38,7 @@ from tickit_platform.orchestration.artifacts import (
 )
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.reporting.data import gather
+from tickit_platform.reporting.history_charts import history_charts
 from tickit_platform.reporting.page import render
 from tickit_platform.settings import Settings
 
@@ -108,7 +108,7 @@ def three_runs(builds: Builds, tmp_path: Path) -> Iterator[Settings]:
     settings.layout.warehouse.parent.mkdir(parents=True)
     shutil.copyfile(builds.warehouse, settings.warehouse_path)
     start = datetime(2026, 3, 1, 6, tzinfo=UTC)
-    figures = data_figures(settings, "synthetic tickit data (scale 0.01, seed 42)")
+    figures = read_summary(settings, "synthetic tickit data (scale 0.01, seed 42)").data_figures()
     for i, (project, state) in enumerate(
         [(builds.green, "success"), (builds.broken, "failed"), (builds.green, "success")]
     ):
@@ -167,7 +167,7 @@ def test_history_figures_are_the_kept_artifacts(three_runs: Settings) -> None:
 
 
 def test_the_report_embeds_the_history_it_charts(three_runs: Settings) -> None:
-    report = gather(three_runs)
+    report = gather(three_runs, read_summary(three_runs))
     charts = history_charts(report.history) if report.history else {}
     assert sorted(charts) == [
         "history-model-durations", "history-quarantine", "history-rows-per-layer", "history-run-durations",
@@ -182,7 +182,7 @@ def test_the_report_embeds_the_history_it_charts(three_runs: Settings) -> None:
     for name in charts:
         assert f'id="chart-{name}"' in page
     # An earlier run's report shows the history up to that run, and that run in the Run section.
-    earlier = gather(three_runs, run_id="tickit_run__1")
+    earlier = gather(three_runs, read_summary(three_runs), run_id="tickit_run__1")
     assert earlier.run is not None and earlier.run.state == "failed"
     assert earlier.history is not None and [r.run_id for r in earlier.history.runs] == [
         "tickit_run__0",

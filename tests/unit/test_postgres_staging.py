@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tickit_platform.cli import _dbt_target
+from tickit_platform.commands.dbt import _dbt_target
 from tickit_platform.data.postgres_staging import PostgresAddress, PostgresStagingError, decide, raw_file_names
 from tickit_platform.data.synth import generate
 from tickit_platform.errors import TickitError

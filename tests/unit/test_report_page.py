@@ -12,10 +12,19 @@ from typing import Any
 
 import pytest
 
-from tickit_platform.local.runner import DagRunResult, TaskOutcome
+from tickit_platform.history.record import DagRunResult, RunRecordError, TaskOutcome, read_run
+from tickit_platform.history.runs import (
+    RUN_RECORD,
+    as_recorded,
+    kept_runs,
+    latest_recorded,
+    read_recorded_run,
+    record_run,
+)
+from tickit_platform.history.summary import read_summary
 from tickit_platform.reporting.data import Business, DataQuality, Report, gather
+from tickit_platform.reporting.history_charts import history_charts
 from tickit_platform.reporting.page import render
-from tickit_platform.reporting.run_record import RunRecordError, last_run_path, read_run, save_run
 from tickit_platform.settings import Settings
 
 SCRIPT = "<script>alert(1)</script>"
@@ -106,8 +115,10 @@ def test_a_run_record_round_trips(tmp_path: Path) -> None:
     run = run_result(
         tmp_path, task("silver_users", "failed", log), task("gold_user_activity", "upstream_failed", log, None)
     )
-    path = save_run(tmp_path / "runs", run)
-    assert path == last_run_path(tmp_path / "runs") == tmp_path / "runs" / "last_run.json"
+    layout = Settings(home=tmp_path).layout
+    assert record_run(layout, run, {}, keep=20) == []
+    path = tmp_path / "runs" / "tickit_run__1" / RUN_RECORD
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["tickit_run__1"]  # one record per run
     record = json.loads(path.read_text())
     assert record["run_id"] == "tickit_run__1" and record["state"] == "failed"
     assert (
@@ -130,32 +141,47 @@ def test_a_run_record_round_trips(tmp_path: Path) -> None:
 def test_a_report_after_a_recorded_run_shows_its_tasks(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     log = tmp_path / "logs" / "attempt=1.log"
-    save_run(
-        settings.runs_dir,
+    record_run(
+        settings.layout,
         run_result(tmp_path, task("bronze_users", "success", log), task("silver_users", "failed", log)),
+        {},
+        keep=20,
     )
-    gathered = gather(settings)
+    gathered = gather(settings, read_summary(settings))
     assert gathered.run is not None and gathered.notices["run"] == []
     assert [t.task_id for t in gathered.run.tasks] == ["bronze_users", "silver_users"]
-    page = render(gathered, {"run-timeline": b"\x89PNG"})
+    # The recorded run is a kept run: the History section charts it too.
+    assert gathered.history is not None and [r.run_id for r in gathered.history.runs] == ["tickit_run__1"]
+    page = render(gathered, {"run-timeline": b"\x89PNG", **history_charts(gathered.history)})
     assert "<td>bronze_users</td>" in page and "<b>silver_users</b>" in page
 
 
 def test_no_run_record_is_a_notice_saying_what_to_run(tmp_path: Path) -> None:
-    gathered = gather(Settings(home=tmp_path))
+    settings = Settings(home=tmp_path)
+    gathered = gather(settings, read_summary(settings))
     assert gathered.run is None
-    assert gathered.notices["run"] == [
-        f"No run recorded at {tmp_path / 'runs' / 'last_run.json'}: run `tickit run` to record a DAG run."
-    ]
+    assert gathered.notices["run"] == [f"No run recorded at {tmp_path / 'runs'}: run `tickit run` to record a DAG run."]
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"format": 99}', '{"format": 1, "run_id": "x"}', "[]"])
 def test_an_unreadable_run_record_is_a_notice_not_a_traceback(tmp_path: Path, content: str) -> None:
     settings = Settings(home=tmp_path)
-    settings.runs_dir.mkdir()
-    last_run_path(settings.runs_dir).write_text(content)
+    record = settings.layout.run_folder("tickit_run__1") / RUN_RECORD
+    record.parent.mkdir(parents=True)
+    record.write_text(content)
     with pytest.raises(RunRecordError):
-        read_run(last_run_path(settings.runs_dir))
-    gathered = gather(settings)
+        read_run(record)
+    gathered = gather(settings, read_summary(settings))
     assert gathered.run is None
     assert gathered.notices["run"][0].startswith("The run record could not be read:")
+
+
+def test_the_run_just_recorded_is_what_a_later_reader_finds(tmp_path: Path) -> None:
+    """`tickit run` hands its report the run it recorded instead of reading it back: the two must agree."""
+    layout = Settings(home=tmp_path).layout
+    log = tmp_path / "logs" / "attempt=1.log"
+    run = run_result(tmp_path, task("bronze_users", "success", log), task("silver_users", "failed", log))
+    figures = {"description": "synthetic", "layers": {"raw": {"sales": 10}}, "load_audit": []}
+    record_run(layout, run, figures, keep=20)
+    assert as_recorded(layout, run, figures) == read_recorded_run(layout.run_folder(run.run_id))
+    assert latest_recorded(kept_runs(layout)) == as_recorded(layout, run, figures)

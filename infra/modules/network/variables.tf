@@ -1,6 +1,11 @@
 variable "name" {
   description = "Name prefix of every resource (VPC, subnets, security groups, flow logs)"
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9-]{0,26}$", var.name))
+    error_message = "name must be 1-27 letters, digits or hyphens, starting with a letter or digit (it prefixes the flow logs' IAM role, whose name prefix AWS caps at 38 characters)."
+  }
 }
 
 variable "cidr_block" {
@@ -23,6 +28,11 @@ variable "availability_zones" {
     condition     = var.availability_zones == null ? true : length(var.availability_zones) == 3
     error_message = "availability_zones must name exactly three zones, such as [\"eu-central-1a\", \"eu-central-1b\", \"eu-central-1c\"]."
   }
+
+  validation {
+    condition     = var.availability_zones == null ? true : alltrue([for z in var.availability_zones : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$", z))]) && length(distinct(var.availability_zones)) == length(var.availability_zones)
+    error_message = "availability_zones must be distinct zone names such as eu-central-1a."
+  }
 }
 
 variable "one_nat_gateway_per_az" {
@@ -35,6 +45,11 @@ variable "flow_log_retention_days" {
   description = "Days to keep the VPC flow logs (rejected traffic) in CloudWatch Logs"
   type        = number
   default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.flow_log_retention_days)
+    error_message = "flow_log_retention_days must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
 }
 
 variable "tags" {

@@ -57,35 +57,36 @@ def _bool(expr: str) -> str:
     return f"case when {expr} is null then null when {expr} then 'TRUE' else 'FALSE' end"
 
 
-def _statements(scale: float, seed: int) -> dict[str, str]:
-    """One select per table producing its columns, already formatted as the official file writes them."""
-    formats = load_formats()
-    n = {table: fmt.rows_at_scale(scale) for table, fmt in formats.items()}
-    cities = tuple(f"{city}|{state}" for city, state in names.CITIES)
-    event_names = " ".join(
-        f"when {catid} then {_pick(options, 'power(u(' + _lit('en') + ', eventid), 2)')}"
-        for catid, options in names.EVENT_NAMES.items()
-    )
-    price_case = " ".join(f"when {catid} then {price}" for catid, price in enumerate(CATEGORY_PRICE, start=1))
-    likes = ("sports", "theatre", "concerts", "jazz", "classical", "opera", "rock", "vegas", "broadway", "musicals")
-    like_columns = ",\n".join(
-        f"{_bool(f'case when u({_lit(like)}, userid) < 0.35 then true when u({_lit(like)}, userid) < 0.65 then false end')} as like{like}"  # noqa: E501
-        for like in likes
-    )
-    holidays = ", ".join(f"date {_lit(d)}" for d in names.US_HOLIDAYS_2008)
-    return {
-        "category": "select * from (values "
+Rows = dict[str, int]  # table -> rows at the scale asked for
+
+
+def _category() -> str:
+    return (
+        "select * from (values "
         + ", ".join(f"({c}, {_lit(g)}, {_lit(n_)}, {_lit(d)})" for c, g, n_, d in names.CATEGORIES)
-        + ") as t(catid, catgroup, catname, catdesc) order by catid",
-        # The file's day abbreviations are off by one (2008-01-01 was a Tuesday, the file says WE).
-        "date": f"""
+        + ") as t(catid, catgroup, catname, catdesc) order by catid"
+    )
+
+
+def _date() -> str:
+    holidays = ", ".join(f"date {_lit(d)}" for d in names.US_HOLIDAYS_2008)
+    # The file's day abbreviations are off by one (2008-01-01 was a Tuesday, the file says WE).
+    return f"""
             select {FIRST_DATEID} + i as dateid, strftime(d, '%Y-%m-%d') as caldate,
                    upper(left(dayname(d + 1), 2)) as day, (i // 7) + 1 as week,
                    upper(strftime(d, '%b')) as month, quarter(d) as qtr, 2008 as year,
                    {_bool(f"d in ({holidays})")} as holiday
             from (select i, (date '2008-01-01' + i::int) as d from range({DAYS}) as r(i))
-            order by dateid""",
-        "venue": f"""
+            order by dateid"""
+
+
+def _cities() -> tuple[str, ...]:
+    return tuple(f"{city}|{state}" for city, state in names.CITIES)
+
+
+def _venue(n: Rows) -> str:
+    cities = _cities()
+    return f"""
             select venueid,
                    {_pick(names.VENUE_WORDS, "u('vw', venueid)")} || ' ' || kind as venuename,
                    split_part(place, '|', 1) as venuecity, split_part(place, '|', 2) as venuestate,
@@ -97,8 +98,22 @@ def _statements(scale: float, seed: int) -> dict[str, str]:
                          {_pick(names.VENUE_KINDS, "u('vk', range + 1)")} as kind,
                          {_pick(cities, "u('vc', range + 1)")} as place
                   from range({n["venue"]}))
-            order by venueid""",  # noqa: E501
-        "users": f"""
+            order by venueid"""  # noqa: E501
+
+
+def _like_columns() -> str:
+    """One TRUE/FALSE/null column per taste, about a third each."""
+    likes = ("sports", "theatre", "concerts", "jazz", "classical", "opera", "rock", "vegas", "broadway", "musicals")
+    return ",\n".join(
+        f"{_bool(f'case when u({_lit(like)}, userid) < 0.35 then true when u({_lit(like)}, userid) < 0.65 then false end')} as like{like}"  # noqa: E501
+        for like in likes
+    )
+
+
+def _users(n: Rows, seed: int) -> str:
+    cities = _cities()
+    like_columns = _like_columns()
+    return f"""
             select userid,
                    upper(substr(md5('{seed}-' || userid), 1, 3)) || lpad((userid % 100)::varchar, 2, '0')
                        || upper(substr(md5('{seed}+' || userid), 1, 3)) as username,
@@ -115,21 +130,33 @@ def _statements(scale: float, seed: int) -> dict[str, str]:
                          {_pick(names.LAST_NAMES, "u('ln', range + 1)")} as lastname,
                          {_pick(cities, "u('uc', range + 1)")} as place
                   from range({n["users"]}))
-            order by userid""",
-        # The two last events point at venue ids venue lacks, like the official file's quirk.
-        "event": f"""
+            order by userid"""
+
+
+def _event() -> str:
+    event_names = " ".join(
+        f"when {catid} then {_pick(options, 'power(u(' + _lit('en') + ', eventid), 2)')}"
+        for catid, options in names.EVENT_NAMES.items()
+    )
+    return f"""
             select eventid, venueid, catid, dateid,
                    case catid {event_names} end as eventname,
                    strftime(start, '%Y-%m-%d %H:%M:%S') as starttime
-            from event_rows order by eventid""",
-        "listing": """
+            from event_rows order by eventid"""
+
+
+def _listing() -> str:
+    return """
             select listid, sellerid, eventid, dateid, numtickets,
                    priceperticket::decimal(8, 2) as priceperticket,
                    (numtickets * priceperticket)::decimal(8, 2) as totalprice,
                    strftime(listtime, '%Y-%m-%d %H:%M:%S') as listtime
-            from listing_rows order by listid""",
-        # saletime is written the way the official sales_tab.txt writes it: month and day unpadded.
-        "sales": f"""
+            from listing_rows order by listid"""
+
+
+def _sales(n: Rows) -> str:
+    # saletime is written the way the official sales_tab.txt writes it: month and day unpadded.
+    return f"""
             select salesid, listid, sellerid,
                    case when b = sellerid then b % {n["users"]} + 1 else b end as buyerid,
                    eventid, {FIRST_DATEID} + (saletime::date - date '2008-01-01') as dateid, qtysold,
@@ -145,8 +172,13 @@ def _statements(scale: float, seed: int) -> dict[str, str]:
                                1 + floor({n["users"]} * u('sb', range + 1))::bigint as b
                         from range({n["sales"]})) as s
                   join listing_rows as l using (listid))
-            order by salesid""",
-        "_event_rows": f"""
+            order by salesid"""
+
+
+def _event_rows(n: Rows) -> str:
+    """The events with their start time, kept as a table: listings and sales both need them."""
+    # The two last events point at venue ids venue lacks, like the official file's quirk.
+    return f"""
             create temp table event_rows as
             select eventid, catid, dateid,
                    case when eventid > {n["event"]} - 2 and {n["event"]} > 2
@@ -157,9 +189,14 @@ def _statements(scale: float, seed: int) -> dict[str, str]:
                        [1 + floor(4 * u('eh', eventid))::int] as start
             from (select range + 1 as eventid, {_category_case("u('ec', range + 1)")} as catid,
                          {FIRST_DATEID} + floor({DAYS} * u('ed', range + 1))::int as dateid
-                  from range({n["event"]}))""",
-        # Listings come up to 60 days before their event (never before 2008) and sell until it starts.
-        "_listing_rows": f"""
+                  from range({n["event"]}))"""
+
+
+def _listing_rows(n: Rows) -> str:
+    """The listings with their event's start and their price, kept as a table: sales draw from them."""
+    price_case = " ".join(f"when {catid} then {price}" for catid, price in enumerate(CATEGORY_PRICE, start=1))
+    # Listings come up to 60 days before their event (never before 2008) and sell until it starts.
+    return f"""
             create temp table listing_rows as
             select listid, sellerid, eventid, start, listtime,
                    {FIRST_DATEID} + (listtime::date - date '2008-01-01') as dateid, numtickets,
@@ -174,7 +211,23 @@ def _statements(scale: float, seed: int) -> dict[str, str]:
                                1 + floor(30 * power(u('ln', range + 1), 3))::int as numtickets
                         from range({n["listing"]})) as l
                   join event_rows as e using (eventid),
-                  lateral (select greatest(timestamp '2008-01-01 00:00:00', e.start - interval 60 day) as lo))""",
+                  lateral (select greatest(timestamp '2008-01-01 00:00:00', e.start - interval 60 day) as lo))"""
+
+
+def _statements(scale: float, seed: int) -> dict[str, str]:
+    """One select per table producing its columns, already formatted as the official file writes them;
+    the two `_…_rows` statements create the tables those selects share."""
+    n = {table: fmt.rows_at_scale(scale) for table, fmt in load_formats().items()}
+    return {
+        "category": _category(),
+        "date": _date(),
+        "venue": _venue(n),
+        "users": _users(n, seed),
+        "event": _event(),
+        "listing": _listing(),
+        "sales": _sales(n),
+        "_event_rows": _event_rows(n),
+        "_listing_rows": _listing_rows(n),
     }
 
 

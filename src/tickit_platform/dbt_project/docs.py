@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tickit_platform.dbt_project.manifest import ensure_manifest, project_fingerprint
@@ -117,3 +118,14 @@ def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True) -> 
         os.replace(part, out_dir / name)
     (out_dir / STAMP_FILE).write_text(_stamp(config, catalog))
     return out_dir / "index.html"
+
+
+def refresh_docs(config: DagConfig, *, before: Callable[[], None] | None = None) -> tuple[Path, bool]:
+    """The docs site's index.html, generated unless it is current (`before` is called first, to say so);
+    the bool: whether it was generated now. A warehouse that exists lends its catalog."""
+    catalog = config.target != "local" or config.warehouse_path.exists()
+    if docs_current(config, config.layout.docs, catalog=catalog):
+        return config.layout.docs / "index.html", False
+    if before is not None:
+        before()
+    return generate_docs(config, config.layout.docs, catalog=catalog), True

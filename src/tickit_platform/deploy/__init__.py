@@ -1,5 +1,7 @@
-"""The production bundle: a folder laid out like the MWAA environment's S3 bucket, ready for `aws s3 sync`.
+"""Production on MWAA: the bundle (`bundle.py`), its upload and the environment's update (`push.py`,
+`publish.py`, `aws.py`), DAG runs there (`mwaa.py`), and the bundle's local rehearsal (`rehearsal/`).
 
+The bundle is a folder laid out like the MWAA environment's S3 bucket, ready for `aws s3 sync`.
 `build_bundle` (in `bundle.py`) writes::
 
     dags/dbt_tickit_medallion_dag.py   the thin DAG file, as in the repository

@@ -2,9 +2,11 @@
 
 A run's folder holds what the DAG's tasks kept of dbt (`dbt/run_results.json`, `dbt/manifest.json`,
 `dbt/sources.json`; orchestration/artifacts.py) and what `tickit run` adds when the run ends: the task
-instances' outcome (`run.json`, the run record's format) and the data figures only the warehouse knows
-after the run (`data.json`: rows per layer, the load audit). A folder may lack any of them (a run
-started from `tickit ui` has no run.json, a failed load no dbt/): readers take what is there.
+instances' outcome (`run.json`, history/record.py) and the data figures only the warehouse knows after
+the run (`data.json`: rows per layer, the load audit; history/summary.py). A folder may lack any of them
+(a run started from `tickit ui` has no run.json, a failed load no dbt/): readers take what is there.
+
+This is the one record of a run: the latest run is the newest kept run with a run.json.
 """
 
 from __future__ import annotations
@@ -12,17 +14,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tickit_platform.errors import TickitError
+from tickit_platform.history.record import DagRunResult, RunRecordError, read_run, run_started, to_json
 from tickit_platform.home import HomeLayout
-from tickit_platform.local.runner import DagRunResult
 from tickit_platform.orchestration.artifacts import ARTIFACTS_DIR, FolderStore, prune
-from tickit_platform.reporting.run_record import RunRecordError, read_run, to_json
 
 RUN_RECORD = "run.json"
 DATA_FIGURES = "data.json"
@@ -33,8 +33,9 @@ class UnknownRunError(TickitError):
 
 
 @dataclass(frozen=True)
-class KeptRun:
-    """One run's folder, read back. None: the folder does not hold that file."""
+class RecordedRun:
+    """One run's folder, read back (orchestration/artifacts.py's KeptRun is only its id and age in a store).
+    None: the folder does not hold that file."""
 
     run_id: str
     folder: Path
@@ -43,6 +44,12 @@ class KeptRun:
     data: dict[str, Any] | None  # data.json
     run_results: dict[str, Any] | None  # dbt's, of the shared build
     sources: dict[str, Any] | None  # dbt's, of the freshness check
+    record_error: str | None = None  # why run.json, present, could not be read
+
+    @property
+    def recorded(self) -> bool:
+        """`tickit run` recorded this run (its run.json exists, readable or not)."""
+        return self.run is not None or self.record_error is not None
 
     @property
     def state(self) -> str:
@@ -89,34 +96,52 @@ def _write_json(path: Path, value: Mapping[str, Any]) -> None:
     os.replace(part, path)
 
 
-def read_kept_run(folder: Path) -> KeptRun:
-    run, started = None, None
+def read_recorded_run(folder: Path) -> RecordedRun:
+    run, started, error = None, None, None
     # An unreadable record leaves the run to what dbt kept.
     if (folder / RUN_RECORD).is_file():
-        with suppress(RunRecordError):
+        try:
             run, started = read_run(folder / RUN_RECORD)
+        except RunRecordError as err:
+            error = str(err)
+    return _recorded(folder, run, started, _json(folder / DATA_FIGURES), error)
+
+
+def _recorded(
+    folder: Path, run: DagRunResult | None, started: datetime | None, data: dict[str, Any] | None, error: str | None
+) -> RecordedRun:
     dbt = folder / ARTIFACTS_DIR
-    return KeptRun(
+    return RecordedRun(
         run_id=folder.name,
         folder=folder,
         run=run,
         started=started,
-        data=_json(folder / DATA_FIGURES),
+        data=data,
         run_results=_json(dbt / "run_results.json"),
         sources=_json(dbt / "sources.json"),
+        record_error=error,
     )
 
 
-def kept_runs(layout: HomeLayout) -> list[KeptRun]:
-    """Every kept run, oldest first (the order the DAG's pruning uses too)."""
-    return [read_kept_run(layout.run_folder(r.run_id)) for r in FolderStore(layout.runs).runs()]
+def kept_runs(layout: HomeLayout, known: RecordedRun | None = None) -> list[RecordedRun]:
+    """Every kept run, oldest first (the order the DAG's pruning uses too); `known`, the run this process
+    just recorded, is taken as it is rather than read back."""
+    return [
+        known if known is not None and r.run_id == known.run_id else read_recorded_run(layout.run_folder(r.run_id))
+        for r in FolderStore(layout.runs).runs()
+    ]
 
 
-def find_run(layout: HomeLayout, run_id: str) -> KeptRun:
+def latest_recorded(runs: list[RecordedRun]) -> RecordedRun | None:
+    """The newest run `tickit run` recorded (a newer one started from the UI has no record)."""
+    return next((r for r in reversed(runs) if r.recorded), None)
+
+
+def find_run(layout: HomeLayout, run_id: str) -> RecordedRun:
     folder = layout.run_folder(run_id)
     if not run_id or "/" in run_id or run_id.startswith(".") or not folder.is_dir():
         raise UnknownRunError(f"no kept run {run_id!r} under {layout.runs}; `tickit runs` lists the kept runs' ids")
-    return read_kept_run(folder)
+    return read_recorded_run(folder)
 
 
 def record_run(layout: HomeLayout, result: DagRunResult, data: Mapping[str, Any], keep: int) -> list[str]:
@@ -126,3 +151,9 @@ def record_run(layout: HomeLayout, result: DagRunResult, data: Mapping[str, Any]
     _write_json(folder / RUN_RECORD, to_json(result))
     _write_json(folder / DATA_FIGURES, data)
     return prune(FolderStore(layout.runs), keep)
+
+
+def as_recorded(layout: HomeLayout, result: DagRunResult, data: Mapping[str, Any]) -> RecordedRun:
+    """The run `record_run` just kept, as a reader would find it, without reading its record back."""
+    figures = json.loads(json.dumps(data, default=str))  # the values data.json holds, as JSON gives them back
+    return _recorded(layout.run_folder(result.run_id), result, run_started(result), figures, None)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickit_platform.history.runs import KeptRun
+from tickit_platform.history.runs import RecordedRun
 
 TOP_MODELS = 5
 TEST_STATUSES = ("pass", "warn", "fail", "error", "skipped")
@@ -56,11 +56,11 @@ def _model_name(unique_id: str) -> str:
     return unique_id.rsplit(".", 1)[-1]
 
 
-def _results(run: KeptRun, kind: str) -> list[dict[str, Any]]:
+def _results(run: RecordedRun, kind: str) -> list[dict[str, Any]]:
     return [r for r in (run.run_results or {}).get("results", []) if str(r.get("unique_id", "")).startswith(kind)]
 
 
-def model_seconds(runs: Sequence[KeptRun]) -> dict[str, list[float | None]]:
+def model_seconds(runs: Sequence[RecordedRun]) -> dict[str, list[float | None]]:
     names = sorted({_model_name(r["unique_id"]) for run in runs for r in _results(run, "model.")})
     series: dict[str, list[float | None]] = {name: [] for name in names}
     for run in runs:
@@ -87,7 +87,7 @@ def model_trends(series: dict[str, list[float | None]]) -> list[ModelTrend]:
     return trends
 
 
-def test_counts(runs: Sequence[KeptRun]) -> dict[str, list[int]]:
+def test_counts(runs: Sequence[RecordedRun]) -> dict[str, list[int]]:
     counts: dict[str, list[int]] = {status: [] for status in TEST_STATUSES}
     for run in runs:
         statuses = [str(r.get("status")) for r in _results(run, "test.")]
@@ -96,7 +96,7 @@ def test_counts(runs: Sequence[KeptRun]) -> dict[str, list[int]]:
     return counts
 
 
-def layer_rows(runs: Sequence[KeptRun]) -> dict[str, list[int | None]]:
+def layer_rows(runs: Sequence[RecordedRun]) -> dict[str, list[int | None]]:
     layers = sorted({layer for run in runs for layer in ((run.data or {}).get("layers") or {})})
     series: dict[str, list[int | None]] = {layer: [] for layer in layers}
     for run in runs:
@@ -106,7 +106,7 @@ def layer_rows(runs: Sequence[KeptRun]) -> dict[str, list[int | None]]:
     return series
 
 
-def quarantined(runs: Sequence[KeptRun]) -> dict[str, list[int | None]]:
+def quarantined(runs: Sequence[RecordedRun]) -> dict[str, list[int | None]]:
     sources = sorted({a["source"] for run in runs for a in ((run.data or {}).get("load_audit") or [])})
     series: dict[str, list[int | None]] = {source: [] for source in sources}
     for run in runs:
@@ -116,7 +116,7 @@ def quarantined(runs: Sequence[KeptRun]) -> dict[str, list[int | None]]:
     return series
 
 
-def history(runs: Sequence[KeptRun], selected: str | None = None) -> History:
+def history(runs: Sequence[RecordedRun], selected: str | None = None) -> History:
     """The figures over `runs` (oldest first); with `selected`, over the runs up to and including it."""
     if selected is not None:
         ids = [r.run_id for r in runs]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tickit_platform.dbt_project.manifest import ensure_manifest
+
+# Re-exported: the rehearsal takes the run's types from the launcher that makes them.
+from tickit_platform.history.record import DagRunResult as DagRunResult
+from tickit_platform.history.record import TaskOutcome as TaskOutcome
 from tickit_platform.local.airflow import AirflowApi, LocalAirflow
 from tickit_platform.local.resident import adopt, resident_session
 from tickit_platform.orchestration.alerts.messages import run_failure_subject
@@ -21,39 +24,6 @@ RUN_ID_PREFIX = "tickit_run__"
 # How long a failed run waits for its alert, which the DAG processor sends a few seconds after the run ended.
 RUN_ALERT_TIMEOUT = 60.0
 ProgressCallback = Callable[[list[dict[str, Any]]], None]
-
-
-@dataclass(frozen=True)
-class TaskOutcome:
-    task_id: str
-    state: str | None
-    duration: float | None
-    try_number: int
-    start_date: str | None
-    end_date: str | None
-    log_path: Path
-    # The machine (on Celery: the worker) that ran the latest attempt, as Airflow recorded it.
-    hostname: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.state in {"success", "skipped"}
-
-
-@dataclass(frozen=True)
-class DagRunResult:
-    run_id: str
-    state: str
-    seconds: float
-    tasks: tuple[TaskOutcome, ...]
-    started_at: str | None = None  # ISO 8601 UTC, when the run was triggered; None when not known
-
-    @property
-    def failed(self) -> tuple[TaskOutcome, ...]:
-        return tuple(t for t in self.tasks if t.state in {"failed", "upstream_failed"})
-
-    def states(self) -> dict[str, str | None]:
-        return {t.task_id: t.state for t in self.tasks}
 
 
 def local_airflow(config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn: str | None = None) -> LocalAirflow:

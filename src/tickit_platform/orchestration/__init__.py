@@ -1,5 +1,6 @@
 """What the DAG needs at parse and run time, and nothing else: its configuration, the Cosmos DAG
-factory and the model task. This folder ships to MWAA; the local launcher lives in `local/`."""
+factory, the model task, the kept dbt artifacts and the failure alerts. This folder ships to MWAA;
+the local launcher lives in `local/`."""
 
 import warnings
 

@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from datetime import UTC, datetime
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: a report may be written on a machine with no display
-
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from tickit_platform.local.runner import DagRunResult
+from tickit_platform.history.record import DagRunResult
+from tickit_platform.reporting.chart_style import BAR, STATE_COLOURS, UNKNOWN_STATE, png, subplots
 from tickit_platform.reporting.data import Business, share_of_top
 from tickit_platform.warehouse.results import Row
 
-STATE_COLOURS = {
-    "success": "#2e7d32",
-    "failed": "#c62828",
-    "upstream_failed": "#f9a825",
-    "skipped": "#9e9e9e",
-    "up_for_retry": "#8e24aa",
-    "running": "#00838f",
-}
-BAR = "#1565c0"
 DOLLARS = FuncFormatter(lambda value, _: f"${value:,.0f}")
 LABEL_WIDTH = 42  # characters of a bar's label; longer ones are cut with an ellipsis
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", facecolor="white")
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def _short(text: str, width: int = LABEL_WIDTH) -> str:
@@ -69,7 +48,7 @@ def _revenue_bars(labels: list[str], values: list[float], title: str, extra_heig
 
     Bars are placed by position, not by label: matplotlib draws equal category labels as one bar.
     """
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(values), 3) + extra_height))
+    fig, ax = subplots(8, 0.45 * max(len(values), 3) + extra_height)
     positions = list(range(len(values)))
     bars = ax.barh(positions, values, color=BAR)
     ax.set_yticks(positions, labels, fontsize=8)
@@ -93,7 +72,7 @@ def revenue_by_venue_figure(business: Business) -> Figure:
 
 
 def revenue_by_venue(business: Business) -> bytes:
-    return _png(revenue_by_venue_figure(business))
+    return png(revenue_by_venue_figure(business))
 
 
 def sales_by_event(business: Business) -> bytes:
@@ -113,12 +92,12 @@ def sales_by_event(business: Business) -> bytes:
         f"{int(business.events_total['events']) - int(business.events_total['events_with_sales']):,} sold nothing.",
         fontsize=9,
     )
-    return _png(fig)
+    return png(fig)
 
 
 def customer_pareto(business: Business) -> bytes:
     curve = business.pareto
-    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    fig, ax = subplots(6.5, 4.8)
     xs = [x * 100 for x, _ in curve]
     ys = [y * 100 for _, y in curve]
     ax.plot(xs, ys, color=BAR, linewidth=2, label="customers ranked by spend")
@@ -139,13 +118,13 @@ def customer_pareto(business: Business) -> bytes:
     ax.set_ylim(0, 102)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png(fig)
 
 
 def run_timeline(run: DagRunResult, started: datetime | None) -> bytes:
     tasks = [t for t in run.tasks if t.start_date]
     origin = started or min((datetime.fromisoformat(t.start_date or "") for t in tasks), default=datetime.now(UTC))
-    fig, ax = plt.subplots(figsize=(9, 0.3 * max(len(run.tasks), 4) + 1.2))
+    fig, ax = subplots(9, 0.3 * max(len(run.tasks), 4) + 1.2)
     labels, lefts, widths, colours = [], [], [], []
     for task in run.tasks:
         labels.append(task.task_id)
@@ -157,7 +136,7 @@ def run_timeline(run: DagRunResult, started: datetime | None) -> bytes:
         else:  # never started (upstream_failed): a thin mark at the origin keeps its row and colour
             lefts.append(0.0)
             widths.append(0.2)
-        colours.append(STATE_COLOURS.get(task.state or "", "#bdbdbd"))
+        colours.append(STATE_COLOURS.get(task.state or "", UNKNOWN_STATE))
     y = list(range(len(labels)))[::-1]
     ax.barh(y, widths, left=lefts, color=colours, height=0.7)
     ax.set_yticks(y, labels, fontsize=8)
@@ -165,10 +144,10 @@ def run_timeline(run: DagRunResult, started: datetime | None) -> bytes:
     ax.set_title(f"DAG run {run.run_id}: {run.state}, {run.seconds:.1f} s")
     states = sorted({t.state or "none" for t in run.tasks})
     ax.legend(
-        handles=[Patch(color=STATE_COLOURS.get(s, "#bdbdbd"), label=s) for s in states],
+        handles=[Patch(color=STATE_COLOURS.get(s, UNKNOWN_STATE), label=s) for s in states],
         loc="lower right",
         fontsize=8,
     )
     ax.grid(axis="x", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    return _png(fig)
+    return png(fig)

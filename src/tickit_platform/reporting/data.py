@@ -1,10 +1,11 @@
 """The figures of `tickit report`, gathered read-only from what a run left behind.
 
 Business figures come from the gold views only (a report that recomputed them could disagree with
-the warehouse it describes); the run from the record `tickit run` writes (reporting/run_record.py), so
-the report works after Airflow stopped; the data's origin from the provenance file beside the files the
-run loaded. Each source may be missing: a section then carries a notice saying what is missing and what
-to run.
+the warehouse it describes), through the run's summary (history/summary.py), the one read of the
+warehouse the console's summary and data.json share; the run from the record `tickit run` keeps
+(history/), so the report works after Airflow stopped; the data's origin from the provenance file
+beside the files the run loaded. Each source may be missing: a section then carries a notice saying
+what is missing and what to run.
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 from tickit_platform.data.formats import load_formats
 from tickit_platform.data.provenance import Provenance, describe, is_complete, read_provenance
-from tickit_platform.history.runs import find_run, kept_runs
+from tickit_platform.history.record import DagRunResult
+from tickit_platform.history.runs import RecordedRun, find_run, kept_runs, latest_recorded
+from tickit_platform.history.summary import RunSummary
 from tickit_platform.history.trends import History, history
-from tickit_platform.local.runner import DagRunResult
-from tickit_platform.reporting.run_record import RunRecordError, last_run_path, read_run
 from tickit_platform.settings import Settings
-from tickit_platform.warehouse.quality import quarantine_summary, test_outcomes
-from tickit_platform.warehouse.results import Row, gold_summary, layer_row_counts
+from tickit_platform.warehouse.figures import load_audit_rows
+from tickit_platform.warehouse.quality import TestOutcome
+from tickit_platform.warehouse.results import GoldSummary, Row
 
-TOP_N = 10
 CURVE_POINTS = 200  # the Pareto curve keeps its shape with this many points, whatever the customer count
 DATASET_POINTER = "data-source.txt"
 
@@ -74,8 +73,7 @@ class Report:
 # --- business: the gold views ---------------------------------------------------------------------------
 
 
-def read_business(warehouse: Path) -> Business:
-    gold = gold_summary(warehouse, TOP_N)
+def business_figures(gold: GoldSummary) -> Business:
     spends = [float(v) for v in gold.spends]
     return Business(
         venues=gold.venues,
@@ -111,17 +109,14 @@ def share_of_top(curve: Sequence[tuple[float, float]], fraction: float) -> float
 # --- the run: the record `tickit run` keeps -----------------------------------------------------------------
 
 
-def read_last_run(settings: Settings, notices: list[str]) -> tuple[DagRunResult | None, datetime | None]:
-    """The last `tickit run`'s DAG run and its start, or (None, None) with a notice saying why not."""
-    path = last_run_path(settings.runs_dir)
-    if not path.is_file():
-        notices.append(f"No run recorded at {path}: run `tickit run` to record a DAG run.")
-        return None, None
-    try:
-        return read_run(path)
-    except RunRecordError as err:
-        notices.append(f"The run record could not be read: {err}.")
-        return None, None
+def latest_run(settings: Settings, runs: list[RecordedRun], notices: list[str]) -> RecordedRun | None:
+    """The last `tickit run`'s record: the newest kept run that has one, or None with a notice saying why not."""
+    latest = latest_recorded(runs)
+    if latest is None:
+        notices.append(f"No run recorded at {settings.runs_dir}: run `tickit run` to record a DAG run.")
+    elif latest.record_error is not None:
+        notices.append(f"The run record could not be read: {latest.record_error}.")
+    return latest
 
 
 # --- the data: provenance, layers, quarantine, tests --------------------------------------------------------
@@ -154,9 +149,7 @@ def file_checksums(folder: Path) -> dict[str, str]:
     return sums
 
 
-def read_test_outcomes(settings: Settings) -> list[Row] | None:
-    """Data-quality test outcomes, or None where this installation cannot tell them yet."""
-    outcomes = test_outcomes(settings)
+def test_rows(outcomes: list[TestOutcome]) -> list[Row]:
     return [
         {
             "name": o.name,
@@ -172,40 +165,50 @@ def read_test_outcomes(settings: Settings) -> list[Row] | None:
 # --- everything -------------------------------------------------------------------------------------------
 
 
-def gather(settings: Settings, data_folder: Path | None = None, run_id: str | None = None) -> Report:
-    """Everything the page shows; with `run_id`, the Run and History sections are that kept run's."""
+def gather(
+    settings: Settings,
+    summary: RunSummary,
+    data_folder: Path | None = None,
+    run_id: str | None = None,
+    latest: RecordedRun | None = None,
+) -> Report:
+    """Everything the page shows; with `run_id`, the Run and History sections are that kept run's.
+    `latest`: the run this process just recorded, taken as it is rather than read back."""
     chosen = find_run(settings.layout, run_id) if run_id is not None else None  # an unknown id fails first
     notices: dict[str, list[str]] = {"business": [], "run": [], "data": [], "history": []}
-    warehouse = settings.warehouse_path
-    local = settings.target == "local"
-    has_warehouse = local and warehouse.is_file()
-    if not local:
+    figures = summary.warehouse
+    if settings.target != "local":
         notices["business"].append(
             f"The report reads the local DuckDB warehouse only; target {settings.target!r} is not read. "
             "Run `tickit run` (target local) for business figures."
         )
-    elif not has_warehouse:
-        notices["business"].append(f"No warehouse at {warehouse}: run `tickit run` first.")
+    elif summary.unread is not None:
+        notices["business"].append(f"The warehouse was not read: {summary.unread}")
+    elif figures is None:
+        notices["business"].append(f"No warehouse at {settings.warehouse_path}: run `tickit run` first.")
 
     business = None
-    if has_warehouse:
-        try:
-            business = read_business(warehouse)
-        except duckdb.Error as err:  # a failed run may have left a gold view unbuilt
+    if figures is not None:
+        if figures.gold is not None:
+            business = business_figures(figures.gold)
+        else:  # a failed run may have left a gold view unbuilt
             notices["business"].append(
-                f"The gold views could not be read ({err}). Fix the failed models (see Run) and run `tickit run` again."
+                f"The gold views could not be read ({figures.gold_error}). "
+                "Fix the failed models (see Run) and run `tickit run` again."
             )
 
+    runs = kept_runs(settings.layout, known=latest)
     if chosen is None:
-        run, run_started = read_last_run(settings, notices["run"])
+        shown = latest_run(settings, runs, notices["run"])
     else:
-        run, run_started = chosen.run, chosen.started
-        if run is None:
+        shown = chosen
+        if chosen.run is None:
             notices["run"].append(f"Run {chosen.run_id} has no run record (it was not started by `tickit run`).")
         now = f"Read from the warehouse as the latest run left it, not as run {chosen.run_id} did (see History)."
         notices["business"].append(now)
         notices["data"].append(now)
-    trends = history(kept_runs(settings.layout), selected=run_id)
+    run, run_started = (shown.run, shown.started) if shown is not None else (None, None)
+    trends = history(runs, selected=run_id)
     if trends.empty:
         notices["history"].append(f"No runs kept under {settings.runs_dir} yet: `tickit run` keeps each run there.")
     notices["history"].extend(trends.notices)
@@ -214,20 +217,18 @@ def gather(settings: Settings, data_folder: Path | None = None, run_id: str | No
     provenance = read_provenance(folder) if folder is not None and is_complete(folder) else None
     if provenance is None:
         notices["data"].append("Which data the warehouse was built from is unknown: run `tickit run` to record it.")
-    layers, quarantine, audit = None, None, None
-    if has_warehouse:
-        layers = layer_row_counts(warehouse)
-        quarantine, audit = quarantine_summary(warehouse)
+    layers, quarantine, audit, tests = None, None, None, None
+    if figures is not None:
+        layers, quarantine = figures.layers, figures.quarantine
+        audit = load_audit_rows(figures.load_counts) if figures.load_counts is not None else None
         if quarantine is None:
             notices["data"].append("No quarantine table (older warehouse): bad input rows were not set aside.")
-    try:
-        tests = read_test_outcomes(settings)
-    except Exception as err:  # another module's failure must not cost the whole report
-        tests = None
-        notices["data"].append(f"Data-quality results could not be read ({err}).")
+        if figures.tests is None:
+            notices["data"].append(f"Data-quality results could not be read ({figures.tests_error}).")
+        else:
+            tests = test_rows(figures.tests)
     else:
-        if tests is None:
-            notices["data"].append("Data-quality results unavailable in this installation.")
+        tests = []
     data = DataQuality(
         provenance=provenance,
         data_folder=folder if provenance is not None else None,

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tickit_platform.errors import TickitError
-from tickit_platform.history.charts import history_charts
+from tickit_platform.history.runs import RecordedRun
+from tickit_platform.history.summary import RunSummary
 from tickit_platform.reporting import charts
 from tickit_platform.reporting.data import gather
+from tickit_platform.reporting.history_charts import history_charts
 from tickit_platform.reporting.page import render
 from tickit_platform.settings import Settings
 
@@ -33,9 +35,16 @@ def _write(path: Path, content: bytes) -> None:
     os.replace(part, path)
 
 
-def write_report(settings: Settings, data_folder: Path | None = None, run_id: str | None = None) -> ReportFiles:
-    """The report of the latest run under reports/, or of the kept run `run_id` under reports/runs/<run_id>/."""
-    report = gather(settings, data_folder, run_id)
+def write_report(
+    settings: Settings,
+    summary: RunSummary,
+    data_folder: Path | None = None,
+    run_id: str | None = None,
+    latest: RecordedRun | None = None,
+) -> ReportFiles:
+    """The report of the latest run under reports/, or of the kept run `run_id` under reports/runs/<run_id>/;
+    `latest`, the run this process just recorded."""
+    report = gather(settings, summary, data_folder, run_id, latest)
     if report.empty:
         raise ReportError(
             f"nothing to report on: no warehouse at {settings.warehouse_path} and no run recorded under "

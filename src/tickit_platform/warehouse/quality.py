@@ -52,15 +52,14 @@ class TestOutcome:
         return self.status in {"warn", "fail"}
 
 
-def load_counts(warehouse: Path) -> list[LoadCount]:
-    """One entry per raw file of the last load, or none for a warehouse loaded before the audit existed."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        if "load_audit" not in tables(con, "raw"):
-            return []
-        rows = con.execute(
-            "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined "
-            "from raw.load_audit order by source_name"
-        ).fetchall()
+def load_counts(con: duckdb.DuckDBPyConnection) -> list[LoadCount] | None:
+    """One entry per raw file of the last load; None for a warehouse loaded before the audit existed."""
+    if "load_audit" not in tables(con, "raw"):
+        return None
+    rows = con.execute(
+        "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined "
+        "from raw.load_audit order by source_name, file_name"
+    ).fetchall()
     return [LoadCount(str(s), str(f), int(n), int(ok), int(q)) for s, f, n, ok, q in rows]
 
 
@@ -78,29 +77,15 @@ def quarantined_rows(
         return [d[0] for d in cursor.description or []], cursor.fetchall()
 
 
-def quarantine_summary(warehouse: Path) -> tuple[list[Row] | None, list[Row] | None]:
-    """Quarantined lines per source and the load audit, each None when the warehouse predates it."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        raw = tables(con, "raw")
-        quarantine = (
-            rows(
-                con,
-                "select source_name, count(*) as rows_quarantined, count(distinct reason) as reasons, "
-                "min(reason) as example_reason from raw.quarantine group by 1 order by 1",
-            )
-            if "quarantine" in raw
-            else None
-        )
-        audit = (
-            rows(
-                con,
-                "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined "
-                "from raw.load_audit order by source_name, file_name",
-            )
-            if "load_audit" in raw
-            else None
-        )
-    return quarantine, audit
+def quarantine_by_source(con: duckdb.DuckDBPyConnection) -> list[Row] | None:
+    """Quarantined lines per source, None when the warehouse predates the quarantine."""
+    if "quarantine" not in tables(con, "raw"):
+        return None
+    return rows(
+        con,
+        "select source_name, count(*) as rows_quarantined, count(distinct reason) as reasons, "
+        "min(reason) as example_reason from raw.quarantine group by 1 order by 1",
+    )
 
 
 def manifest_path(settings: Settings) -> Path:
@@ -108,27 +93,25 @@ def manifest_path(settings: Settings) -> Path:
     return DagConfig.from_settings(settings).manifest_path
 
 
-def test_outcomes(settings: Settings, manifest: Path | None = None) -> list[TestOutcome]:
+def test_outcomes(con: duckdb.DuckDBPyConnection, manifest: Path) -> list[TestOutcome]:
     """Every data test of the project with how it came out in the warehouse's last build."""
-    manifest = manifest or manifest_path(settings)
-    if not manifest.exists() or not settings.warehouse_path.exists():
+    if not manifest.exists():
         return []
     nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
     tests = [n for n in nodes if n["resource_type"] == "test"]
     outcomes = []
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        stored = {schema: tables(con, schema) for schema in {t["schema"] for t in tests}}
-        for test in tests:
-            severity = str(test["config"].get("severity", "error")).lower()
-            model = test.get("attached_node")
-            model_name = model.split(".")[-1] if model else None
-            if test["alias"] not in stored[test["schema"]]:
-                outcomes.append(TestOutcome(test["name"], model_name, severity, "skipped", 0))
-                continue
-            row = con.execute(f'select count(*) from "{test["schema"]}"."{test["alias"]}"').fetchone()
-            failures = int(row[0]) if row else 0
-            status = "pass" if failures == 0 else ("warn" if severity == "warn" else "fail")
-            outcomes.append(TestOutcome(test["name"], model_name, severity, status, failures))
+    stored = {schema: tables(con, schema) for schema in {t["schema"] for t in tests}}
+    for test in tests:
+        severity = str(test["config"].get("severity", "error")).lower()
+        model = test.get("attached_node")
+        model_name = model.split(".")[-1] if model else None
+        if test["alias"] not in stored[test["schema"]]:
+            outcomes.append(TestOutcome(test["name"], model_name, severity, "skipped", 0))
+            continue
+        row = con.execute(f'select count(*) from "{test["schema"]}"."{test["alias"]}"').fetchone()
+        failures = int(row[0]) if row else 0
+        status = "pass" if failures == 0 else ("warn" if severity == "warn" else "fail")
+        outcomes.append(TestOutcome(test["name"], model_name, severity, status, failures))
     return sorted(outcomes, key=lambda o: (o.status == "pass", o.name))
 
 

@@ -22,25 +22,28 @@ GOLD_ORDER = {
 
 def layer_row_counts(warehouse: Path) -> dict[str, dict[str, int]]:
     """Rows per relation, grouped by layer (schema), for every table and view the layers hold."""
-    counts: dict[str, dict[str, int]] = {layer: {} for layer in LAYERS}
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        relations = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in (" + ", ".join("?" for _ in LAYERS) + ") order by table_schema, table_name",
-            list(LAYERS),
-        ).fetchall()
-        for schema, name in relations:
-            row = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
-            counts[schema][name] = int(row[0]) if row else 0
+        return layer_counts(con)
+
+
+def layer_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {layer: {} for layer in LAYERS}
+    relations = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in (" + ", ".join("?" for _ in LAYERS) + ") order by table_schema, table_name",
+        list(LAYERS),
+    ).fetchall()
+    for schema, name in relations:
+        row = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+        counts[schema][name] = int(row[0]) if row else 0
     return counts
 
 
-def top_rows(warehouse: Path, view: str, n: int = 5) -> tuple[list[str], list[tuple[Any, ...]]]:
+def top_rows(con: duckdb.DuckDBPyConnection, view: str, n: int = 5) -> tuple[list[str], list[tuple[Any, ...]]]:
     order = GOLD_ORDER.get(view, "1")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        cursor = con.execute(f'select * from gold."{view}" order by {order} limit {int(n)}')
-        columns = [d[0] for d in cursor.description or []]
-        return columns, cursor.fetchall()
+    cursor = con.execute(f'select * from gold."{view}" order by {order} limit {int(n)}')
+    columns = [d[0] for d in cursor.description or []]
+    return columns, cursor.fetchall()
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[Row]:
@@ -64,34 +67,33 @@ class GoldSummary:
     spends: list[Any]  # every customer's total spend, best first
 
 
-def gold_summary(warehouse: Path, top_n: int) -> GoldSummary:
+def gold_summary(con: duckdb.DuckDBPyConnection, top_n: int) -> GoldSummary:
     """The three gold views as the report shows them: the top of each, and the totals behind them."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return GoldSummary(
-            venues=rows(
-                con,
-                "select venue_id, venue_name, venue_city, venue_state, total_revenue, revenue_rank "
-                f"from gold.gold_revenue_by_venue order by {GOLD_ORDER['gold_revenue_by_venue']} limit {int(top_n)}",
-            ),
-            events=rows(
-                con,
-                "select event_id, event_name, category_name, tickets_sold, total_revenue "
-                f"from gold.gold_sales_by_event order by {GOLD_ORDER['gold_sales_by_event']} limit {int(top_n)}",
-            ),
-            events_total=rows(
-                con,
-                "select count(*) as events, count(*) filter (where sales_count > 0) as events_with_sales, "
-                "coalesce(sum(total_revenue), 0) as total_revenue from gold.gold_sales_by_event",
-            )[0],
-            customers=rows(
-                con,
-                "select spend_rank, user_id, username, full_name, city, state, purchases_count, total_spent "
-                f"from gold.gold_user_activity order by {GOLD_ORDER['gold_user_activity']} limit {int(top_n)}",
-            ),
-            spends=[
-                v
-                for (v,) in con.execute(
-                    f"select total_spent from gold.gold_user_activity order by {GOLD_ORDER['gold_user_activity']}"
-                ).fetchall()
-            ],
-        )
+    return GoldSummary(
+        venues=rows(
+            con,
+            "select venue_id, venue_name, venue_city, venue_state, total_revenue, revenue_rank "
+            f"from gold.gold_revenue_by_venue order by {GOLD_ORDER['gold_revenue_by_venue']} limit {int(top_n)}",
+        ),
+        events=rows(
+            con,
+            "select event_id, event_name, category_name, tickets_sold, total_revenue "
+            f"from gold.gold_sales_by_event order by {GOLD_ORDER['gold_sales_by_event']} limit {int(top_n)}",
+        ),
+        events_total=rows(
+            con,
+            "select count(*) as events, count(*) filter (where sales_count > 0) as events_with_sales, "
+            "coalesce(sum(total_revenue), 0) as total_revenue from gold.gold_sales_by_event",
+        )[0],
+        customers=rows(
+            con,
+            "select spend_rank, user_id, username, full_name, city, state, purchases_count, total_spent "
+            f"from gold.gold_user_activity order by {GOLD_ORDER['gold_user_activity']} limit {int(top_n)}",
+        ),
+        spends=[
+            v
+            for (v,) in con.execute(
+                f"select total_spent from gold.gold_user_activity order by {GOLD_ORDER['gold_user_activity']}"
+            ).fetchall()
+        ],
+    )

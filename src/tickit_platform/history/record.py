@@ -1,22 +1,21 @@
-"""The record `tickit run` keeps of its DAG run: one JSON file the report reads after Airflow stopped.
+"""The record of a DAG run: its types and their JSON form (`run.json` in the run's folder, history/runs.py).
 
-It holds what the run already learnt through Airflow's REST API (the run's state, every task instance),
-so the report needs neither a running Airflow nor Airflow's private metadata tables, whatever
-database those live in (docs/decisions/010-report.md).
+It holds what the run learnt through Airflow's REST API (the run's state, every task instance), so the
+report needs neither a running Airflow nor Airflow's private metadata tables, whatever database those
+live in (docs/decisions/010-report.md). The launcher (local/runner.py) and the rehearsal make these
+values; history/ keeps them; reporting/ and the console read them.
 """
 
 from __future__ import annotations
 
 import json
-import os
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tickit_platform.local.runner import DagRunResult, TaskOutcome
 from tickit_platform.orchestration.config import DAG_ID
 
-LAST_RUN_FILE = "last_run.json"
 # Bumped when a field changes meaning; a reader refuses a format it does not know rather than guess.
 FORMAT = 1
 
@@ -25,8 +24,37 @@ class RunRecordError(ValueError):
     """The run record exists but cannot be read as one; the message names the file."""
 
 
-def last_run_path(runs_dir: Path) -> Path:
-    return runs_dir / LAST_RUN_FILE
+@dataclass(frozen=True)
+class TaskOutcome:
+    task_id: str
+    state: str | None
+    duration: float | None
+    try_number: int
+    start_date: str | None
+    end_date: str | None
+    log_path: Path
+    # The machine (on Celery: the worker) that ran the latest attempt, as Airflow recorded it.
+    hostname: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state in {"success", "skipped"}
+
+
+@dataclass(frozen=True)
+class DagRunResult:
+    run_id: str
+    state: str
+    seconds: float
+    tasks: tuple[TaskOutcome, ...]
+    started_at: str | None = None  # ISO 8601 UTC, when the run was triggered; None when not known
+
+    @property
+    def failed(self) -> tuple[TaskOutcome, ...]:
+        return tuple(t for t in self.tasks if t.state in {"failed", "upstream_failed"})
+
+    def states(self) -> dict[str, str | None]:
+        return {t.task_id: t.state for t in self.tasks}
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -65,16 +93,6 @@ def to_json(result: DagRunResult) -> dict[str, Any]:
             for t in result.tasks
         ],
     }
-
-
-def save_run(runs_dir: Path, result: DagRunResult) -> Path:
-    """Write the run's record as the last run; renamed into place, so a reader never sees half a file."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    path = last_run_path(runs_dir)
-    part = path.with_name(f".{path.name}.part")
-    part.write_text(json.dumps(to_json(result), indent=1) + "\n", encoding="utf-8")
-    os.replace(part, path)
-    return path
 
 
 def _task(t: dict[str, Any]) -> TaskOutcome:

@@ -8,18 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: a report may be written on a machine with no display
-
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from tickit_platform.history.trends import History
-from tickit_platform.reporting.charts import BAR, STATE_COLOURS, _png
+from tickit_platform.reporting.chart_style import BAR, STATE_COLOURS, UNKNOWN_STATE, png, subplots
 
 MAX_RUN_LABELS = 12
 TEST_COLOURS = {
@@ -51,21 +46,21 @@ def _run_axis(ax: Axes, history: History) -> None:
 
 def _figure(history: History) -> tuple[Figure, Axes]:
     width = min(max(6.5, 0.18 * len(history.runs) + 5), 12)
-    return plt.subplots(figsize=(width, 3.8))
+    return subplots(width, 3.8)
 
 
 def run_durations(history: History) -> bytes:
     fig, ax = _figure(history)
     xs = list(range(len(history.runs)))
     heights = [r.seconds or 0.0 for r in history.runs]
-    colours = [STATE_COLOURS.get(r.state, "#bdbdbd") for r in history.runs]
+    colours = [STATE_COLOURS.get(r.state, UNKNOWN_STATE) for r in history.runs]
     ax.bar(xs, heights, color=colours, width=0.7)
     ax.set_ylabel("seconds")
     ax.set_title(f"DAG run duration ({len(xs)} kept run{'s' * (len(xs) != 1)})")
     states = sorted({r.state for r in history.runs})
-    ax.legend(handles=[Patch(color=STATE_COLOURS.get(s, "#bdbdbd"), label=s) for s in states], fontsize=8)
+    ax.legend(handles=[Patch(color=STATE_COLOURS.get(s, UNKNOWN_STATE), label=s) for s in states], fontsize=8)
     _run_axis(ax, history)
-    return _png(fig)
+    return png(fig)
 
 
 def _lines(history: History, series: Mapping[str, Sequence[float | int | None]], title: str, ylabel: str) -> bytes:
@@ -83,7 +78,7 @@ def _lines(history: History, series: Mapping[str, Sequence[float | int | None]],
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_locator(MaxNLocator(integer=ylabel != "seconds", min_n_ticks=2))
     _run_axis(ax, history)
-    return _png(fig)
+    return png(fig)
 
 
 def model_durations(history: History) -> bytes:
@@ -112,7 +107,7 @@ def test_outcomes(history: History) -> bytes:
     ax.set_ylabel("tests")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _run_axis(ax, history)
-    return _png(fig)
+    return png(fig)
 
 
 def history_charts(history: History) -> dict[str, bytes]:

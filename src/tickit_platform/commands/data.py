@@ -1,0 +1,48 @@
+"""`tickit data fetch` and `tickit data synth`: the seven tickit files, official or synthetic."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tickit_platform.commands.session import SubCommands, settings_from
+
+
+def add_parsers(sub: SubCommands) -> None:
+    data = sub.add_parser("data", help="get the seven tickit files").add_subparsers(dest="data", required=True)
+    fetch = data.add_parser("fetch", help="download (and cache) the official tickitdb.zip, or --source")
+    fetch.add_argument("--source", help="a local zip, a folder of the seven files, or a URL of a zip")
+    fetch.set_defaults(func=cmd_data_fetch)
+    synth = data.add_parser("synth", help="write synthetic files in exactly the official formats")
+    synth.add_argument("--scale", type=float, help="1 = the official row counts (default 1)")
+    synth.add_argument("--seed", type=int, help="random seed (default 42)")
+    synth.add_argument("--out", help="folder to write (default under TICKIT_HOME)")
+    synth.set_defaults(func=cmd_data_synth)
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from tickit_platform.data.acquire import Dataset, acquire
+    from tickit_platform.data.fetch import fetch
+    from tickit_platform.data.provenance import describe, read_provenance
+
+    settings = settings_from(args)
+    if settings.source is not None:
+        dataset = acquire(settings)
+    else:
+        folder = fetch(settings.downloads_dir / "official")
+        dataset = Dataset(folder, describe(read_provenance(folder)))
+    print(f"{dataset.description}: {dataset.folder}")
+    return 0
+
+
+def cmd_data_synth(args: argparse.Namespace) -> int:
+    from tickit_platform.data.provenance import describe, read_provenance
+    from tickit_platform.data.synth import generate
+
+    settings = settings_from(args)
+    out_dir = Path(args.out) if args.out else settings.synthetic_dir
+    started = time.monotonic()
+    folder = generate(out_dir, scale=settings.scale, seed=settings.seed)
+    print(f"{describe(read_provenance(folder))}: {folder} ({time.monotonic() - started:.1f} s)")
+    return 0

@@ -1,0 +1,188 @@
+"""`tickit run` and what reads what a run left: `tickit report`, `tickit runs`, `tickit quarantine`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from tickit_platform import console as out
+from tickit_platform import envvars
+from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
+from tickit_platform.errors import TickitError
+from tickit_platform.orchestration.config import DagConfig
+from tickit_platform.settings import Settings
+
+if TYPE_CHECKING:
+    from tickit_platform.history.record import DagRunResult
+    from tickit_platform.history.runs import RecordedRun
+    from tickit_platform.history.summary import RunSummary
+
+TARGETS = ["local", "postgres"]
+
+
+def add_parsers(sub: SubCommands) -> None:
+    run = sub.add_parser("run", help="get the data and run the whole DAG under a local Airflow")
+    data_options(run)
+    run.add_argument("--target", choices=TARGETS, help="warehouse (default local = DuckDB)")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental silver models (sales, listing) from all the data",
+    )
+    run.set_defaults(func=cmd_run)
+
+    quarantine = sub.add_parser("quarantine", help="list the raw lines the last load quarantined, and why")
+    quarantine.add_argument(
+        "--source", help="only this raw table (users, venue, category, date, event, listing or sales)"
+    )
+    quarantine.add_argument("--limit", type=int, help="at most this many lines")
+    quarantine.set_defaults(func=cmd_quarantine)
+
+    report = sub.add_parser("report", help="write an HTML report (and PNG charts) of the last run and its warehouse")
+    report.add_argument("--target", choices=TARGETS, help="warehouse (default local = DuckDB)")
+    report.add_argument("--run", metavar="ID", help="the report of an earlier, kept run (`tickit runs` lists them)")
+    report.set_defaults(func=cmd_report)
+
+    runs = sub.add_parser("runs", help="list the kept runs: id, start, state, duration, data")
+    runs.set_defaults(func=cmd_runs)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tickit_platform.history.summary import read_summary
+    from tickit_platform.local.runner import run_dag
+
+    settings = settings_from(args)
+    check_warehouse(settings, write=True)
+    console = out.console()
+    # soft_wrap keeps each message one line (the fallback notice above all), however narrow the output.
+    say = lambda message: console.print(message, soft_wrap=True)  # noqa: E731
+    with data_session(settings, say=say, record=True) as session:
+        console.print(f"Data: {session.description} ({session.data_folder})", soft_wrap=True)
+        config = session.config
+        config.layout.freshness.unlink(missing_ok=True)  # the summary must never show an earlier run's check
+        console.print(_airflow_line(settings), soft_wrap=True)
+        with out.TaskProgress(console) as progress:
+            result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
+    # The warehouse is read once, after the run: the console, the kept run and the report share this.
+    summary = read_summary(settings, session.description)
+    recorded = _record_history(console, settings, config, result, summary)
+    out.print_tasks(console, result)
+    out.print_summary(console, summary)
+    console.print(f"Data: {session.description}")
+    console.print(out.path_line("Warehouse", settings.warehouse_path), soft_wrap=True)
+    console.print(out.path_line("Airflow logs", settings.layout.airflow_logs), soft_wrap=True)
+    if result.failed or result.state != "success":
+        console.print(
+            f"[bold red]The run {result.state}[/bold red]: "
+            f"{len([t for t in result.tasks if t.state == 'failed'])} task(s) failed."
+        )
+        out.print_failures(console, result)
+        code = 1
+    else:
+        console.print(f"[bold green]All {len(result.tasks)} tasks succeeded.[/bold green]")
+        code = 0
+    # Docs and report also after a failed run: that is when they are read most.
+    _write_docs(console, config)
+    _write_report(console, settings, summary, session.data_folder, recorded)
+    return code
+
+
+def _airflow_line(settings: Settings) -> str:
+    from tickit_platform.local.resident import is_up
+
+    if is_up(settings.airflow_home):
+        return f"Using the local Airflow `tickit up` started under {settings.airflow_home} (`tickit down` stops it)…"
+    return f"Starting a local Airflow under {settings.airflow_home} (scheduler, API server, DAG processor)…"
+
+
+def _record_history(
+    console: Console, settings: Settings, config: DagConfig, result: DagRunResult, summary: RunSummary
+) -> RecordedRun:
+    """Keep the run's record and data figures beside the artifacts its tasks kept; drop the oldest runs."""
+    from tickit_platform.history.runs import as_recorded, record_run
+
+    figures = summary.data_figures()
+    dropped = record_run(settings.layout, result, figures, keep=config.keep_runs)
+    if dropped:
+        console.print(f"Run history: kept the last {config.keep_runs} runs, dropped {len(dropped)}.")
+    return as_recorded(settings.layout, result, figures)
+
+
+def _write_docs(console: Console, config: DagConfig) -> None:
+    from tickit_platform.dbt_project.docs import DbtDocsError, refresh_docs
+
+    try:
+        index, generated = refresh_docs(config)
+    except DbtDocsError as err:
+        console.print(f"dbt docs: not generated. {err}", soft_wrap=True)
+        return
+    console.print(out.path_line("dbt docs" if generated else "dbt docs (unchanged)", index), soft_wrap=True)
+
+
+def _write_report(
+    console: Console, settings: Settings, summary: RunSummary, data_folder: Path | None, recorded: RecordedRun
+) -> None:
+    from tickit_platform.reporting.report import write_report
+
+    try:
+        files = write_report(settings, summary, data_folder, latest=recorded)
+    except (TickitError, OSError) as err:  # the run's own outcome and exit code matter more than its report
+        console.print(f"Report: not written ({type(err).__name__}: {err})", soft_wrap=True)
+        return
+    console.print(out.path_line("Report", files.html), soft_wrap=True)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.run is not None:  # an unknown id is said before anything else
+        from tickit_platform.history.runs import find_run
+
+        find_run(settings.layout, args.run)
+    check_warehouse(settings, write=False)  # before importing the charts' libraries: a busy file is said at once
+    from tickit_platform.history.summary import read_summary
+    from tickit_platform.reporting.report import write_report
+
+    files = write_report(settings, read_summary(settings), run_id=args.run)
+    for image in files.images:
+        print(out.path_line("Chart", image))
+    print(out.path_line("Report", files.html))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """The kept runs, newest first: id, start, state, duration, data."""
+    from tickit_platform.history.runs import kept_runs
+
+    settings = settings_from(args)
+    runs = kept_runs(settings.layout)
+    if not runs:
+        print(f"No runs kept under {settings.runs_dir} yet: `tickit run` keeps each run there.")
+        return 0
+    keep = DagConfig.from_settings(settings).keep_runs
+    out.print_kept_runs(out.console(), runs, keep)
+    print(f"Report of one: tickit report --run ID (kept: the last {keep}, {envvars.KEEP_RUNS})")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """The raw lines the last load set aside, with their file, line number and reason."""
+    from tickit_platform.warehouse.availability import WarehouseUnavailableError
+    from tickit_platform.warehouse.quality import QUARANTINE_QUERY, quarantined_rows
+
+    settings = settings_from(args)
+    if not settings.warehouse_path.exists():
+        raise WarehouseUnavailableError(f"no warehouse at {settings.warehouse_path}; run `tickit run` first.")
+    check_warehouse(settings, write=False)
+    columns, rows = quarantined_rows(settings.warehouse_path, source=args.source, limit=args.limit)
+    console = out.console()
+    if not rows:
+        console.print("No quarantined lines: every line of every raw file loaded.")
+        return 0
+    # Tabs shown as \t: the raw line stays one readable cell, and a delimiter problem is visible.
+    shown = [tuple(v.replace("\t", "\\t") if isinstance(v, str) else v for v in row) for row in rows]
+    out.print_rows(console, f"Quarantined lines ({len(rows):,} shown)", columns, shown)
+    console.print(f"The same in SQL: {QUARANTINE_QUERY}", soft_wrap=True)
+    return 0

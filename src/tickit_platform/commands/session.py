@@ -1,0 +1,98 @@
+"""What most commands do first: settings from flags and environment, the warehouse free, the data
+acquired, the raw folder readable by the target's server, and the DAG's configuration built from them."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeAlias
+
+from tickit_platform.console import say_error
+from tickit_platform.orchestration.config import DagConfig
+from tickit_platform.settings import Settings
+
+Say = Callable[[str], None]
+# Where a command group adds its parsers (a string: argparse's class is not generic at run time).
+SubCommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", help="a local zip, a folder of the seven files, or a URL of a zip")
+    parser.add_argument("--synthetic", action="store_true", help="use synthetic data, skip the download")
+    parser.add_argument("--scale", type=float, help="synthetic scale: 1 = the official row counts (default 1)")
+    parser.add_argument("--seed", type=int, help="synthetic seed (default 42)")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env(
+        home=Path(args.home) if getattr(args, "home", None) else None,
+        target=getattr(args, "target", None),
+        scale=getattr(args, "scale", None),
+        seed=getattr(args, "seed", None),
+        source=getattr(args, "source", None),
+        synthetic=True if getattr(args, "synthetic", False) else None,
+    )
+    # The DAG's settings come from the environment too: a bad one is reported before any work starts.
+    DagConfig.from_settings(settings)
+    return settings
+
+
+def check_warehouse(settings: Settings, *, write: bool) -> None:
+    """Before any work: the home takes files and no other program holds the warehouse (local target)."""
+    from tickit_platform.warehouse.availability import check_warehouse as check
+    from tickit_platform.warehouse.availability import check_writable
+
+    if write:
+        from tickit_platform.local.airflow import stop_strays
+
+        check_writable(settings.home)
+        # An Airflow a killed `tickit` left behind may still hold the warehouse: ours to stop, not to report.
+        stop_strays(settings.layout.airflow, say_error)
+    if settings.target == "local":
+        check(settings.warehouse_path, write=write)
+
+
+@dataclass(frozen=True)
+class DataSession:
+    settings: Settings
+    data_folder: Path | None  # the seven files as acquired (None: this command loads nothing)
+    description: str  # which data, as the user is told
+    raw_dir: Path | None  # the folder dbt's load reads: data_folder, or a copy the target's server can read
+    config: DagConfig  # the DAG's configuration over raw_dir
+
+    @property
+    def loaded_raw_dir(self) -> Path:
+        """raw_dir, for a session that acquired data (a session that loads nothing has none)."""
+        if self.raw_dir is None:
+            raise TypeError("this session acquired no data")  # a programming error, not the user's
+        return self.raw_dir
+
+
+@contextmanager
+def data_session(
+    settings: Settings,
+    *,
+    say: Say = print,
+    target: str | None = None,
+    loads: bool = True,
+    record: bool = False,
+) -> Iterator[DataSession]:
+    """Acquire the data (unless the command `loads` nothing), stage it for `target` (default the settings'),
+    and build the DAG's configuration; with `record`, remember the data for a later report. The staged copy
+    lives as long as the session."""
+    from tickit_platform.data.acquire import acquire
+    from tickit_platform.data.postgres_staging import raw_dir_for_target
+
+    folder, description = None, ""
+    if loads:
+        dataset = acquire(settings, say=say)
+        folder, description = dataset.folder, dataset.description
+        if record:
+            from tickit_platform.reporting.data import record_dataset
+
+            record_dataset(settings, folder)
+    with raw_dir_for_target(target or settings.target, folder, say=say) as raw_dir:
+        yield DataSession(settings, folder, description, raw_dir, DagConfig.from_settings(settings, raw_dir))

@@ -1,0 +1,91 @@
+"""Everything a finished run shows of the local warehouse, read once through one read-only connection.
+
+The console's summary, the run's kept data figures (data.json) and the report all take their figures
+from this one read (history/summary.py), so they cannot disagree and the warehouse is queried once per
+run. A gold view a failed run left unbuilt, or a manifest that cannot be read, is an error of that
+figure alone: the others are still read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tickit_platform.warehouse.quality import LoadCount, TestOutcome, load_counts, quarantine_by_source, test_outcomes
+from tickit_platform.warehouse.results import GoldSummary, Row, gold_summary, layer_counts, top_rows
+
+GOLD_VIEWS = ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity")
+CONSOLE_TOP = 5  # rows of each gold view the console shows
+REPORT_TOP = 10  # rows of each gold view the report shows
+
+
+@dataclass(frozen=True)
+class GoldTop:
+    """The first rows of one gold view, all its columns; `error` says why there are none."""
+
+    view: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WarehouseFigures:
+    layers: dict[str, dict[str, int]]  # layer -> relation -> rows
+    load_counts: list[LoadCount] | None  # None: the warehouse predates the load audit
+    quarantine: list[Row] | None  # quarantined lines per source; None: the warehouse predates the quarantine
+    tests: list[TestOutcome] | None  # None: tests_error says why they could not be read
+    tests_error: str | None
+    gold_top: tuple[GoldTop, ...]
+    gold: GoldSummary | None  # None: gold_error says why the report's gold figures could not be read
+    gold_error: str | None
+
+
+def _gold_top(con: duckdb.DuckDBPyConnection, view: str) -> GoldTop:
+    try:
+        columns, rows = top_rows(con, view, n=CONSOLE_TOP)
+    except duckdb.Error as err:  # a failed run may have left a view unbuilt
+        return GoldTop(view, [], [], str(err))
+    return GoldTop(view, columns, rows)
+
+
+def read_figures(warehouse: Path, manifest: Path) -> WarehouseFigures:
+    """Every figure of the warehouse's last build; the data tests' severities come from `manifest`."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tests: list[TestOutcome] | None
+        try:
+            tests, tests_error = test_outcomes(con, manifest), None
+        except (duckdb.Error, OSError, ValueError, KeyError) as err:  # a manifest from another dbt, a half file
+            tests, tests_error = None, str(err)
+        gold: GoldSummary | None
+        try:
+            gold, gold_error = gold_summary(con, REPORT_TOP), None
+        except duckdb.Error as err:
+            gold, gold_error = None, str(err)
+        return WarehouseFigures(
+            layers=layer_counts(con),
+            load_counts=load_counts(con),
+            quarantine=quarantine_by_source(con),
+            tests=tests,
+            tests_error=tests_error,
+            gold_top=tuple(_gold_top(con, view) for view in GOLD_VIEWS),
+            gold=gold,
+            gold_error=gold_error,
+        )
+
+
+def load_audit_rows(counts: list[LoadCount]) -> list[Row]:
+    """The load audit as raw.load_audit names its columns (the report's data keeps those names)."""
+    return [
+        {
+            "source_name": c.source,
+            "file_name": c.file,
+            "lines_in_file": c.lines,
+            "rows_loaded": c.loaded,
+            "rows_quarantined": c.quarantined,
+        }
+        for c in counts
+    ]

@@ -115,6 +115,8 @@ def number(env: Mapping[str, str], name: str, default: float, *, minimum: float 
         raise SettingsError(f"{name}={raw!r} is not a number (e.g. {name}={default:g})") from None
     if not value >= minimum:  # also refuses nan
         raise SettingsError(f"{name}={raw!r} must be at least {minimum:g}")
+    if value == float("inf"):
+        raise SettingsError(f"{name}={raw!r} must be a finite number (e.g. {name}={default:g})")
     return value
 
 

@@ -40,6 +40,8 @@ from tickit_platform.orchestration.config import DagConfig
 
 REPO = Path(__file__).resolve().parents[2]
 USER = "alerts"
+# Airflow's option naming its secrets backend.
+BACKEND_OPTION = "AIRFLOW__SECRETS__BACKEND"
 SUBJECT = f"[tickit] silver_users failed in run {RUN}"
 
 
@@ -239,7 +241,7 @@ def test_an_alert_setting_airflow_cannot_read_is_a_warning_naming_the_channel(tm
         **os.environ,
         "PYTHONPATH": str(REPO),
         "AIRFLOW_HOME": str(tmp_path),
-        "AIRFLOW__SECRETS__BACKEND": "tests.secrets_backends.DenyingBackend",
+        BACKEND_OPTION: "tests.secrets_backends.DenyingBackend",
     }
     result = subprocess.run(
         [sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tickit_platform.local.airflow import PASSWORDS_FILE, LocalAirflow, process_start, stop_strays
+from tickit_platform.local.airflow import AUTH_MANAGER_FILE, LocalAirflow, process_start, stop_strays
 
 
 @contextlib.contextmanager
@@ -33,7 +33,7 @@ def test_the_jwt_secret_and_the_password_file_are_created_owner_only(tmp_path: P
     home = tmp_path / "airflow"
     with umask(0o022):  # the usual one: files readable by everyone
         env = LocalAirflow(home, dag_env={}).env()
-    for name in ("jwt_secret", PASSWORDS_FILE):
+    for name in ("jwt_secret", AUTH_MANAGER_FILE):
         assert (home / name).stat().st_mode & 0o777 == 0o600, name
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == (home / "jwt_secret").read_text()
     # One an older version left readable is narrowed, and keeps its secret (the running API server's).

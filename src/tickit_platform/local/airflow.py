@@ -47,7 +47,7 @@ RESTARTS_PER_COMPONENT = 1
 LOG_TAIL_LINES = 15
 STATE_FILE = "components.json"
 # Where SimpleAuthManager keeps the admin's generated password (in AIRFLOW_HOME).
-PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+AUTH_MANAGER_FILE = "simple_auth_manager_passwords.json.generated"
 # How long `stop` waits for killed processes to end.
 STOP_KILL_TIMEOUT = 10.0
 API_ATTEMPTS = 5
@@ -146,7 +146,7 @@ class LocalAirflow:
         home.mkdir(parents=True, exist_ok=True)
         private_file(jwt_secret_file, lambda: secrets.token_urlsafe(32))
         # Airflow writes the admin's password there (opening it to append, which keeps our mode).
-        private_file(home / PASSWORDS_FILE, lambda: "{}\n")
+        private_file(home / AUTH_MANAGER_FILE, lambda: "{}\n")
         env = dict(os.environ if self.base_env is None else self.base_env)
         env.update(self.dag_env)
         env.update(
@@ -366,7 +366,7 @@ class LocalAirflow:
 
     # The REST API, as a user's script would call it.
     def password(self) -> str:
-        path = self.airflow_home / PASSWORDS_FILE
+        path = self.airflow_home / AUTH_MANAGER_FILE
         deadline = time.monotonic() + 30
         while ADMIN_USER not in _passwords(path) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -77,7 +77,7 @@ class DagConfig:
     dbt_threads: int = 4
     # Every task's execution_timeout: a hung task (a dead connection, a lock never released) fails and
     # alerts instead of holding its slot and the run forever. A model's task waits for the whole shared
-    # build, so this bounds the build too; an hour is ten times the largest local build measured.
+    # build, so this bounds the build too (docs/decisions/024-secrets-and-bounded-waits.md).
     task_timeout: timedelta = timedelta(seconds=DEFAULT_TASK_TIMEOUT_SECONDS)
     # The PostgreSQL target's connection variables (DBT_POSTGRES_*), handed to dbt as they were given.
     postgres: tuple[tuple[str, str], ...] = ()

@@ -219,7 +219,9 @@ class EmailAlertNotifier(AlertNotifier):
         return Mail(server, sender, recipients, url)
 
     def secrets(self, destination: Mail) -> tuple[str, ...]:
-        return tuple(value for value in (destination.url, destination.server.password) if value)
+        # A URL without a password is no secret, and masking it would hide the server in every log line.
+        password = destination.server.password
+        return tuple(value for value in (destination.url if password else None, password) if value)
 
     def deliver(self, destination: Mail, alert: Alert) -> None:
         send_email(destination, alert)

@@ -3,9 +3,12 @@ with an SQS queue subscribed to the topic. Each collects what arrived, as a pers
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,11 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from moto.server import ThreadedMotoServer
 
 REGION = "eu-central-1"
@@ -50,6 +55,8 @@ class Mailbox:
     url: str
     messages: list[Received] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    # Every login the server received, as (user, password): what crossed the network.
+    logins: list[tuple[str, str]] = field(default_factory=list)
 
     def received(self) -> list[Received]:
         return list(self.messages)
@@ -71,15 +78,106 @@ class _Handler:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
+def smtp_server(
+    *,
+    tls: Certificate | None = None,
+    implicit_tls: bool = False,
+    login: tuple[str, str] | None = None,
+    login_in_clear: bool = False,
+) -> Iterator[Mailbox]:
+    """aiosmtpd on 127.0.0.1: plain; with `tls`, offering STARTTLS (or TLS from the first byte with
+    `implicit_tls`); with `login`, requiring that user and password (over TLS only, unless `login_in_clear`:
+    a server, or a machine in between, that takes a password in clear text)."""
     port = free_port()
-    box = Mailbox(url=f"smtp://127.0.0.1:{port}")
-    controller = Controller(_Handler(box), hostname="127.0.0.1", port=port)
+    box = Mailbox(url=f"{'smtps' if implicit_tls else 'smtp'}://127.0.0.1:{port}")
+    server_context = tls.server_context() if tls is not None else None
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        user, password = auth_data.login.decode(), auth_data.password.decode()
+        box.logins.append((user, password))
+        return AuthResult(success=(user, password) == login, handled=False)
+
+    options: dict[str, Any] = {}
+    if login is not None:
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; a connection that is TLS from its first byte is too.
+        tls_only = not (login_in_clear or implicit_tls)
+        options.update(authenticator=authenticate, auth_required=True, auth_require_tls=tls_only)
+    if server_context is not None and not implicit_tls:
+        options["tls_context"] = server_context
+    controller = Controller(
+        _Handler(box),
+        hostname="127.0.0.1",
+        port=port,
+        ssl_context=server_context if implicit_tls else None,
+        **options,
+    )
     controller.start()
     try:
         yield box
     finally:
         controller.stop()
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A private CA and a certificate it signed for 127.0.0.1, as PEM files: what a company's mail server has."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+def private_ca_certificate(folder: Path) -> Certificate:
+    """Made here, each time, with `cryptography`: nothing of this machine's trust store knows this CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tickit test private CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    made = Certificate(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    made.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    made.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    made.key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return made
 
 
 @dataclass

@@ -50,7 +50,7 @@ class TickitRun:
         state = self.home / "airflow" / "components.json"
         while self.proc.poll() is None:
             with contextlib.suppress(OSError, ValueError):
-                self.sessions |= {int(pid) for _, pid in json.loads(state.read_text())}
+                self.sessions |= {int(row[1]) for row in json.loads(state.read_text())}
             time.sleep(0.1)
 
     def _read(self) -> None:
@@ -78,7 +78,7 @@ class TickitRun:
     def component_pid(self, name: str) -> int:
         """The PID of the named Airflow component now running (the latest one started under that name)."""
         groups = json.loads((self.home / "airflow" / "components.json").read_text())
-        return int([pid for component, pid in groups if component == name][-1])
+        return int([row[1] for row in groups if row[0] == name][-1])
 
     def kill_component(self, name: str, sig: signal.Signals = signal.SIGKILL) -> int:
         pid = self.component_pid(name)

@@ -28,12 +28,16 @@ DBT_THREADS = "TICKIT_DBT_THREADS"
 DAG_RETRIES = "TICKIT_DAG_RETRIES"
 DAG_RETRY_DELAY = "TICKIT_DAG_RETRY_DELAY_SECONDS"
 DAG_POKE_INTERVAL = "TICKIT_DAG_POKE_INTERVAL_SECONDS"
+# How long one task of the DAG may run before Airflow fails it (its execution_timeout).
+DAG_TASK_TIMEOUT = "TICKIT_DAG_TASK_TIMEOUT_SECONDS"
 
 # Where the DAG's failure alerts go (orchestration/alerts); none set, no alerts. On MWAA the same settings
 # are Airflow Variables (and an Airflow connection for the SMTP server), read when an alert is sent.
 ALERT_SNS_TOPIC_ARN = "TICKIT_ALERT_SNS_TOPIC_ARN"
 ALERT_WEBHOOK_URL = "TICKIT_ALERT_WEBHOOK_URL"
 ALERT_SMTP_URL = "TICKIT_ALERT_SMTP_URL"
+# A PEM file of the CA that signed the SMTP server's certificate (a private CA); none: the system's CAs.
+ALERT_SMTP_CA_FILE = "TICKIT_ALERT_SMTP_CA_FILE"
 ALERT_EMAIL_TO = "TICKIT_ALERT_EMAIL_TO"
 ALERT_EMAIL_FROM = "TICKIT_ALERT_EMAIL_FROM"
 ALERT_QUARANTINE_THRESHOLD = "TICKIT_ALERT_QUARANTINE_THRESHOLD"
@@ -41,6 +45,7 @@ ALERTS = (
     ALERT_SNS_TOPIC_ARN,
     ALERT_WEBHOOK_URL,
     ALERT_SMTP_URL,
+    ALERT_SMTP_CA_FILE,
     ALERT_EMAIL_TO,
     ALERT_EMAIL_FROM,
     ALERT_QUARANTINE_THRESHOLD,
@@ -76,6 +81,7 @@ DAG_VARIABLES = (
     DAG_RETRIES,
     DAG_RETRY_DELAY,
     DAG_POKE_INTERVAL,
+    DAG_TASK_TIMEOUT,
     *ALERTS,
     RUNS_URI,
     KEEP_RUNS,
@@ -109,6 +115,8 @@ def number(env: Mapping[str, str], name: str, default: float, *, minimum: float 
         raise SettingsError(f"{name}={raw!r} is not a number (e.g. {name}={default:g})") from None
     if not value >= minimum:  # also refuses nan
         raise SettingsError(f"{name}={raw!r} must be at least {minimum:g}")
+    if value == float("inf"):
+        raise SettingsError(f"{name}={raw!r} must be a finite number (e.g. {name}={default:g})")
     return value
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import secrets
 import shutil
 import time
 from collections import defaultdict
@@ -118,11 +119,13 @@ def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(
     model.write_text(good_sql.replace("select * from final", "select no_such_column from final"))
     raw_copy = Path(shutil.copytree(raw_dir, tmp_path / "raw"))
 
-    # Every alert channel, each a real receiver on 127.0.0.1: they must all get the same messages.
+    # Every alert channel, each a real receiver on 127.0.0.1: they must all get the same messages. The
+    # webhook's URL carries a secret in its path, as Slack's does: no log of the run may show it.
+    token = f"T0/B0/{secrets.token_hex(12)}"
     with smtp_server() as mail, webhook_server() as hook, sns_topic(monkeypatch, tmp_path) as topic:
         alerts = AlertSettings(
             sns_topic_arn=topic.topic_arn,
-            webhook_url=hook.url,
+            webhook_url=f"{hook.url}/{token}",
             smtp_url=mail.url,
             email_to=("data@example.com",),
             email_from="tickit@example.com",
@@ -161,6 +164,9 @@ def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(
             time.sleep(5)  # nothing more may arrive
         by_mail = wait_for(mail.received, len(hook.received()))
         by_sns = wait_for(topic.received, len(hook.received()))
+    logs = [path for path in config.layout.airflow.rglob("*.log") if path.is_file()]
+    assert any("tickit alert sent by webhook to http://127.0.0.1:" in p.read_text(errors="replace") for p in logs)
+    assert [p for p in logs if token.rsplit("/", 1)[1] in p.read_text(errors="replace")] == []
 
     # One alert for the failed model, one for the data tests that warned (the orphan venues), one for the
     # run; none for gold_user_activity (upstream_failed: it never ran).

@@ -39,7 +39,7 @@ def _tickit(home: Path, project: Path, *args: str) -> subprocess.CompletedProces
 
 def _components(home: Path) -> dict[str, int]:
     recorded = json.loads((home / "airflow" / RESIDENT_COMPONENTS).read_text())
-    return {name: int(pid) for name, pid in recorded if name != "component"}
+    return {name: int(pid) for name, pid, _started in recorded if name != "component"}
 
 
 @pytest.fixture
@@ -59,6 +59,9 @@ def test_up_run_and_down_keep_one_airflow_that_survives_a_dead_component_and_a_p
     assert "It keeps running: `tickit run` and `tickit ui` use it; `tickit down` stops it." in up.stdout
     started = _components(home)
     assert set(started) == {"api-server", "scheduler", "dag-processor"}
+    # Its secrets are the user's only: the JWT secret, the admin's password, the log that prints it.
+    for secret in ("jwt_secret", "simple_auth_manager_passwords.json.generated", "logs/api-server.log"):
+        assert (home / "airflow" / secret).stat().st_mode & 0o777 == 0o600, secret
     assert session_members(set(started.values())), "nothing of what `tickit up` started is running"
 
     first = _tickit(home, project, "run", *DATA)

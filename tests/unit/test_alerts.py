@@ -179,6 +179,7 @@ def test_alert_settings_cross_to_airflow_and_bad_ones_are_refused_naming_the_var
         sns_topic_arn="arn:aws:sns:eu-central-1:123456789012:tickit-alerts",
         webhook_url="https://hooks.example.com/T0/B0/x",
         smtp_url="smtps://alerts:secret@mail.example.com",
+        smtp_ca_file="/etc/ssl/private-ca.pem",
         email_to=("data@example.com", "oncall@example.com"),
         email_from="tickit@example.com",
         quarantine_threshold=25,
@@ -194,7 +195,8 @@ def test_alert_settings_cross_to_airflow_and_bad_ones_are_refused_naming_the_var
     ]:
         with pytest.raises(SettingsError, match=says) as caught:
             DagConfig.from_env({name: value})
-        assert f"{name}={value!r}" in str(caught.value)
+        # A URL may hold a secret (tests/unit/test_alert_secrets.py): only the number repeats its value.
+        assert str(caught.value).startswith(name)
 
 
 def _deliver(settings: AlertSettings, context: dict[str, Any] | None = None) -> None:

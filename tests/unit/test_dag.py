@@ -78,6 +78,18 @@ def test_schedule_tags_and_retries(dag) -> None:  # type: ignore[no-untyped-def]
     assert task.retry_delay == timedelta(seconds=1)
 
 
+def test_every_task_has_the_configured_execution_timeout(config: DagConfig) -> None:
+    env = {**config.to_env(), "TICKIT_DAG_TASK_TIMEOUT_SECONDS": "600"}
+    dag = build_dag(DagConfig.from_env(env))
+    assert {task.task_id: task.execution_timeout for task in dag.tasks} == {
+        task.task_id: timedelta(minutes=10) for task in dag.tasks
+    }
+    # The writer lock is waited for half of it: a lock never released fails the task naming its holder.
+    assert {dag.get_task(t).writer_lock_timeout for t in ("silver_users", "source_freshness")} == {300.0}
+    # Without the setting: an hour.
+    assert build_dag(config).get_task("silver_users").execution_timeout == timedelta(hours=1)
+
+
 def test_retries_come_from_the_environment(config: DagConfig) -> None:
     env = {"TICKIT_HOME": str(config.home), "TICKIT_DAG_RETRIES": "5", "TICKIT_DAG_RETRY_DELAY_SECONDS": "7"}
     from_env = DagConfig.from_env(env)

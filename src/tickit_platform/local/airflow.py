@@ -46,6 +46,10 @@ class ComponentDiedError(TickitError):
 RESTARTS_PER_COMPONENT = 1
 LOG_TAIL_LINES = 15
 STATE_FILE = "components.json"
+# Where SimpleAuthManager keeps the admin's generated password (in AIRFLOW_HOME).
+AUTH_MANAGER_FILE = "simple_auth_manager_passwords.json.generated"
+# How long `stop` waits for killed processes to end.
+STOP_KILL_TIMEOUT = 10.0
 API_ATTEMPTS = 5
 # The exit "code" of a component this process did not start (a resident one, local/resident.py): it is not
 # our child, so its real exit status is not ours to read.
@@ -68,11 +72,12 @@ class AdoptedProcess:
     """A component an earlier `tickit up` started: not this process's child, so it is watched through /proc."""
 
     pid: int
-    airflow_home: Path
+    # When it started (process_start): a PID alone may name another process since.
+    started: str | None
     returncode: int | None = None
 
     def poll(self) -> int | None:
-        if self.returncode is None and not _is_ours(self.pid, self.airflow_home):
+        if self.returncode is None and not _is_ours(self.pid, self.started):
             self.returncode = GONE
         return self.returncode
 
@@ -123,6 +128,9 @@ class LocalAirflow:
     state_file: str = STATE_FILE
     # Started by `tickit up` (local/resident.py): it outlives the command using it, which must not stop it.
     resident: bool = False
+    # Each spawned process's start time (process_start), by PID: recorded with it, so that a later start
+    # stops only that process and never another that reused its PID.
+    started: dict[int, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -135,9 +143,10 @@ class LocalAirflow:
     def env(self) -> dict[str, str]:
         home = self.airflow_home
         jwt_secret_file = home / "jwt_secret"
-        if not jwt_secret_file.exists():
-            home.mkdir(parents=True, exist_ok=True)
-            jwt_secret_file.write_text(secrets.token_urlsafe(32))
+        home.mkdir(parents=True, exist_ok=True)
+        private_file(jwt_secret_file, lambda: secrets.token_urlsafe(32))
+        # Airflow writes the admin's password there (opening it to append, which keeps our mode).
+        private_file(home / AUTH_MANAGER_FILE, lambda: "{}\n")
         env = dict(os.environ if self.base_env is None else self.base_env)
         env.update(self.dag_env)
         env.update(
@@ -234,7 +243,8 @@ class LocalAirflow:
         self.wait_healthy()
 
     def _spawn(self, name: str, env: dict[str, str]) -> None:
-        log = self.component_log(name).open("ab")
+        # The API server prints the admin's password into its log: the logs are the user's only.
+        log = os.fdopen(os.open(self.component_log(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         self.processes[name] = subprocess.Popen(
             self.command(name),
             env=self.component_env(name, env),
@@ -245,6 +255,9 @@ class LocalAirflow:
             start_new_session=True,
         )
         self.spawned.append(self.processes[name])
+        # Our child, not yet reaped: its PID cannot have been reused yet.
+        if (started := process_start(self.processes[name].pid)) is not None:
+            self.started[self.processes[name].pid] = started
 
     def component_log(self, name: str) -> Path:
         return self.logs_dir / f"{name}.log"
@@ -252,7 +265,7 @@ class LocalAirflow:
     def record(self) -> None:
         """Which processes this installation runs, so a later start can stop them if this one was killed."""
         names = {proc.pid: name for name, proc in self.processes.items()}
-        groups = [[names.get(proc.pid, "component"), proc.pid] for proc in self.spawned]
+        groups = [[names.get(proc.pid, "component"), proc.pid, self.started.get(proc.pid)] for proc in self.spawned]
         (self.airflow_home / self.state_file).write_text(json.dumps(groups))
 
     def stop_strays(self) -> None:
@@ -309,8 +322,12 @@ class LocalAirflow:
             time.sleep(0.3)
         raise AirflowStartError(f"Airflow API server did not answer on {self.url}; see {self.logs_dir}")
 
-    def stop(self, grace: float = 5.0) -> None:
-        """Stop every component and its children (their own process groups), politely then firmly."""
+    def stop(self, grace: float = 5.0, kill_timeout: float = STOP_KILL_TIMEOUT) -> None:
+        """Stop every component and its children (their own process groups), politely then firmly.
+
+        Returns within about `grace` + `kill_timeout` seconds: a process that SIGKILL does not end by then
+        (stuck in the kernel, on a hung disk) is named, and stays recorded for the next start to stop.
+        """
         for proc in self.spawned:
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + grace
@@ -319,11 +336,26 @@ class LocalAirflow:
                 proc.wait(max(0.1, deadline - time.monotonic()))
         # Also after a leader exited: what it started may still run in its session.
         _kill_sessions({proc.pid for proc in self.spawned})
+        deadline = time.monotonic() + kill_timeout
+        survivors = []
         for proc in self.spawned:
-            proc.wait()
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                survivors.append(proc)
+        if survivors:
+            pids = ", ".join(str(proc.pid) for proc in survivors)
+            self.say(
+                f"Airflow process(es) {pids} did not end within {kill_timeout:.0f} s of SIGKILL (a process stuck "
+                "in the kernel, on a hung disk or network file system): left as they are; the next start stops "
+                "them if they are still running then."
+            )
         self.processes.clear()
-        self.spawned.clear()
-        (self.airflow_home / self.state_file).unlink(missing_ok=True)
+        self.spawned = survivors
+        if survivors:
+            self.record()
+        else:
+            (self.airflow_home / self.state_file).unlink(missing_ok=True)
 
     def __enter__(self) -> LocalAirflow:
         self.start()
@@ -334,14 +366,23 @@ class LocalAirflow:
 
     # The REST API, as a user's script would call it.
     def password(self) -> str:
-        path = self.airflow_home / "simple_auth_manager_passwords.json.generated"
+        path = self.airflow_home / AUTH_MANAGER_FILE
         deadline = time.monotonic() + 30
-        while not path.exists() and time.monotonic() < deadline:
+        while ADMIN_USER not in _passwords(path) and time.monotonic() < deadline:
             time.sleep(0.2)
         return str(json.loads(path.read_text())[ADMIN_USER])
 
     def api(self) -> AirflowApi:
         return AirflowApi(self.url, ADMIN_USER, self.password())
+
+
+def _passwords(path: Path) -> dict[str, Any]:
+    """The auth manager's passwords file; empty while it has not written it (we create it, 0600, first)."""
+    try:
+        found = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def stop_strays(
@@ -355,19 +396,24 @@ def stop_strays(
     if not state.exists():
         return
     ours = set()
-    for name, pid in recorded_components(airflow_home, state_file):
-        if _is_ours(pid, airflow_home):
+    for name, pid, started in recorded_components(airflow_home, state_file):
+        if started is None and process_start(pid) is not None:
+            # Recorded without its start time (by an older version): it may be another program's PID by now.
+            say(f"Not stopping PID {pid} (recorded as Airflow {name}): nothing says it is still that process.")
+        elif _is_ours(pid, started):
             say(f"Stopping Airflow {name} (PID {pid}) {why}.")
             ours.add(pid)
     _kill_sessions(ours)
     state.unlink(missing_ok=True)
 
 
-def recorded_components(airflow_home: Path, state_file: str = STATE_FILE) -> list[tuple[str, int]]:
-    """(name, PID) of every process `LocalAirflow.record` listed in this state file; none if it is unreadable."""
+def recorded_components(airflow_home: Path, state_file: str = STATE_FILE) -> list[tuple[str, int, str | None]]:
+    """(name, PID, start time) of every process `LocalAirflow.record` listed in this state file (the start
+    time None where the record has none); none if it is unreadable."""
     try:
-        return [(str(name), int(pid)) for name, pid in json.loads((airflow_home / state_file).read_text())]
-    except (OSError, ValueError, TypeError):
+        recorded = json.loads((airflow_home / state_file).read_text())
+        return [(str(row[0]), int(row[1]), str(row[2]) if row[2:3] and row[2] else None) for row in recorded]
+    except (OSError, ValueError, TypeError, IndexError):
         return []
 
 
@@ -387,23 +433,49 @@ def _tail(path: Path, lines: int) -> str:
     return "\n".join("    " + line for line in text.splitlines()[-lines:])
 
 
-def _is_ours(pid: int, airflow_home: Path) -> bool:
-    """Is this PID an Airflow component of this installation? (A PID may have been reused since.)"""
-    proc = Path(f"/proc/{pid}")
+def _is_ours(pid: int, started: str | None) -> bool:
+    """Is this PID still the process recorded with this start time, and running? A PID is reused (after it
+    exits, or a reboot); a PID together with its start time names one process for good."""
+    if started is None or process_start(pid) != started:
+        return False
     try:
-        environ = (proc / "environ").read_bytes().split(b"\0")
-        cmdline = (proc / "cmdline").read_bytes()
-        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        state, group = fields[0], int(fields[2])
-    except (OSError, ValueError, IndexError):
-        return False
-    if state == "Z":  # exited, not yet reaped: it holds nothing
-        return False
-    if f"AIRFLOW_HOME={airflow_home}".encode() in environ:
-        return True
-    # Airflow's components rename themselves (setproctitle), which overwrites what /proc shows of their
-    # environment: then a group leader we started (its own process group) that is an Airflow process.
-    return group == pid and b"airflow" in cmdline
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie holds nothing
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): the start time matched
+
+
+def process_start(pid: int) -> str | None:
+    """When this process started, as the system records it; None when no such process exists.
+
+    Linux: field 22 of /proc/<pid>/stat (clock ticks after boot) with the boot's id, since the same tick
+    comes again after a reboot. Elsewhere (macOS): what `ps -o lstart=` prints.
+    """
+    if Path("/proc/self/stat").exists():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        except (OSError, IndexError):
+            return None
+        # The fields after the command's ")" start at field 3: field 22 is the 20th of them.
+        return f"{boot}:{fields[19]}" if len(fields) > 19 else None
+    try:
+        result = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def private_file(path: Path, content: Callable[[], str]) -> None:
+    """Make sure `path` exists and only its owner can read it; a new one is created so (never widened and
+    then narrowed), with `content()`. One from an older version, readable by others, is narrowed."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content())
 
 
 def session_members(sessions: set[int]) -> list[int]:

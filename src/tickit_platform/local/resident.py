@@ -141,9 +141,10 @@ def adopt(airflow: LocalAirflow, config: DagConfig) -> LocalAirflow | None:
     airflow.state_file = RESIDENT_COMPONENTS
     airflow.resident = True
     recorded = recorded_components(home, RESIDENT_COMPONENTS)
-    airflow.spawned = [AdoptedProcess(pid, home) for _, pid in recorded]
+    airflow.spawned = [AdoptedProcess(pid, started) for _, pid, started in recorded]
+    airflow.started = {pid: started for _, pid, started in recorded if started is not None}
     airflow.processes = {
-        name: proc for (name, _), proc in zip(recorded, airflow.spawned, strict=True) if name in airflow.components()
+        name: proc for (name, _, _), proc in zip(recorded, airflow.spawned, strict=True) if name in airflow.components()
     }
     if set(airflow.processes) != set(airflow.components()) or all(p.poll() is not None for p in airflow.spawned):
         airflow.say("The Airflow `tickit up` started is no longer running; starting it again.")
@@ -156,6 +157,7 @@ def adopt(airflow: LocalAirflow, config: DagConfig) -> LocalAirflow | None:
             processes={},
             spawned=[],
             restarts={},
+            started={},
         )
         return start_resident(fresh, config)
     # A component that died since (out of memory, a kill) is restarted here, once, as during a run.

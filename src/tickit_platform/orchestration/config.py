@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tickit_platform.settings import Settings
 
 DAG_ID = "dbt_tickit_medallion_dag"
+DEFAULT_TASK_TIMEOUT_SECONDS = 3600.0
 PROFILE_NAME = "dbt_tickit"
 
 # The names the article's MWAA setup uses for its Airflow Variables; rendered at run time only.
@@ -74,6 +75,10 @@ class DagConfig:
     poke_interval: float = 3.0
     # dbt's threads mostly wait on the engine and on reporting to Airflow, so more than the cores.
     dbt_threads: int = 4
+    # Every task's execution_timeout: a hung task (a dead connection, a lock never released) fails and
+    # alerts instead of holding its slot and the run forever. A model's task waits for the whole shared
+    # build, so this bounds the build too (docs/decisions/024-secrets-and-bounded-waits.md).
+    task_timeout: timedelta = timedelta(seconds=DEFAULT_TASK_TIMEOUT_SECONDS)
     # The PostgreSQL target's connection variables (DBT_POSTGRES_*), handed to dbt as they were given.
     postgres: tuple[tuple[str, str], ...] = ()
     # Where failure alerts go (orchestration/alerts); never handed to dbt.
@@ -145,6 +150,7 @@ class DagConfig:
             envvars.DAG_RETRIES: str(self.retries),
             envvars.DAG_RETRY_DELAY: str(self.retry_delay.total_seconds()),
             envvars.DAG_POKE_INTERVAL: str(self.poke_interval),
+            envvars.DAG_TASK_TIMEOUT: str(self.task_timeout.total_seconds()),
             **dict(self.postgres),
             **self.alerts.to_env(),
             envvars.KEEP_RUNS: str(self.keep_runs),
@@ -186,6 +192,9 @@ def _tuning(env: Mapping[str, str]) -> dict[str, Any]:
         "retry_delay": timedelta(seconds=envvars.number(env, envvars.DAG_RETRY_DELAY, 30.0)),
         "poke_interval": envvars.number(env, envvars.DAG_POKE_INTERVAL, 3.0, minimum=0.1),
         "dbt_threads": envvars.whole_number(env, envvars.DBT_THREADS, 4, minimum=1),
+        "task_timeout": timedelta(
+            seconds=envvars.number(env, envvars.DAG_TASK_TIMEOUT, DEFAULT_TASK_TIMEOUT_SECONDS, minimum=1.0)
+        ),
         "postgres": tuple((name, env[name]) for name in envvars.POSTGRES if name in env),
         "alerts": AlertSettings.from_env(env),
         # Ours first, else the Airflow options MWAA sets from Terraform's airflow_configuration_options.

@@ -69,6 +69,7 @@ def _model_task(
         has_tests=bool(node.has_test),
         upstream_models=[d for d in node.depends_on if d.startswith("model.")],
         writer_lock_path=str(config.lock_path) if config.target == "local" else None,
+        writer_lock_timeout=writer_lock_timeout(config),
         extra_context={
             "dbt_node_config": node.context_dict,
             "dbt_dag_task_group_identifier": dag.dag_id,
@@ -80,6 +81,12 @@ def _model_task(
         poke_interval=config.poke_interval,
         **task_args,
     )
+
+
+def writer_lock_timeout(config: DagConfig) -> float:
+    """How long a task waits for the warehouse's writer lock: half its execution_timeout, so that a lock
+    never released fails the task with the lock's holder named, not with a bare timeout."""
+    return config.task_timeout.total_seconds() / 2
 
 
 def _invocation_mode(config: DagConfig) -> InvocationMode:
@@ -97,7 +104,11 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
             f"`{manifest_command(config)}`, or point TICKIT_DBT_MANIFEST at one."
         )
     env = config.dbt_env()
-    common: dict[str, Any] = {"retries": config.retries, "retry_delay": config.retry_delay}
+    common: dict[str, Any] = {
+        "retries": config.retries,
+        "retry_delay": config.retry_delay,
+        "execution_timeout": config.task_timeout,
+    }
     deployment = Deployment(config.target, config.alerts)
     # Every dbt command of a run (the shared build, a model's retry) sees the same interval and flag.
     dbt_args: dict[str, Any] = {"vars": INTERVAL_VARS, "full_refresh": "{{ params.full_refresh }}"}
@@ -151,6 +162,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         default_args={
             "retries": config.retries,
             "retry_delay": config.retry_delay,
+            "execution_timeout": config.task_timeout,
             # Once per task that failed after its last try, in the task's process (not per retry; a task
             # left upstream_failed never runs, so it sends none).
             "on_failure_callback": notifiers(task_failure(deployment), config.alerts),
@@ -211,6 +223,7 @@ def _add_load_raw(
         task_id=FRESHNESS_TASK_ID,
         dbt_cmd_flags=["--output", str(config.layout.freshness)],
         writer_lock_path=str(config.lock_path) if config.target == "local" else None,
+        writer_lock_timeout=writer_lock_timeout(config),
         trigger_rule="none_failed",
         **dbt_task,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,19 +36,48 @@ from cosmos.operators._watcher.state import (
 from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.operators.watcher import DbtRunWatcherOperator
 
+# How long a task waits for the writer lock unless told (the DAG passes half the task's execution_timeout).
+WRITER_LOCK_TIMEOUT = 1800.0
+
+
+class WriterLockTimeout(AirflowException):
+    """The warehouse's writer lock stayed held; the message names its holder."""
+
 
 @contextmanager
-def writer_lock(path: Path | None) -> Iterator[None]:
-    """Hold an exclusive lock while a dbt process writes the DuckDB file (it allows one writer)."""
+def writer_lock(path: Path | None, timeout: float = WRITER_LOCK_TIMEOUT, holder: str = "a task") -> Iterator[None]:
+    """Hold an exclusive lock while a dbt process writes the DuckDB file (it allows one writer).
+
+    Waits at most `timeout` seconds. The holder writes who it is into the lock file, so that a task that
+    waited in vain can say who kept the warehouse.
+    """
     if path is None:
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with path.open("a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    who = handle.read().strip() or "a process that did not say who it is"
+                    raise WriterLockTimeout(
+                        f"the DuckDB warehouse's writer lock ({path}) was still held after {timeout:.0f} s, by "
+                        f"{who}. If that process is hung, stop it; then clear this task."
+                    ) from None
+                time.sleep(0.5)
         try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{holder} (PID {os.getpid()} on {socket.gethostname()}, since {time.strftime('%H:%M:%S')})")
+            handle.flush()
             yield
         finally:
+            handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -69,12 +99,14 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
         has_tests: bool,
         upstream_models: list[str] | None = None,
         writer_lock_path: str | None = None,
+        writer_lock_timeout: float = WRITER_LOCK_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.has_tests = has_tests
         self.upstream_models = upstream_models or []
         self.writer_lock_path = writer_lock_path
+        self.writer_lock_timeout = writer_lock_timeout
         self._ran_locally = False
 
     def execute(self, context: Any) -> Any:
@@ -88,7 +120,7 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
 
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
         lock = Path(self.writer_lock_path) if self.writer_lock_path else None
-        with writer_lock(lock):
+        with writer_lock(lock, self.writer_lock_timeout, _holder(context)):
             result = super()._fallback_to_non_watcher_run(try_number, context)
         self._ran_locally = True
         return bool(result)
@@ -173,10 +205,22 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
 class SourceFreshnessTask(DbtSourceLocalOperator):  # type: ignore[misc]  # cosmos ships no type hints
     """`dbt source freshness`, holding the warehouse's writer lock: dbt opens DuckDB for writing."""
 
-    def __init__(self, *, writer_lock_path: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, writer_lock_path: str | None = None, writer_lock_timeout: float = WRITER_LOCK_TIMEOUT, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.writer_lock_path = writer_lock_path
+        self.writer_lock_timeout = writer_lock_timeout
 
     def execute(self, context: Any) -> Any:
-        with writer_lock(Path(self.writer_lock_path) if self.writer_lock_path else None):
+        lock = Path(self.writer_lock_path) if self.writer_lock_path else None
+        with writer_lock(lock, self.writer_lock_timeout, _holder(context)):
             return super().execute(context)
+
+
+def _holder(context: Any) -> str:
+    """The task holding the writer lock, as its lock file names it."""
+    ti = context.get("ti") if hasattr(context, "get") else None
+    if ti is None:
+        return "a task"
+    return f"task {ti.task_id} (try {ti.try_number}) of run {ti.run_id}"

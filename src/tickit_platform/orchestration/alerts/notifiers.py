@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from airflow.sdk import BaseNotifier
 
@@ -42,6 +42,7 @@ from tickit_platform.orchestration.alerts.settings import (
     check_smtp_url,
     check_sns_topic_arn,
     check_webhook_url,
+    redacted,
     variable_name,
 )
 
@@ -49,26 +50,65 @@ log = logging.getLogger(__name__)
 Compose = Callable[[Mapping[str, Any]], Alert | None]
 
 
-def airflow_variable(env_name: str) -> str | None:
-    """The Airflow Variable standing in for an unset environment variable (None when it is not set)."""
+def airflow_variable(env_name: str, channel: str) -> str | None:
+    """The Airflow Variable standing in for an unset environment variable (None when it is not set).
+
+    A Variable that does not exist is simply None; one that cannot be read (a secrets backend that denies
+    or fails) leaves its channel off, and says so in a warning naming the channel: alerts must not stop
+    without a word.
+    """
+    name = variable_name(env_name)
     try:
         from airflow.sdk import Variable
 
-        value = Variable.get(variable_name(env_name), default=None)
-    except Exception as error:  # no Variable store reachable (a unit test, a broken backend): no setting
-        log.debug("Airflow Variable %s not read: %s", variable_name(env_name), error)
+        value = Variable.get(name, default=None)
+    except Exception as error:
+        log.warning("tickit alerts by %s: the Airflow Variable %s could not be read: %s", channel, name, _why(error))
         return None
     return str(value).strip() or None if value is not None else None
 
 
-def smtp_connection() -> SmtpServer | None:
+def smtp_connection(ca_file: str | None) -> SmtpServer | None:
+    """The Airflow connection `tickit_alert_smtp`; None when there is none (or it cannot be read: a warning)."""
     try:
         from airflow.sdk import Connection
 
-        return SmtpServer.from_connection(Connection.get(SMTP_CONNECTION_ID))
-    except Exception as error:  # most often: no such connection
-        log.debug("Airflow connection %s not read: %s", SMTP_CONNECTION_ID, error)
+        connection = Connection.get(SMTP_CONNECTION_ID)
+    except Exception as error:
+        if type(error).__name__ != "AirflowNotFoundException":  # no such connection: mail needs another server
+            log.warning(
+                "tickit alerts by email: the Airflow connection %s could not be read: %s",
+                SMTP_CONNECTION_ID,
+                _why(error),
+            )
         return None
+    return SmtpServer.from_connection(connection, ca_file)
+
+
+def _why(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def mask(*values: str | None) -> None:
+    """Have Airflow's secrets masker hide these values in every log line of this process (and, in a task,
+    of its supervisor). Outside Airflow's processes nothing registers them, and nothing needs to."""
+    try:
+        try:
+            from airflow.sdk.log import mask_secret
+        except ImportError:  # Airflow 3.0 (MWAA) has it only here
+            from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
+        for value in values:
+            if value:
+                mask_secret(value)
+    except Exception as error:  # masking is a second line of defence: the alert still goes out
+        log.debug("tickit alerts: secrets masker unavailable: %s", type(error).__name__)
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` without any of these secrets (an error message may quote a URL it could not use)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 class AlertNotifier(BaseNotifier):
@@ -86,10 +126,12 @@ class AlertNotifier(BaseNotifier):
 
     def notify(self, context: Mapping[str, Any]) -> None:
         alert: Alert | None = None
+        destination: Any = None
         try:
             destination = self.destination()
             if destination is None:
                 return
+            mask(*self.secrets(destination))
             alert = self.compose(context)
             if alert is None:
                 return
@@ -101,14 +143,22 @@ class AlertNotifier(BaseNotifier):
                 with contextlib.suppress(Exception):
                     alert = self.compose(context)
             about = alert.subject if alert is not None else "an alert that could not be composed"
-            failure = f"{type(error).__name__}: {error}"
+            failure = scrub(_why(error), self.secrets(destination) if destination is not None else ())
             self.log.warning("tickit alert not sent by %s: %s: %s", self.channel, about, failure)
         else:
-            self.log.info("tickit alert sent by %s to %s: %s", self.channel, destination, alert.subject)
+            self.log.info("tickit alert sent by %s to %s: %s", self.channel, self.shown(destination), alert.subject)
 
     def destination(self) -> Any:
         """Where this channel delivers, from the environment or Airflow; None: the channel is off."""
         raise NotImplementedError
+
+    def secrets(self, destination: Any) -> tuple[str, ...]:
+        """What of the destination must never be shown (masked in Airflow's logs, scrubbed from errors)."""
+        return ()
+
+    def shown(self, destination: Any) -> str:
+        """The destination as a log line may show it."""
+        return str(destination)
 
     def deliver(self, destination: Any, alert: Alert) -> None:
         raise NotImplementedError
@@ -119,7 +169,8 @@ class SnsAlertNotifier(AlertNotifier):
 
     def destination(self) -> str | None:
         name = envvars.ALERT_SNS_TOPIC_ARN
-        return check_sns_topic_arn(self.settings.sns_topic_arn or airflow_variable(name), variable_name(name))
+        value = self.settings.sns_topic_arn or airflow_variable(name, self.channel)
+        return check_sns_topic_arn(value, variable_name(name))
 
     def deliver(self, destination: str, alert: Alert) -> None:
         publish_sns(destination, alert)
@@ -130,7 +181,17 @@ class WebhookAlertNotifier(AlertNotifier):
 
     def destination(self) -> str | None:
         name = envvars.ALERT_WEBHOOK_URL
-        return check_webhook_url(self.settings.webhook_url or airflow_variable(name), variable_name(name))
+        return check_webhook_url(self.settings.webhook_url or airflow_variable(name, self.channel), variable_name(name))
+
+    def secrets(self, destination: str) -> tuple[str, ...]:
+        # Slack's token is the URL's path; another tool's may be in its query or password. The path keeps
+        # its slash: a bare word of it ("webhook") would be masked in every log line that has that word.
+        parts = urlsplit(destination)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return tuple(value for value in (destination, path if path.strip("/") else "", parts.password) if value)
+
+    def shown(self, destination: str) -> str:
+        return redacted(destination)
 
     def deliver(self, destination: str, alert: Alert) -> None:
         post_webhook(destination, alert)
@@ -140,19 +201,27 @@ class EmailAlertNotifier(AlertNotifier):
     channel = "email"
 
     def destination(self) -> Mail | None:
-        recipients = self.settings.email_to or addresses(airflow_variable(envvars.ALERT_EMAIL_TO))
+        recipients = self.settings.email_to or addresses(airflow_variable(envvars.ALERT_EMAIL_TO, self.channel))
         if not recipients:
             return None
         name = envvars.ALERT_SMTP_URL
-        url = check_smtp_url(self.settings.smtp_url or airflow_variable(name), variable_name(name))
-        server = SmtpServer.from_url(url) if url else smtp_connection()
+        url = check_smtp_url(self.settings.smtp_url or airflow_variable(name, self.channel), variable_name(name))
+        ca_file = self.settings.smtp_ca_file or airflow_variable(envvars.ALERT_SMTP_CA_FILE, self.channel)
+        server = SmtpServer.from_url(url, ca_file) if url else smtp_connection(ca_file)
         if server is None:
             raise ValueError(
                 f"mail to {', '.join(recipients)} needs an SMTP server: set {name} "
                 f"(or the Airflow Variable {variable_name(name)}, or the connection {SMTP_CONNECTION_ID})"
             )
-        sender = self.settings.email_from or airflow_variable(envvars.ALERT_EMAIL_FROM) or default_sender()
-        return Mail(server, sender, recipients)
+        sender = (
+            self.settings.email_from or airflow_variable(envvars.ALERT_EMAIL_FROM, self.channel) or default_sender()
+        )
+        return Mail(server, sender, recipients, url)
+
+    def secrets(self, destination: Mail) -> tuple[str, ...]:
+        # A URL without a password is no secret, and masking it would hide the server in every log line.
+        password = destination.server.password
+        return tuple(value for value in (destination.url if password else None, password) if value)
 
     def deliver(self, destination: Mail, alert: Alert) -> None:
         send_email(destination, alert)
@@ -181,7 +250,7 @@ class Deployment:
     def quarantine_threshold(self) -> int:
         if self.settings.quarantine_threshold is not None:
             return self.settings.quarantine_threshold
-        raw = airflow_variable(envvars.ALERT_QUARANTINE_THRESHOLD)
+        raw = airflow_variable(envvars.ALERT_QUARANTINE_THRESHOLD, "every channel")
         try:
             return max(int(raw), 0) if raw is not None else 0
         except ValueError:

@@ -5,6 +5,10 @@ environment leaves it unset, from the Airflow Variable of the same name in lower
 (`TICKIT_ALERT_WEBHOOK_URL` -> `tickit_alert_webhook_url`), looked up only when an alert is sent: MWAA's
 startup script exports nothing for alerts, Terraform sets the Variables there, and a parse never waits
 on a Variable. The SMTP server may also be the Airflow connection `tickit_alert_smtp`.
+
+A webhook URL is a secret (Slack's carries its token in the path), and so is the password of an SMTP URL:
+an error about a setting names the variable and what is wrong with it, never its value, and a log line
+shows a destination only as `redacted` makes it (scheme and host).
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ class AlertSettings:
 
     sns_topic_arn: str | None = None
     webhook_url: str | None = None
-    # smtp://[user[:password]@]host[:port] (STARTTLS when the server offers it) or smtps:// (TLS throughout).
+    # smtp://[user[:password]@]host[:port] (STARTTLS when offered; required with a login) or smtps:// (TLS
+    # throughout). The server's certificate is always verified, against smtp_ca_file when it is set.
     smtp_url: str | None = None
+    smtp_ca_file: str | None = None
     email_to: tuple[str, ...] = ()
     email_from: str | None = None
     # Alert when one load quarantines more lines than this, over all files; None: the Variable, else 0.
@@ -49,6 +55,7 @@ class AlertSettings:
             sns_topic_arn=envvars.text(env, envvars.ALERT_SNS_TOPIC_ARN),
             webhook_url=envvars.text(env, envvars.ALERT_WEBHOOK_URL),
             smtp_url=envvars.text(env, envvars.ALERT_SMTP_URL),
+            smtp_ca_file=envvars.text(env, envvars.ALERT_SMTP_CA_FILE),
             email_to=addresses(envvars.text(env, envvars.ALERT_EMAIL_TO)),
             email_from=envvars.text(env, envvars.ALERT_EMAIL_FROM),
             quarantine_threshold=(
@@ -66,6 +73,7 @@ class AlertSettings:
             envvars.ALERT_SNS_TOPIC_ARN: self.sns_topic_arn,
             envvars.ALERT_WEBHOOK_URL: self.webhook_url,
             envvars.ALERT_SMTP_URL: self.smtp_url,
+            envvars.ALERT_SMTP_CA_FILE: self.smtp_ca_file,
             envvars.ALERT_EMAIL_TO: ", ".join(self.email_to) or None,
             envvars.ALERT_EMAIL_FROM: self.email_from,
             envvars.ALERT_QUARANTINE_THRESHOLD: (
@@ -80,19 +88,52 @@ def addresses(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
+def redacted(url: str) -> str:
+    """A URL as a log line may show it: scheme and host (and port), without user, password, path or query."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "(a URL that cannot be read)"
+    if not parts.scheme or not host:
+        return "(a URL without scheme or host)"
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{shown}{f':{port}' if port else ''}{'/…' if parts.path.strip('/') or parts.query else ''}"
+
+
+# The value of a setting that may hold a secret is never repeated: say what is wrong, and where.
+NOT_SHOWN = "(its value is not shown: it may hold a secret)"
+
+
+def _url_problem(value: str, schemes: tuple[str, ...]) -> str | None:
+    """What is wrong with this URL, in words that repeat nothing of it; None when nothing is."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "is not a URL that can be read (a port that is not a number, or a bracket out of place)"
+    if parts.scheme.lower() not in schemes:
+        return f"does not start with {' or '.join(f'{scheme}://' for scheme in schemes)}"
+    if not parts.hostname:
+        return "names no host"
+    return None
+
+
 def check_sns_topic_arn(value: str | None, name: str) -> str | None:
     if value is not None and not (value.startswith("arn:") and value.split(":")[2:3] == ["sns"]):
-        raise SettingsError(f"{name}={value!r} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)")
+        raise SettingsError(f"{name} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>) {NOT_SHOWN}")
     return value
 
 
 def check_webhook_url(value: str | None, name: str) -> str | None:
-    if value is not None and (urlsplit(value).scheme not in ("https", "http") or not urlsplit(value).hostname):
-        raise SettingsError(f"{name}={value!r} is not an https:// URL")
+    if value is not None and (problem := _url_problem(value, ("https", "http"))):
+        raise SettingsError(f"{name} is not an https:// URL: it {problem} {NOT_SHOWN}")
     return value
 
 
 def check_smtp_url(value: str | None, name: str) -> str | None:
-    if value is not None and (urlsplit(value).scheme not in ("smtp", "smtps") or not urlsplit(value).hostname):
-        raise SettingsError(f"{name}={value!r} is not an smtp://host[:port] or smtps://host[:port] URL")
+    if value is not None and (problem := _url_problem(value, ("smtp", "smtps"))):
+        raise SettingsError(
+            f"{name} is not an smtp://[user:password@]host[:port] or smtps://… URL: it {problem} {NOT_SHOWN}"
+        )
     return value

@@ -1,0 +1,113 @@
+"""The local Airflow's secrets and processes: its secret files are the user's only from the first byte; a
+recorded process is stopped only while it is the very process recorded (PID and start time); stopping
+never waits forever. Real processes throughout, started and ended by each test."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tickit_platform.local.airflow import AUTH_MANAGER_FILE, LocalAirflow, process_start, stop_strays
+
+
+@contextlib.contextmanager
+def umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_the_jwt_secret_and_the_password_file_are_created_owner_only(tmp_path: Path) -> None:
+    home = tmp_path / "airflow"
+    with umask(0o022):  # the usual one: files readable by everyone
+        env = LocalAirflow(home, dag_env={}).env()
+    for name in ("jwt_secret", AUTH_MANAGER_FILE):
+        assert (home / name).stat().st_mode & 0o777 == 0o600, name
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == (home / "jwt_secret").read_text()
+    # One an older version left readable is narrowed, and keeps its secret (the running API server's).
+    (home / "jwt_secret").chmod(0o644)
+    assert LocalAirflow(home, dag_env={}).env()["AIRFLOW__API_AUTH__JWT_SECRET"] == env["AIRFLOW__API_AUTH__JWT_SECRET"]
+    assert (home / "jwt_secret").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.fixture
+def lookalike() -> Iterator[subprocess.Popen[bytes]]:
+    """A process another program started that looks like an Airflow component: a process-group leader
+    whose command line says airflow (what the old check took for ours)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)", "airflow", "scheduler"], start_new_session=True
+    )
+    yield proc
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+def _stop_strays_recorded(home: Path, rows: list[list[object]]) -> list[str]:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "components.json").write_text(json.dumps(rows))
+    said: list[str] = []
+    stop_strays(home, said.append)
+    return said
+
+
+def test_a_recorded_pid_that_is_another_process_now_is_never_stopped(
+    tmp_path: Path, lookalike: subprocess.Popen[bytes]
+) -> None:
+    pid = lookalike.pid
+    started = process_start(pid)
+    assert started is not None
+    # A record without a start time (an older version's): nothing proves the PID is still that process.
+    said = _stop_strays_recorded(tmp_path / "a", [["scheduler", pid]])
+    assert said == [f"Not stopping PID {pid} (recorded as Airflow scheduler): nothing says it is still that process."]
+    # The same PID, started at another time: the recorded process exited and the PID was reused.
+    assert _stop_strays_recorded(tmp_path / "b", [["scheduler", pid, f"{started}0"]]) == []
+    time.sleep(0.2)
+    assert lookalike.poll() is None, "a process that merely reused a recorded PID was killed"
+    # The very process recorded (PID and start time): stopped.
+    said = _stop_strays_recorded(tmp_path / "c", [["scheduler", pid, started]])
+    assert said == [f"Stopping Airflow scheduler (PID {pid}) left running by an earlier tickit that was killed."]
+    assert lookalike.wait(10) == -signal.SIGKILL
+
+
+def test_a_start_time_names_one_process(lookalike: subprocess.Popen[bytes]) -> None:
+    assert process_start(lookalike.pid) == process_start(lookalike.pid) != process_start(os.getpid())
+    lookalike.kill()
+    lookalike.wait(10)
+    assert process_start(lookalike.pid) is None
+
+
+def test_stop_returns_even_when_a_process_does_not_end(tmp_path: Path) -> None:
+    """A recorded process SIGKILL does not reach (here: one that is not the leader of the session stop
+    kills, as a process stuck in the kernel stays alive): stop names it and returns, within its bound."""
+    airflow = LocalAirflow(tmp_path / "airflow", dag_env={})
+    (tmp_path / "airflow").mkdir()
+    survivor = subprocess.Popen(["sleep", "600"])  # in this session, not a session of its own
+    said: list[str] = []
+    airflow.say = said.append
+    airflow.spawned.append(survivor)
+    stopping = threading.Thread(target=airflow.stop, kwargs={"grace": 0.5}, daemon=True)
+    try:
+        began = time.monotonic()
+        stopping.start()
+        stopping.join(60)
+        assert not stopping.is_alive(), "stop() waited for a process that does not end"
+        assert time.monotonic() - began < 20
+        assert len(said) == 1 and said[0].startswith(f"Airflow process(es) {survivor.pid} did not end within 10 s")
+        # Still recorded, so the next start stops it if it is still that process then.
+        assert [row[1] for row in json.loads((tmp_path / "airflow" / "components.json").read_text())] == [survivor.pid]
+    finally:
+        survivor.kill()
+        survivor.wait(10)

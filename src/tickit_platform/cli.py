@@ -418,7 +418,7 @@ def _dbt_target(dbt_args: Sequence[str]) -> str | None:
 
 
 def cmd_deploy_build(args: argparse.Namespace) -> int:
-    from tickit_platform.deploy.bundle import build_bundle
+    from tickit_platform.deploy.bundle import build_bundle, bundle_summary
 
     settings = _settings(args)
     out_dir = Path(args.out) if args.out else settings.layout.deploy_bundle
@@ -434,6 +434,8 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
     for name in ("astronomer-cosmos", "dbt-core", "dbt-redshift"):
         print(f"{name}=={pins[name]}")
     print(f"manifest parsed with target: {report.manifest_target}")
+    for line in bundle_summary(report):
+        print(line)
     print(f"review: (cd {report.out_dir} && sha256sum -c bundle-manifest.txt)")
     print(f"next: tickit deploy push --bucket <bucket> --environment <name> --bundle {report.out_dir}")
     return 0
@@ -451,12 +453,20 @@ def cmd_deploy_rehearse(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         console.print(message, soft_wrap=True, markup=False, highlight=False)
 
+    if args.bundle and args.airflow_version:
+        raise SettingsError(
+            "--airflow-version applies when rehearse builds the bundle; a --bundle keeps the Airflow it was built for"
+        )
     if args.bundle:
         bundle_dir = Path(args.bundle).expanduser().resolve()
     else:
-        report = build_bundle(settings.layout.deploy_bundle, cache_dir=settings.layout.deploy_cache)
+        report = build_bundle(
+            settings.layout.deploy_bundle,
+            airflow_version=args.airflow_version or MWAA_DEFAULT_AIRFLOW_VERSION,
+            cache_dir=settings.layout.deploy_cache,
+        )
         bundle_dir = report.out_dir
-        say(f"Bundle built in {bundle_dir} ({len(report.files)} files)")
+        say(f"Bundle built in {bundle_dir} ({len(report.files)} files) for Airflow {report.pins['apache-airflow']}")
     dataset = acquire(settings, say=say)
     say(f"Data: {dataset.description} ({dataset.folder}), loaded from local files instead of S3")
     with raw_dir_for_target("postgres", dataset.folder, say=say) as raw_dir:
@@ -619,6 +629,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the bundle as MWAA would: its Airflow, requirements.txt, startup.sh, Celery workers, PostgreSQL",
     )
     rehearse.add_argument("--bundle", help="a folder from `tickit deploy build` (default: build one now)")
+    rehearse.add_argument(
+        "--airflow-version",
+        help=f"MWAA's Airflow to rehearse when building the bundle (default {MWAA_DEFAULT_AIRFLOW_VERSION}; "
+        "3.0.6 is supported too)",
+    )
     rehearse.add_argument("--workers", type=int, default=2, help="Celery workers, one process group each (default 2)")
     rehearse.add_argument(
         "--keep", action="store_true", help="keep Airflow's metadata database and the Redis broker's keys afterwards"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,17 @@ def test_mwaa_gets_the_scheduler_timeouts_the_rehearsal_runs_with() -> None:
     module = (REPO_ROOT / "infra" / "modules" / "mwaa" / "main.tf").read_text()
     options = dict(re.findall(r'^\s*"(scheduler\.[a-z_]+)"\s*=\s*"(\d+)"', module, re.MULTILINE))
     assert options == {f"scheduler.{name}": str(value) for name, value in SCHEDULER_TIMEOUTS.items()}
+
+
+def test_rehearse_takes_an_airflow_version_only_when_it_builds_the_bundle(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "tickit_platform.cli", "--home", str(tmp_path), "deploy", "rehearse"]
+    done = subprocess.run(
+        [*command, "--bundle", str(tmp_path), "--airflow-version", "3.0.6"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--airflow-version applies when rehearse builds the bundle" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing built, nothing started

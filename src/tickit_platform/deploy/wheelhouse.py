@@ -105,14 +105,19 @@ def _pip() -> list[str]:
     venv = Path(tempfile.gettempdir()) / f"tickit-pip-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
     python = venv / "bin" / "python"
     if not python.exists():
-        made = subprocess.run(
-            [sys.executable, "-m", "venv", "--clear", str(venv)], capture_output=True, text=True, check=False
-        )
+        # Made beside it and renamed into place: two builds at once (parallel tests) never share a half-made one.
+        staging = Path(tempfile.mkdtemp(prefix=f"{venv.name}.tmp-", dir=venv.parent))
+        made = subprocess.run([sys.executable, "-m", "venv", str(staging)], capture_output=True, text=True, check=False)
         if made.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
             raise WheelhouseError(
                 f"no pip here to download the dbt wheels with, and `python -m venv` could not make one: "
                 f"{made.stderr.strip()[-500:]}"
             )
+        try:
+            staging.rename(venv)
+        except OSError:  # another build made it meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
     return [str(python), "-m", "pip"]
 
 
@@ -187,8 +192,10 @@ def ensure_wheelhouse(
             )
         (staging / ".constraints.txt").unlink()
         (staging / LOCK_FILE).write_text(render_lock(staging, requirements, python_version))
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)
+        try:
+            staging.rename(folder)
+        except OSError:  # another build of the same key finished first: its wheels are the same
+            shutil.rmtree(staging, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

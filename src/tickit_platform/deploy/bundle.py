@@ -36,7 +36,12 @@ from packaging.version import Version
 from tickit_platform.dbt_project.docs import DOCS_TITLE, docs_current, generate_docs
 from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
-from tickit_platform.deploy.wheelhouse import PLUGINS_ZIP, WHEELHOUSE_DIR, ensure_wheelhouse, write_plugins_zip
+from tickit_platform.deploy.wheelhouse import (
+    PLUGINS_ZIP,
+    PLUGINS_ZIP_LIMIT_BYTES,
+    ensure_wheelhouse,
+    write_plugins_zip,
+)
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR
@@ -58,8 +63,6 @@ DOCS_SITE_FILES = ("index.html", "catalog.json")
 # Cosmos' Airflow 3 plugin, which serves those docs in the UI, refuses to load before Airflow 3.1
 # (docs/decisions/013-mwaa-airflow-version.md): older bundles ship no docs and configure none.
 DOCS_MIN_AIRFLOW = Version("3.1")
-# plugins.zip is extracted to AIRFLOW_HOME/plugins on every container; startup.sh installs from there.
-MWAA_WHEELHOUSE = f"{MWAA_AIRFLOW_HOME}/plugins/{WHEELHOUSE_DIR}"
 
 # Used only when dbt-redshift is not installed where the bundle is built (this project's environment
 # does not install it): the newest dbt-redshift release of the dbt 1.11 line at the time of writing.
@@ -402,8 +405,6 @@ def _mib(size: int) -> str:
 
 def bundle_summary(report: BundleReport) -> list[str]:
     """What a reviewer checks before pushing: the wheelhouse against MWAA's plugins.zip limit, the docs."""
-    from tickit_platform.deploy.wheelhouse import PLUGINS_ZIP_LIMIT_BYTES
-
     root = report.out_dir
     dags = sum(p.stat().st_size for p in (root / "dags").rglob("*") if p.is_file())
     share = 100 * report.plugins_zip_bytes / PLUGINS_ZIP_LIMIT_BYTES

@@ -27,7 +27,8 @@ from tickit_platform.deploy.bundle import BUNDLE_MANIFEST, build_bundle, write_b
 from tickit_platform.deploy.publish import publish
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
 
-pytestmark = pytest.mark.timeout(120)
+# Building the bundle (dbt parse, docs, the dbt wheels downloaded once) takes minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(400)
 
 REGION = "eu-central-1"
 ENV_NAME = "tickit-prod"

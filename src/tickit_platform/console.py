@@ -253,6 +253,8 @@ def print_freshness(console: Console, results: Sequence[Freshness]) -> None:
 
 def print_rehearsal(console: Console, result: RehearsalResult) -> None:
     """What the rehearsal's run did, on which worker, what it built, and where every log is."""
+    from tickit_platform.deploy.rehearsal.startup import TIMEOUT_SECONDS as STARTUP_LIMIT_SECONDS
+
     print_tasks(console, result.run, hosts=True)
 
     def line(text: str) -> None:
@@ -263,6 +265,12 @@ def print_rehearsal(console: Console, result: RehearsalResult) -> None:
     for view, rows in result.gold_rows.items():
         line(f"{result.warehouse_db}.gold.{view}: " + (f"{rows:,} rows" if rows is not None else "not built"))
     line(path_line("Runtime (Python, Airflow, requirements.txt)", result.runtime.venv))
+    if result.startup_seconds:
+        took = ", ".join(f"{component} {seconds:.0f} s" for component, seconds in result.startup_seconds.items())
+        line(
+            f"startup.sh: {took} (MWAA allows {STARTUP_LIMIT_SECONDS} s each); dbt came from the bundle's plugins.zip "
+            f"with the package index unreachable ({result.unreachable_index})"
+        )
     for component, log in result.startup_logs.items():
         line(path_line(f"startup.sh log ({component})", log))
     for name, log in result.component_logs.items():

@@ -1,15 +1,20 @@
 """`tickit deploy rehearse`: the MWAA bundle installed and run as MWAA runs it, on Celery with two workers.
 
-Real components only: MWAA's Python 3.12 and Airflow 3.0.6 in a virtualenv built by pip against MWAA's
-constraints files, the bundle's startup.sh building its dbt virtualenv, CeleryExecutor with Redis,
-Airflow's metadata and the warehouse on PostgreSQL. One TICKIT_HOME serves the whole session, so the
-runtime and the dbt virtualenv are built once (from nothing: the session's home starts empty).
+Real components only: MWAA's Python 3.12 and Airflow (3.3.1, the default, and 3.0.6) in virtualenvs built
+by pip against MWAA's constraints files, the bundle's startup.sh building its dbt virtualenv from the
+bundle's wheels with the package index unreachable, CeleryExecutor with Redis and a triggerer, Airflow's
+metadata and the warehouse on PostgreSQL. One TICKIT_HOME serves the whole session, so each runtime and
+the dbt virtualenv are built once (from nothing: the session's home starts empty).
+
+CI time: one DAG run per Airflow for the green path (the 3.3.1 one also kills a worker and opens the dbt
+docs in a browser), plus the failure scenario on 3.3.1.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -32,8 +37,12 @@ from tickit_platform.deploy.rehearsal.cluster import CeleryAirflow
 from tickit_platform.deploy.rehearsal.rehearse import RehearsalOptions, RehearsalResult, prepare, rehearse
 from tickit_platform.deploy.rehearsal.runtime import find_python
 from tickit_platform.deploy.rehearsal.services import Redis
-from tickit_platform.local.airflow import AirflowApi
+from tickit_platform.deploy.rehearsal.startup import TIMEOUT_SECONDS
+from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
+from tickit_platform.local.airflow import ADMIN_USER, AirflowApi
+from tickit_platform.orchestration.config import DAG_ID
 from tickit_platform.orchestration.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
+from tickit_platform.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.timeout(1500)]
 
@@ -41,6 +50,9 @@ ALL_TASKS = {LOAD_RAW_TASK_ID, PRODUCER_TASK_ID, FRESHNESS_TASK_ID, *MODELS}
 # A failed try is retried after 2 s instead of the DAG's 30 s: the tests wait less, nothing else changes.
 FAST_RETRY = {"TICKIT_DAG_RETRY_DELAY_SECONDS": "2"}
 LAYERS = ("bronze", "silver", "gold")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+OUTPUT = Path(os.environ.get("TICKIT_TEST_OUTPUT") or REPO_ROOT / ".test-output")
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +131,8 @@ def test_requirements_and_startup_install_on_mwaas_python_and_airflow(rehearsal_
         check=True,
     ).stdout.split()
     pinned_cosmos = next(line for line in (bundle / "requirements.txt").read_text().splitlines() if "cosmos==" in line)
-    assert found[:2] == ["3.12", "3.0.6"]
+    assert MWAA_DEFAULT_AIRFLOW_VERSION == "3.3.1"
+    assert found[:2] == ["3.12", "3.3.1"]  # what a bundle built with no --airflow-version gets
     assert found[3] == pinned_cosmos.split("==")[1]
     install_log = (runtime.venv / "install.log").read_text()
     assert "\nERROR" not in install_log and "error:" not in install_log.lower()
@@ -131,6 +144,11 @@ def test_requirements_and_startup_install_on_mwaas_python_and_airflow(rehearsal_
     assert "redshift" in version and "postgres" in version
     worker_log = (options.airflow_home / "logs" / "startup-worker.log").read_text()
     assert "ERROR" not in worker_log
+    # dbt came from plugins.zip, with an index where nothing listens: the worker needed no network.
+    assert "(no package index)" in worker_log
+    said = "startup.sh runs with the package index unreachable (PIP_INDEX_URL=http://127.0.0.1:"
+    assert any(said in line for line in lines), lines
+    assert (options.airflow_home / "plugins" / "tickit-dbt-wheels" / "requirements.txt").is_file()
     assert envs["scheduler"]["TICKIT_DBT_PROJECT_DIR"] == str(options.airflow_home / "dags" / "dbt_tickit")
 
     # The second time nothing is installed: the runtime is cached, and startup.sh finds its venv.
@@ -143,8 +161,8 @@ def test_requirements_and_startup_install_on_mwaas_python_and_airflow(rehearsal_
 def test_the_articles_failure_scenario_on_celery(
     rehearsal_home: Path, raw_dir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """On MWAA's Airflow (3.0.6) and executor: only silver_users' downstream is hurt, and the failure
-    alerts arrive (task callbacks in the Celery worker, the run's in the DAG processor), none for the
+    """On MWAA's Airflow (3.3.1, the default) and executor: only silver_users' downstream is hurt, and the
+    failure alerts arrive (task callbacks in the Celery worker, the run's in the DAG processor), none for the
     upstream_failed gold_user_activity."""
     project = copy_project(tmp_path / "dbt_tickit")
     model = project / "models" / "silver" / "silver_users.sql"
@@ -173,17 +191,51 @@ def test_the_articles_failure_scenario_on_celery(
     assert not [s for s in subjects if "gold_user_activity" in s]
 
 
+def _dbt_docs_in_the_browser(airflow: CeleryAirflow) -> set[str]:
+    """Log in to the rehearsal's UI, find the docs under Browse, open them: the model names the page shows."""
+    if not Path(CHROMIUM).exists():
+        skip_or_fail("Debian's chromium is not installed (apt-get install -y chromium chromium-driver)")
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    docs_url = f"{airflow.url}/cosmos/dbt_tickit/dbt_docs_index.html"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.goto(f"{airflow.url}/dags/{DAG_ID}")
+        page.locator("input[name='username']").fill(ADMIN_USER)
+        page.locator("input[name='password']").fill(airflow.password())
+        page.locator("button[type='submit']").click()
+        page.wait_for_url(re.compile(rf".*/dags/{DAG_ID}.*"), timeout=60_000)
+        # Cosmos' plugin loaded in MWAA's API server (3.1+) and registered the menu entry startup.sh configured.
+        page.get_by_role("button", name=re.compile("Browse")).click()
+        page.get_by_text("dbt Docs (tickit)").first.wait_for(timeout=30_000)
+        page.goto(docs_url)
+        # The model names exist in the page only once dbt's docs app has loaded the shipped manifest.
+        page.get_by_text("gold_user_activity").first.wait_for(state="attached", timeout=60_000)
+        shown = {model for model in MODELS if page.get_by_text(model).count()}
+        page.screenshot(path=str(OUTPUT / "rehearsal-mwaa-dbt-docs.png"), full_page=True)
+        browser.close()
+    return shown
+
+
 def test_the_bundle_runs_green_on_two_celery_workers_with_duckdbs_gold_even_when_one_is_killed(
     rehearsal_home: Path, bundle: Path, raw_dir: Path, reference: dict[str, Any]
 ) -> None:
-    """One run checks both: the green run (tasks spread over the workers, the warehouse equal to plain dbt's
-    on DuckDB) and a worker SIGKILLed mid-run. Two runs cost CI four more minutes for no other assertion."""
+    """One run on MWAA's default Airflow (3.3.1) checks all of it: the green run (tasks spread over the
+    workers, the warehouse equal to plain dbt's on DuckDB), a worker SIGKILLed mid-run, the triggerer up as
+    MWAA's single one, and the dbt docs served through the API server (before the run starts). More runs
+    would cost CI minutes for no other assertion."""
     cluster: list[tuple[CeleryAirflow, AirflowApi]] = []
     killed: dict[str, Any] = {}
     hosts: set[str] = set()
+    docs: set[str] = set()
+    health: dict[str, Any] = {}
 
     def on_started(airflow: CeleryAirflow, api: AirflowApi) -> None:
         cluster.append((airflow, api))
+        health.update(api.call("GET", "/monitor/health"))
+        docs.update(_dbt_docs_in_the_browser(airflow))
 
     def on_change(tis: list[dict[str, Any]]) -> None:
         running = [ti for ti in tis if ti["state"] == "running" and ti.get("hostname")]
@@ -223,6 +275,13 @@ def test_the_bundle_runs_green_on_two_celery_workers_with_duckdbs_gold_even_when
             on_change=on_change,
             on_started=on_started,
         )
+        assert result.runtime.airflow_version == "3.3.1"
+        assert health["triggerer"]["status"] == "healthy", health
+        assert "triggerer" in result.component_logs
+        assert docs == set(MODELS), docs
+        # startup.sh installed dbt offline, well inside MWAA's limit.
+        assert result.unreachable_index.startswith("http://127.0.0.1:")
+        assert result.startup_seconds["worker"] < TIMEOUT_SECONDS
         assert killed, "no model task ever ran on a worker"
         with pytest.raises(ProcessLookupError):
             os.killpg(killed["pgid"], 0)  # the whole worker, task processes included, is gone
@@ -243,6 +302,46 @@ def test_the_bundle_runs_green_on_two_celery_workers_with_duckdbs_gold_even_when
     # Airflow's metadata database was the rehearsal's own, and is gone.
     assert set(_metadata_databases()) == before
     assert all(log.is_file() for log in result.component_logs.values())
+
+
+def test_the_bundle_runs_green_on_mwaa_306_too(
+    rehearsal_home: Path, raw_dir: Path, reference: dict[str, Any], tmp_path: Path
+) -> None:
+    """`tickit deploy rehearse --airflow-version 3.0.6`, as a user types it: MWAA's 3.0.6 image, its constraints,
+    the same offline startup.sh, green, and the warehouse equal to plain dbt's on DuckDB. No dbt docs there."""
+    with fresh_database("tickit_rehearsal_wh") as warehouse:
+        env = {**os.environ, "TICKIT_HOME": str(rehearsal_home)}
+        if IN_CI:
+            env["CI"] = "true"
+        done = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "tickit"),
+                "deploy",
+                "rehearse",
+                "--airflow-version",
+                "3.0.6",
+                "--source",
+                str(raw_dir),
+                "--warehouse-db",
+                warehouse,
+            ],
+            capture_output=True,
+            text=True,
+            env={**env, **FAST_RETRY},
+            timeout=1500,
+        )
+        out = done.stdout + done.stderr
+        assert done.returncode == 0, out[-6000:]
+        assert "for Airflow 3.0.6" in out
+        assert "Airflow 3.0.6 on CeleryExecutor" in out and "triggerer" in out
+        assert f"Rehearsal passed: all {len(ALL_TASKS)} tasks succeeded." in out
+        offline = r"startup\.sh: worker (\d+) s, .*\(MWAA allows 300 s each\); dbt came from the bundle's plugins\.zip"
+        startup = re.search(offline, out)
+        assert startup and int(startup[1]) < TIMEOUT_SECONDS, out[-3000:]
+        _assert_warehouse_as_reference(warehouse, reference)
+    bundle = rehearsal_home / "deploy" / "bundle"
+    assert not (bundle / "dags" / "dbt_tickit" / "target" / "index.html").exists()
+    assert "\nTICKIT_DBT_DOCS=false\n" in (bundle / "startup.sh").read_text()  # Cosmos' plugin needs 3.1+
 
 
 def test_a_requirement_that_cannot_resolve_fails_the_install_step(

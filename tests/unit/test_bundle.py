@@ -10,11 +10,15 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.tags import compatible_tags, cpython_tags
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 from tests.support import MODELS, skip_or_fail
 
 from tickit_platform.dbt_project.manifest import DbtParseError
@@ -31,6 +35,7 @@ from tickit_platform.deploy.bundle import (
     check_cosmos_supports,
 )
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
+from tickit_platform.deploy.wheelhouse import PLATFORMS, WHEELHOUSE_DIR
 from tickit_platform.orchestration.config import DAG_ID, REDSHIFT_ENV_TEMPLATES
 from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR, REPO_ROOT
 
@@ -183,6 +188,7 @@ def test_the_bundle_holds_exactly_the_mwaa_files(bundle: BundleReport) -> None:
         BUNDLE_MANIFEST,
         "requirements.txt",
         "startup.sh",
+        "plugins.zip",
         "dags/.airflowignore",
         "dags/dbt_tickit_medallion_dag.py",
         "dags/dbt_tickit/target/manifest.json",
@@ -228,14 +234,14 @@ def test_requirements_pin_cosmos_under_mwaas_airflow_constraints(bundle: BundleR
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     # MWAA's Airflow (Terraform's default environment), not the Airflow installed here.
     assert lines[0] == (
-        '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-3.0.6/constraints-3.12.txt"'
+        '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"'
     )
-    assert bundle.pins["apache-airflow"] == MWAA_DEFAULT_AIRFLOW_VERSION == "3.0.6"
+    assert bundle.pins["apache-airflow"] == MWAA_DEFAULT_AIRFLOW_VERSION == "3.3.1"
     assert lines[1:] == [f"astronomer-cosmos=={importlib.metadata.version('astronomer-cosmos')}"]
     # dbt stays out of Airflow's environment; the comment says why.
     assert "dbt-core" in text and "virtualenv" in text
     assert bundle.pins["astronomer-cosmos"] == importlib.metadata.version("astronomer-cosmos")
-    assert bundle_airflow_version(bundle.out_dir) == ("3.0.6", "3.12")
+    assert bundle_airflow_version(bundle.out_dir) == ("3.3.1", "3.12")
 
 
 def test_the_default_airflow_is_the_one_terraform_creates() -> None:
@@ -254,7 +260,7 @@ def test_other_airflow_and_python_versions_change_the_constraints_line(tmp_path:
     text = (report.out_dir / "requirements.txt").read_text()
     assert "/constraints-3.1.7/constraints-3.13.txt" in text
     assert bundle_airflow_version(report.out_dir) == ("3.1.7", "3.13")
-    with pytest.raises(BundleError, match=r"--airflow-version '3\.0' is not an Airflow release like 3\.0\.6"):
+    with pytest.raises(BundleError, match=r"--airflow-version '3\.0' is not an Airflow release like 3\.3\.1"):
         build_bundle(tmp_path / "c", airflow_version="3.0")
     with pytest.raises(BundleError, match=r"--airflow-version 2\.10\.3: the DAG is written for Airflow 3"):
         build_bundle(tmp_path / "c", airflow_version="2.10.3")
@@ -285,6 +291,10 @@ def test_deploy_build_command_takes_the_versions(tmp_path: Path, parse_cache: Pa
     assert done.returncode == 0, done.stderr
     assert "constraints: Airflow 3.1.7 / Python 3.12 (must be the MWAA environment's)" in done.stdout
     assert "/constraints-3.1.7/constraints-3.12.txt" in (out / "requirements.txt").read_text()
+    size = (out / "plugins.zip").stat().st_size
+    assert f"plugins.zip: {size / 1024**2:.1f} MiB (" in done.stdout
+    assert "% of the 1 GiB AWS recommends at most)" in done.stdout
+    assert "dbt docs: shipped, served by Cosmos' plugin" in done.stdout
 
     refused = subprocess.run([*tickit, "--airflow-version", "2.10.3"], capture_output=True, text=True, timeout=120)
 
@@ -332,7 +342,9 @@ if [[ "$1" == "-m" && "$2" == "venv" ]]; then
     mkdir -p "$3/bin"
     cat > "$3/bin/python" <<'EOF'
 #!/usr/bin/env bash
-echo "venv-python $* PIP_USER=${PIP_USER-unset} PYTHONPATH=${PYTHONPATH-unset}" >> "$FAKE_LOG"
+echo "venv-python $* PIP_USER=${PIP_USER-unset} PYTHONPATH=${PYTHONPATH-unset}" \\
+    "PIP_CONFIG_FILE=${PIP_CONFIG_FILE-unset} PIP_FIND_LINKS=${PIP_FIND_LINKS-unset}" \\
+    "PIP_NO_INDEX=${PIP_NO_INDEX-unset}" >> "$FAKE_LOG"
 if [[ "$1 $2 $3" == "-m pip install" ]]; then
     printf '#!/bin/sh\\necho fake-dbt "$@"\\n' > "$(dirname "$0")/dbt"
     chmod +x "$(dirname "$0")/dbt"
@@ -343,10 +355,11 @@ fi
 """
 
 
-def _source_startup(script: Path, tmp: Path, component: str, **extra: str) -> dict[str, str]:
+def _run_startup(script: Path, tmp: Path, component: str, **extra: str) -> subprocess.CompletedProcess[str]:
     """Source the script the way MWAA does (bash, then the environment is collected), with a fake python3.
 
-    The script's own output goes to stderr, as MWAA collects the environment apart from it (a file)."""
+    The script's own output goes to stderr, as MWAA collects the environment apart from it (a file). Sourced
+    as a command of its own, as MWAA does: the script's `set -e` then ends the shell at a failing command."""
     fake_bin = tmp / "fake-bin"
     fake_bin.mkdir(exist_ok=True)
     (fake_bin / "python3").write_text(FAKE_PYTHON3)
@@ -361,9 +374,13 @@ def _source_startup(script: Path, tmp: Path, component: str, **extra: str) -> di
         "MWAA_AIRFLOW_COMPONENT": component,
         **extra,
     }
-    result = subprocess.run(
-        ["bash", "-c", 'source "$1" >&2 && env -0', "mwaa", str(script)], env=env, capture_output=True, text=True
+    return subprocess.run(
+        ["bash", "-c", 'source "$1" >&2; env -0', "mwaa", str(script)], env=env, capture_output=True, text=True
     )
+
+
+def _source_startup(script: Path, tmp: Path, component: str, **extra: str) -> dict[str, str]:
+    result = _run_startup(script, tmp, component, **extra)
     assert result.returncode == 0, result.stdout + result.stderr
     exported = dict(item.split("=", 1) for item in result.stdout.split("\0") if "=" in item)
     return exported
@@ -389,10 +406,21 @@ def _calls(tmp: Path) -> list[str]:
     return calls
 
 
+def _mwaa_home(bundle: BundleReport, tmp: Path) -> Path:
+    """An AIRFLOW_HOME with the bundle's plugins.zip extracted to plugins/, as MWAA does on every container."""
+    home = tmp / "home"
+    with zipfile.ZipFile(bundle.out_dir / "plugins.zip") as archive:
+        archive.extractall(home / "plugins")
+    return home
+
+
 def test_startup_script_sourced_like_mwaa(bundle: BundleReport, tmp_path: Path) -> None:
     script = bundle.out_dir / "startup.sh"
     venv = tmp_path / "python3-virtualenv" / "dbt-env"
     pins = f"dbt-core=={bundle.pins['dbt-core']} dbt-redshift=={bundle.pins['dbt-redshift']}"
+    home = _mwaa_home(bundle, tmp_path)
+    wheels = home / "plugins" / WHEELHOUSE_DIR
+    lock_sha256 = hashlib.sha256((wheels / "requirements.txt").read_bytes()).hexdigest()
 
     # The scheduler only parses the DAG from the manifest: no venv, but the same environment.
     env = _source_startup(script, tmp_path, "scheduler")
@@ -407,28 +435,95 @@ def test_startup_script_sourced_like_mwaa(bundle: BundleReport, tmp_path: Path) 
     assert moved["TICKIT_DBT_PROJECT_DIR"] == f"{tmp_path}/home/dags/dbt_tickit"
     assert env["PIP_USER"] == "true"  # MWAA's own pip install of requirements.txt still needs it
 
-    # A worker builds the venv with pip outside PIP_USER's reach, and pins both dbt packages.
-    env = _source_startup(script, tmp_path, "worker")
+    # A worker builds the venv with pip outside PIP_USER's reach, from the wheels of plugins.zip only:
+    # no index (whatever the environment says), no other wheel folder, no pip configuration, every hash checked.
+    offline = {"PIP_FIND_LINKS": "/elsewhere", "PIP_NO_INDEX": "false", "PIP_INDEX_URL": "http://127.0.0.1:9/simple"}
+    env = _source_startup(script, tmp_path, "worker", AIRFLOW_HOME=str(home), **offline)
     calls = _calls(tmp_path)
     assert calls[0] == f"python3 -m venv {venv} PIP_USER=unset"
-    assert calls[1].startswith("venv-python -m pip install ")
-    assert f" {pins} PIP_USER=unset PYTHONPATH=unset" in calls[1]
-    assert (venv / ".tickit-requirements").read_text() == pins
+    assert calls[1] == (
+        f"venv-python -m pip install --no-index --find-links {wheels} --require-hashes --only-binary=:all: "
+        f"--no-cache-dir --disable-pip-version-check --quiet -r {wheels}/requirements.txt PIP_USER=unset "
+        "PYTHONPATH=unset PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS=unset PIP_NO_INDEX=unset"
+    )
+    assert calls[2].startswith("venv-python -c import dbt.adapters.redshift")  # not `dbt --version`: it asks PyPI
+    assert len(calls) == 3
+    assert (venv / ".tickit-requirements").read_text() == f"{pins} {lock_sha256}"
     assert (tmp_path / "python3-virtualenv" / "bin" / "dbt").resolve() == venv / "bin" / "dbt"
     assert env["PATH"].endswith(f":{tmp_path}/python3-virtualenv/bin")
     assert env["PIP_USER"] == "true" and env["PYTHONPATH"] == "/mwaa/python"
+    assert "PIP_CONFIG_FILE" not in env  # set inside the install's subshell only
 
     # Idempotent: a venv that already has the pinned versions is left alone.
-    _source_startup(script, tmp_path, "worker")
+    _source_startup(script, tmp_path, "worker", AIRFLOW_HOME=str(home))
     assert _calls(tmp_path) == []
 
-    # Different pins (an older bundle's venv) are rebuilt from scratch.
+    # Different pins (an older bundle's venv, installed from the index) are rebuilt from scratch.
     (venv / ".tickit-requirements").write_text("dbt-core==1.10.0 dbt-redshift==1.10.0")
     (venv / "stale-file").write_text("from the old venv")
-    _source_startup(script, tmp_path, "hybrid")
+    _source_startup(script, tmp_path, "hybrid", AIRFLOW_HOME=str(home))
     assert _calls(tmp_path)[0] == f"python3 -m venv {venv} PIP_USER=unset"
-    assert (venv / ".tickit-requirements").read_text() == pins
+    assert (venv / ".tickit-requirements").read_text() == f"{pins} {lock_sha256}"
     assert not (venv / "stale-file").exists()
+
+
+def test_a_worker_without_this_bundles_wheels_does_not_start(bundle: BundleReport, tmp_path: Path) -> None:
+    script = bundle.out_dir / "startup.sh"
+    # No plugins.zip on the environment (or an older environment that never had one).
+    done = _run_startup(script, tmp_path, "worker", AIRFLOW_HOME=str(tmp_path / "bare"))
+    assert done.returncode != 0
+    assert "plugins/tickit-dbt-wheels/requirements.txt is missing" in done.stderr
+    assert "Push the whole bundle" in done.stderr
+    # plugins.zip of another bundle: its lock is not the one this startup.sh names.
+    home = _mwaa_home(bundle, tmp_path)
+    with (home / "plugins" / WHEELHOUSE_DIR / "requirements.txt").open("a") as lock:
+        lock.write("six==1.0 --hash=sha256:" + "0" * 64 + "\n")
+    done = _run_startup(script, tmp_path, "worker", AIRFLOW_HOME=str(home))
+    assert done.returncode != 0
+    assert "is not the wheelhouse this startup.sh was built with" in done.stderr
+    assert _calls(tmp_path) == []  # nothing was installed
+
+
+def test_plugins_zip_holds_every_dbt_wheel_for_mwaas_platform_pinned_by_hash(bundle: BundleReport) -> None:
+    with zipfile.ZipFile(bundle.out_dir / "plugins.zip") as archive:
+        names = archive.namelist()
+        contents = {name.removeprefix(f"{WHEELHOUSE_DIR}/"): archive.read(name) for name in names}
+    assert all(name.startswith(f"{WHEELHOUSE_DIR}/") for name in names)  # nothing Airflow would import as a plugin
+    lock = contents.pop("requirements.txt").decode()
+    pinned = [line for line in lock.splitlines() if line and not line.startswith("#")]
+    by_hash = {hashlib.sha256(body).hexdigest(): name for name, body in contents.items()}
+    assert len(pinned) == len(contents) == bundle.wheels > 20
+    versions: dict[str, str] = {}
+    for line in pinned:
+        requirement, _, digest = line.partition(" --hash=sha256:")
+        name, _, version = requirement.partition("==")
+        wheel = by_hash[digest]  # every line names a shipped file by its hash
+        assert parse_wheel_filename(wheel)[:2] == (canonicalize_name(name), Version(version)), line
+        versions[str(canonicalize_name(name))] = version
+    # Exactly the project's dbt, and what dbt-redshift needs (the rehearsal's PostgreSQL target uses dbt-postgres).
+    assert versions["dbt-core"] == bundle.pins["dbt-core"] and versions["dbt-redshift"] == bundle.pins["dbt-redshift"]
+    assert {"dbt-postgres", "redshift-connector", "psycopg2-binary", "boto3"} <= set(versions)
+    # Every dependency at the version the tests here ran with, where it is installed here.
+    installed = {name: _version(name) for name in versions}
+    assert {n: v for n, v in versions.items() if installed[n]} == {n: v for n, v in installed.items() if v}
+    # Wheels only, each installable on CPython 3.12, manylinux x86_64 (MWAA's Amazon Linux 2023).
+    supported = {*cpython_tags((3, 12), platforms=PLATFORMS), *compatible_tags((3, 12), "cp312", PLATFORMS)}
+    for wheel in contents:
+        assert parse_wheel_filename(wheel)[3] & supported, wheel
+
+
+def test_the_dbt_docs_follow_the_airflow_the_bundle_targets(tmp_path: Path, parse_cache: Path) -> None:
+    """Cosmos' plugin loads on Airflow 3.1+ only: a 3.0.6 bundle ships no docs and configures none."""
+    old = build_bundle(tmp_path / "old", airflow_version="3.0.6", cache_dir=parse_cache)
+    assert not old.docs_in_ui
+    assert not [f for f in old.files if f.endswith(("index.html", "catalog.json"))]
+    env = _source_startup(old.out_dir / "startup.sh", tmp_path, "webserver")
+    assert "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS" not in env
+    assert env["TICKIT_TARGET"] == "dwh"  # the rest of the environment is the same
+    # The same wheels whatever the Airflow: dbt lives apart from it.
+    new = build_bundle(tmp_path / "new", cache_dir=parse_cache)
+    assert new.docs_in_ui and "dags/dbt_tickit/target/index.html" in new.files
+    assert (old.out_dir / "plugins.zip").read_bytes() == (new.out_dir / "plugins.zip").read_bytes()
 
 
 def test_manifest_is_shipped_with_the_17_models(bundle: BundleReport) -> None:
@@ -495,12 +590,16 @@ def test_rebuilding_replaces_a_previous_bundle(tmp_path: Path, parse_cache: Path
     out = tmp_path / "out"
     out.mkdir()  # an empty folder is fine
     first = build_bundle(out, cache_dir=parse_cache)
+    first_zip = (out / "plugins.zip").read_bytes()
     (out / "dags" / "left-over.py").write_text("# from an older bundle\n")
     second = build_bundle(out, cache_dir=parse_cache)
     assert second.out_dir == first.out_dir == out.resolve()
     assert not (out / "dags" / "left-over.py").exists()
     assert (out / BUNDLE_MANIFEST).is_file()
     assert second.files == first.files
+    # The wheels come from the cache, and the same wheels make the same plugins.zip: push uploads it once.
+    assert second.wheels_cached and second.wheels == first.wheels
+    assert (out / "plugins.zip").read_bytes() == first_zip
     # Built beside it, then swapped in: no temporary sibling survives.
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 

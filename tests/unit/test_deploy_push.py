@@ -27,7 +27,8 @@ from tickit_platform.deploy.bundle import BUNDLE_MANIFEST, build_bundle, write_b
 from tickit_platform.deploy.publish import publish
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
 
-pytestmark = pytest.mark.timeout(120)
+# Building the bundle (dbt parse, docs, the dbt wheels downloaded once) takes minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(400)
 
 REGION = "eu-central-1"
 ENV_NAME = "tickit-prod"
@@ -119,6 +120,7 @@ class Mwaa:
             "DagS3Path": f"{prefix}dags",
         }
         for file, (path_field, version_field) in (
+            ("plugins.zip", ("PluginsS3Path", "PluginsS3ObjectVersion")),
             ("requirements.txt", ("RequirementsS3Path", "RequirementsS3ObjectVersion")),
             ("startup.sh", ("StartupScriptS3Path", "StartupScriptS3ObjectVersion")),
         ):
@@ -186,10 +188,15 @@ def first_push(s3: Any, mwaa: Mwaa, bundle: Path) -> tuple[str, dict[str, str]]:
     bucket = new_bucket(s3)
     mwaa.expect_environment(bucket)
     mwaa.expect_update(
-        "RequirementsS3Path", "RequirementsS3ObjectVersion", "StartupScriptS3Path", "StartupScriptS3ObjectVersion"
+        "PluginsS3Path",
+        "PluginsS3ObjectVersion",
+        "RequirementsS3Path",
+        "RequirementsS3ObjectVersion",
+        "StartupScriptS3Path",
+        "StartupScriptS3ObjectVersion",
     )
     publish(s3, mwaa.client, bundle, bucket=bucket, environment=ENV_NAME, say=lambda _: None)
-    return bucket, {f: version(s3, bucket, f) for f in ("requirements.txt", "startup.sh")}
+    return bucket, {f: version(s3, bucket, f) for f in ("plugins.zip", "requirements.txt", "startup.sh")}
 
 
 def test_first_push_builds_uploads_everything_and_pins_both_files(
@@ -198,7 +205,12 @@ def test_first_push_builds_uploads_everything_and_pins_both_files(
     bucket = new_bucket(s3)
     mwaa.expect_environment(bucket)
     mwaa.expect_update(
-        "RequirementsS3Path", "RequirementsS3ObjectVersion", "StartupScriptS3Path", "StartupScriptS3ObjectVersion"
+        "PluginsS3Path",
+        "PluginsS3ObjectVersion",
+        "RequirementsS3Path",
+        "RequirementsS3ObjectVersion",
+        "StartupScriptS3Path",
+        "StartupScriptS3ObjectVersion",
     )
 
     code, out, err = tickit("deploy", "push", "--bucket", bucket, "--environment", ENV_NAME)  # no --bundle: builds one
@@ -214,7 +226,7 @@ def test_first_push_builds_uploads_everything_and_pins_both_files(
     uploaded = lines(out, "uploaded")
     assert uploaded[0] == "dags/.airflowignore"
     assert uploaded.index(DAG_FILE) == max(i for i, key in enumerate(uploaded) if key.startswith("dags/"))
-    assert uploaded[-3:] == ["requirements.txt", "startup.sh", BUNDLE_MANIFEST]
+    assert uploaded[-4:] == ["plugins.zip", "requirements.txt", "startup.sh", BUNDLE_MANIFEST]
     assert f"s3://{bucket}/: {len(uploaded)} uploaded, 0 unchanged, 0 deleted" in out
     # S3 keeps each object's SHA-256 (the next push compares it).
     head = s3.head_object(Bucket=bucket, Key=DAG_FILE, ChecksumMode="ENABLED")
@@ -223,15 +235,18 @@ def test_first_push_builds_uploads_everything_and_pins_both_files(
     assert mwaa.updates == [
         {
             "Name": ENV_NAME,
+            "PluginsS3Path": "plugins.zip",
+            "PluginsS3ObjectVersion": version(s3, bucket, "plugins.zip"),
             "RequirementsS3Path": "requirements.txt",
             "RequirementsS3ObjectVersion": version(s3, bucket, "requirements.txt"),
             "StartupScriptS3Path": "startup.sh",
             "StartupScriptS3ObjectVersion": version(s3, bucket, "startup.sh"),
         }
     ]
-    assert f"MWAA environment {ENV_NAME}: updating to requirements.txt version" in out
-    assert f"Bundle built in {pushed} ({len(bundle_files(pushed))} files) for Airflow 3.0.6" in out
-    assert "requirements.txt is constrained for Airflow 3.0.6 (the environment's)" in out
+    assert f"MWAA environment {ENV_NAME}: updating to plugins.zip version" in out
+    default = MWAA_DEFAULT_AIRFLOW_VERSION
+    assert f"Bundle built in {pushed} ({len(bundle_files(pushed))} files) for Airflow {default}" in out
+    assert f"requirements.txt is constrained for Airflow {default} (the environment's)" in out
 
 
 def test_second_push_uploads_nothing_and_leaves_the_environment_alone(
@@ -256,7 +271,7 @@ def test_a_changed_file_uploads_only_it_and_a_removed_one_is_deleted(
 ) -> None:
     bucket, pins = first_push(s3, mwaa, bundle)
     s3.put_object(Bucket=bucket, Key="dags/", Body=b"")  # the console's folder placeholder
-    s3.put_object(Bucket=bucket, Key="plugins.zip", Body=b"not ours")  # outside dags/: never touched
+    s3.put_object(Bucket=bucket, Key="notes/runbook.md", Body=b"not ours")  # outside dags/: never touched
     removed = "dags/tickit_platform/orchestration/__init__.py"
     removed_version = version(s3, bucket, removed)
     (bundle / removed).unlink()
@@ -270,12 +285,12 @@ def test_a_changed_file_uploads_only_it_and_a_removed_one_is_deleted(
     assert lines(out, "uploaded") == [MODEL, BUNDLE_MANIFEST]  # the manifest lists the new digest
     assert lines(out, "deleted") == [removed]
     stored = objects(s3, bucket)
-    assert stored.pop("dags/") == b"" and stored.pop("plugins.zip") == b"not ours"
+    assert stored.pop("dags/") == b"" and stored.pop("notes/runbook.md") == b"not ours"
     assert stored == bundle_files(bundle)
     assert stored[MODEL].endswith(b"-- changed\n")
     # A delete marker: the old file can still be restored from its version.
     assert s3.get_object(Bucket=bucket, Key=removed, VersionId=removed_version)["Body"].read()
-    assert mwaa.updates[1:] == []  # requirements.txt and startup.sh did not change
+    assert mwaa.updates[1:] == []  # plugins.zip, requirements.txt and startup.sh did not change
     assert "2 uploaded" in out and "1 deleted" in out
 
 
@@ -340,7 +355,7 @@ def test_a_failed_upload_midway_leaves_the_bucket_consistent_and_a_rerun_complet
     assert now[early] == (bundle / early).read_bytes()
     for key in (denied, DAG_FILE, "requirements.txt", BUNDLE_MANIFEST, removed):
         assert now[key] == old[key], key
-    assert {version(s3, bucket, f) for f in ("requirements.txt", "startup.sh")} == set(pins.values())
+    assert {version(s3, bucket, f) for f in ("plugins.zip", "requirements.txt", "startup.sh")} == set(pins.values())
     assert mwaa.updates[1:] == []  # the environment still installs the previous requirements.txt
 
     s3.delete_bucket_policy(Bucket=bucket)
@@ -364,7 +379,7 @@ def test_a_failed_upload_midway_leaves_the_bucket_consistent_and_a_rerun_complet
 def test_an_earlier_push_that_never_reached_the_update_is_completed(s3: Any, mwaa: Mwaa, bundle: Path) -> None:
     """The bucket is current but the environment pins older versions: the push updates it, uploading nothing."""
     bucket, pins = first_push(s3, mwaa, bundle)
-    mwaa.expect_environment(bucket, {"requirements.txt": "an-older-version", "startup.sh": pins["startup.sh"]})
+    mwaa.expect_environment(bucket, {**pins, "requirements.txt": "an-older-version"})
     mwaa.expect_update("RequirementsS3Path", "RequirementsS3ObjectVersion")
 
     outcome = publish(s3, mwaa.client, bundle, bucket=bucket, environment=ENV_NAME, say=lambda _: None)
@@ -386,7 +401,7 @@ def test_dry_run_changes_nothing_and_says_what_it_would_do(
     assert code == 0, err
     assert objects(s3, bucket) == {}
     assert len(lines(out, "would upload")) == len(bundle_files(bundle))
-    assert f"MWAA environment {ENV_NAME}: would be updated to requirements.txt version (new)" in out
+    assert f"MWAA environment {ENV_NAME}: would be updated to plugins.zip version (new), requirements.txt" in out
     assert "dry run: nothing was uploaded, deleted or updated" in out
     assert mwaa.updates == []
 
@@ -395,7 +410,12 @@ def test_a_prefix_puts_the_bundle_in_a_folder(s3: Any, mwaa: Mwaa, bundle: Path)
     bucket = new_bucket(s3)
     mwaa.expect_environment(bucket, prefix="team/mwaa/")
     mwaa.expect_update(
-        "RequirementsS3Path", "RequirementsS3ObjectVersion", "StartupScriptS3Path", "StartupScriptS3ObjectVersion"
+        "PluginsS3Path",
+        "PluginsS3ObjectVersion",
+        "RequirementsS3Path",
+        "RequirementsS3ObjectVersion",
+        "StartupScriptS3Path",
+        "StartupScriptS3ObjectVersion",
     )
 
     publish(s3, mwaa.client, bundle, bucket=bucket, environment=ENV_NAME, prefix="/team/mwaa/", say=lambda _: None)
@@ -547,7 +567,12 @@ def test_push_builds_for_the_airflow_the_environment_runs(
     # The same environment, really pushed, with the version named explicitly: the bucket serves that file.
     mwaa.expect_environment(bucket, airflow_version="3.1.7")
     mwaa.expect_update(
-        "RequirementsS3Path", "RequirementsS3ObjectVersion", "StartupScriptS3Path", "StartupScriptS3ObjectVersion"
+        "PluginsS3Path",
+        "PluginsS3ObjectVersion",
+        "RequirementsS3Path",
+        "RequirementsS3ObjectVersion",
+        "StartupScriptS3Path",
+        "StartupScriptS3ObjectVersion",
     )
     code, out, err = tickit(
         "deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--airflow-version", "3.1.7"
@@ -572,24 +597,31 @@ def test_an_airflow_version_other_than_the_environments_is_refused_before_buildi
     assert code == 1
     assert err.startswith(f"tickit: MWAA environment {ENV_NAME} runs Airflow 3.0.6, not 3.1.7:")
     assert "Drop --airflow-version" in err and "Traceback" not in err
+    assert "--airflow-version 3.1.7 --plugins-s3-object-version" in err  # how to upgrade instead
     assert "Bundle built" not in out
     assert ({p: p.stat().st_mtime_ns for p in built.rglob("*")} if built.exists() else {}) == before
     assert objects(s3, bucket) == {}
     assert mwaa.updates == []
 
 
-def test_a_bundle_built_for_another_airflow_is_refused(
+def test_a_331_bundle_for_a_306_environment_is_refused_saying_how_to_upgrade(
     s3: Any, mwaa: Mwaa, tickit: Callable[..., tuple[int, str, str]], bundle: Path
 ) -> None:
     bucket = new_bucket(s3)
-    mwaa.expect_environment(bucket, airflow_version="3.1.7")  # the bundle fixture was built for 3.0.6
+    mwaa.expect_environment(bucket, airflow_version="3.0.6")  # the bundle fixture was built for 3.3.1
 
     code, _, err = tickit("deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--bundle", str(bundle))
 
     assert code == 1
-    assert err.startswith(f"tickit: the bundle in {bundle} was built for Airflow 3.0.6, but MWAA environment")
-    assert "`tickit deploy build --airflow-version 3.1.7`" in err
+    assert MWAA_DEFAULT_AIRFLOW_VERSION == "3.3.1"
+    assert err.startswith(f"tickit: the bundle in {bundle} was built for Airflow 3.3.1, but MWAA environment")
+    assert "`tickit deploy build --airflow-version 3.0.6`" in err  # stay on 3.0.6
+    # or upgrade: MWAA's in-place version change, with the new bundle's three pinned files in the same call.
+    assert "upgrade it in place first" in err
+    assert f"`aws mwaa update-environment --name {ENV_NAME} --airflow-version 3.3.1 --plugins-s3-object-version" in err
+    assert "Traceback" not in err
     assert objects(s3, bucket) == {}
+    assert mwaa.updates == []
 
 
 def test_version_flags_with_a_ready_bundle_or_a_malformed_version_stop_before_any_aws_call(
@@ -607,4 +639,4 @@ def test_version_flags_with_a_ready_bundle_or_a_malformed_version_stop_before_an
         "deploy", "push", "--bucket", "tickit-any", "--environment", ENV_NAME, "--airflow-version", "3"
     )
     assert code == 1
-    assert err.startswith("tickit: --airflow-version '3' is not an Airflow release like 3.0.6")
+    assert err.startswith("tickit: --airflow-version '3' is not an Airflow release like 3.3.1")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tickit_platform.deploy.rehearsal import RehearsalError
+from tickit_platform.deploy.rehearsal.cluster import CeleryAirflow
 from tickit_platform.deploy.rehearsal.rehearse import RehearsalOptions, rehearsal_variables
 from tickit_platform.deploy.rehearsal.runtime import (
     Constraints,
@@ -15,7 +20,8 @@ from tickit_platform.deploy.rehearsal.runtime import (
     find_python,
     requirements_install_args,
 )
-from tickit_platform.deploy.rehearsal.startup import source_startup
+from tickit_platform.deploy.rehearsal.startup import offline_pip_env, source_startup
+from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import airflow_variable_names
 from tickit_platform.paths import REPO_ROOT
@@ -23,14 +29,35 @@ from tickit_platform.paths import REPO_ROOT
 CONSTRAINTS = Constraints.for_airflow("3.0.6")
 
 
-def test_the_checked_in_constraints_are_mwaas_for_airflow_306() -> None:
-    assert CONSTRAINTS.essential is not None
-    assert "apache-airflow==3.0.6\n" in CONSTRAINTS.essential.read_text()
-    official = CONSTRAINTS.airflow.read_text()
-    assert "constraints-3.0.6/constraints-3.12.txt" in official
+@pytest.mark.parametrize("airflow", ["3.0.6", MWAA_DEFAULT_AIRFLOW_VERSION])
+def test_the_checked_in_constraints_are_mwaas_for_each_rehearsed_airflow(airflow: str) -> None:
+    constraints = Constraints.for_airflow(airflow)
+    assert constraints.essential is not None
+    assert f"apache-airflow=={airflow}\n" in constraints.essential.read_text()
+    official = constraints.airflow.read_text()
+    assert f"constraints-{airflow}/constraints-3.12.txt" in official
     assert re.search(r"^apache-airflow-providers-celery==", official, re.MULTILINE)
-    provenance = (CONSTRAINTS.airflow.parents[1] / "README.md").read_text()
+    provenance = (constraints.airflow.parents[1] / "README.md").read_text()
     assert "9d2bebb5c7858e27a1c6afb20b7827840217e3a0" in provenance
+    assert f"images/airflow/{airflow}/etc/" in provenance
+
+
+def test_startup_runs_with_an_index_where_nothing_listens_and_no_pip_configuration() -> None:
+    machine = {"PATH": "/usr/bin", "PIP_FIND_LINKS": "/opt/wheels", "PIP_EXTRA_INDEX_URL": "file:///opt/pypi"}
+    env = offline_pip_env(machine)
+    assert env["PATH"] == "/usr/bin"
+    assert {k for k in env if k.startswith("PIP_")} == {"PIP_INDEX_URL", "PIP_CONFIG_FILE"}
+    assert env["PIP_CONFIG_FILE"] == os.devnull
+    found = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/simple", env["PIP_INDEX_URL"])
+    assert found
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", int(found[1])), timeout=5).close()
+
+
+def test_the_rehearsal_triggerer_serves_every_queue_as_mwaas_single_one(tmp_path: Path) -> None:
+    cluster = CeleryAirflow(airflow_home=tmp_path, dag_env={}, hosts_dir=tmp_path / "hosts")
+    assert "triggerer" in cluster.components()
+    assert cluster.env()["AIRFLOW__TRIGGERER__QUEUES_ENABLED"] == "False"
 
 
 def test_an_unknown_airflow_release_names_the_option_to_use() -> None:
@@ -106,3 +133,17 @@ def test_mwaa_gets_the_scheduler_timeouts_the_rehearsal_runs_with() -> None:
     module = (REPO_ROOT / "infra" / "modules" / "mwaa" / "main.tf").read_text()
     options = dict(re.findall(r'^\s*"(scheduler\.[a-z_]+)"\s*=\s*"(\d+)"', module, re.MULTILINE))
     assert options == {f"scheduler.{name}": str(value) for name, value in SCHEDULER_TIMEOUTS.items()}
+
+
+def test_rehearse_takes_an_airflow_version_only_when_it_builds_the_bundle(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "tickit_platform.cli", "--home", str(tmp_path), "deploy", "rehearse"]
+    done = subprocess.run(
+        [*command, "--bundle", str(tmp_path), "--airflow-version", "3.0.6"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--airflow-version applies when rehearse builds the bundle" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing built, nothing started

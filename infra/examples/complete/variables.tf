@@ -29,9 +29,9 @@ variable "one_nat_gateway_per_az" {
 }
 
 variable "airflow_version" {
-  description = "MWAA Airflow version (an Airflow 3 release MWAA offers; it may lag the 3.3 this project runs locally)"
+  description = "MWAA Airflow version: 3.3.1 (default) or 3.0.6; see the README before changing it on an existing environment"
   type        = string
-  default     = "3.0.6"
+  default     = "3.3.1"
 }
 
 variable "environment_class" {

@@ -370,6 +370,20 @@ resource "aws_s3_object" "startup" {
   }
 }
 
+# An empty zip archive (its end-of-central-directory record alone): MWAA needs plugins.zip to exist.
+resource "aws_s3_object" "plugins" {
+  count = var.create_placeholder_files ? 1 : 0
+
+  bucket         = var.source_bucket_name
+  key            = "plugins.zip"
+  content_base64 = "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="
+  kms_key_id     = var.source_bucket_kms_key_arn
+
+  lifecycle {
+    ignore_changes = [content_base64, etag, source, kms_key_id, metadata, tags]
+  }
+}
+
 resource "aws_s3_object" "dags" {
   count = var.create_placeholder_files ? 1 : 0
 
@@ -405,6 +419,10 @@ resource "aws_mwaa_environment" "this" {
   requirements_s3_object_version   = var.requirements_s3_object_version
   startup_script_s3_path           = "startup.sh"
   startup_script_s3_object_version = var.startup_script_s3_object_version
+  # The dbt wheels the workers' startup.sh installs from, with no package index: MWAA extracts
+  # plugins.zip to /usr/local/airflow/plugins on every container before startup.sh runs.
+  plugins_s3_path           = "plugins.zip"
+  plugins_s3_object_version = var.plugins_s3_object_version
 
   airflow_configuration_options   = local.airflow_configuration_options
   webserver_access_mode           = var.webserver_access_mode
@@ -446,15 +464,16 @@ resource "aws_mwaa_environment" "this" {
   tags = var.tags
 
   lifecycle {
-    # `tickit deploy push` moves the environment to each new requirements.txt/startup.sh version; a
-    # later `terraform apply` must not move it back.
-    ignore_changes = [requirements_s3_object_version, startup_script_s3_object_version]
+    # `tickit deploy push` moves the environment to each new requirements.txt/startup.sh/plugins.zip
+    # version; a later `terraform apply` must not move it back.
+    ignore_changes = [requirements_s3_object_version, startup_script_s3_object_version, plugins_s3_object_version]
   }
 
   depends_on = [
     aws_iam_role_policy.this,
     aws_s3_object.requirements,
     aws_s3_object.startup,
+    aws_s3_object.plugins,
     aws_s3_object.dags,
     aws_secretsmanager_secret_version.variables,
   ]

@@ -9,13 +9,13 @@ variable "name" {
 }
 
 variable "airflow_version" {
-  description = "Airflow version of the environment. MWAA's Airflow 3 releases may lag the Airflow this project runs locally (3.3); pick the newest 3.x MWAA offers in your region (`aws mwaa list-environments` / the console's version list)."
+  description = "Airflow version of the environment: 3.3.1 (MWAA's newest, rehearsed) or 3.0.6 (rehearsed too). Changing it on an existing environment is MWAA's in-place upgrade: follow the README's upgrade steps so requirements.txt, startup.sh and plugins.zip change with it."
   type        = string
-  default     = "3.0.6"
+  default     = "3.3.1"
 
   validation {
     condition     = can(regex("^3\\.[0-9]+\\.[0-9]+$", var.airflow_version))
-    error_message = "airflow_version must be an Airflow 3 release such as 3.0.6: the DAG uses Airflow 3's API."
+    error_message = "airflow_version must be an Airflow 3 release such as 3.3.1: the DAG uses Airflow 3's API."
   }
 }
 
@@ -101,6 +101,12 @@ variable "create_placeholder_files" {
 
 variable "requirements_s3_object_version" {
   description = "S3 object version of requirements.txt at creation; null takes the latest. Afterwards `tickit deploy push` sets it and Terraform ignores it."
+  type        = string
+  default     = null
+}
+
+variable "plugins_s3_object_version" {
+  description = "S3 object version of plugins.zip (the dbt wheels) at creation; null takes the latest. Afterwards `tickit deploy push` sets it and Terraform ignores it."
   type        = string
   default     = null
 }

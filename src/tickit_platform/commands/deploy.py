@@ -39,6 +39,11 @@ def _rehearse_parser(deploy: SubCommands) -> None:
         help="run the bundle as MWAA would: its Airflow, requirements.txt, startup.sh, Celery workers, PostgreSQL",
     )
     rehearse.add_argument("--bundle", help="a folder from `tickit deploy build` (default: build one now)")
+    rehearse.add_argument(
+        "--airflow-version",
+        help=f"MWAA's Airflow to rehearse when building the bundle (default {MWAA_DEFAULT_AIRFLOW_VERSION}; "
+        "3.0.6 is supported too)",
+    )
     rehearse.add_argument("--workers", type=int, default=2, help="Celery workers, one process group each (default 2)")
     rehearse.add_argument(
         "--keep", action="store_true", help="keep Airflow's metadata database and the Redis broker's keys afterwards"
@@ -88,7 +93,7 @@ def _trigger_parser(deploy: SubCommands) -> None:
 
 
 def cmd_deploy_build(args: argparse.Namespace) -> int:
-    from tickit_platform.deploy.bundle import build_bundle
+    from tickit_platform.deploy.bundle import build_bundle, bundle_summary
 
     settings = settings_from(args)
     out_dir = Path(args.out) if args.out else settings.layout.deploy_bundle
@@ -104,6 +109,8 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
     for name in ("astronomer-cosmos", "dbt-core", "dbt-redshift"):
         print(f"{name}=={pins[name]}")
     print(f"manifest parsed with target: {report.manifest_target}")
+    for line in bundle_summary(report):
+        print(line)
     print(f"review: (cd {report.out_dir} && sha256sum -c bundle-manifest.txt)")
     print(f"next: tickit deploy push --bucket <bucket> --environment <name> --bundle {report.out_dir}")
     return 0
@@ -119,12 +126,20 @@ def cmd_deploy_rehearse(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         console.print(message, soft_wrap=True, markup=False, highlight=False)
 
+    if args.bundle and args.airflow_version:
+        raise SettingsError(
+            "--airflow-version applies when rehearse builds the bundle; a --bundle keeps the Airflow it was built for"
+        )
     if args.bundle:
         bundle_dir = Path(args.bundle).expanduser().resolve()
     else:
-        report = build_bundle(settings.layout.deploy_bundle, cache_dir=settings.layout.deploy_cache)
+        report = build_bundle(
+            settings.layout.deploy_bundle,
+            airflow_version=args.airflow_version or MWAA_DEFAULT_AIRFLOW_VERSION,
+            cache_dir=settings.layout.deploy_cache,
+        )
         bundle_dir = report.out_dir
-        say(f"Bundle built in {bundle_dir} ({len(report.files)} files)")
+        say(f"Bundle built in {bundle_dir} ({len(report.files)} files) for Airflow {report.pins['apache-airflow']}")
     with data_session(settings, say=say, target="postgres") as session:
         say(f"Data: {session.description} ({session.data_folder}), loaded from local files instead of S3")
         options = RehearsalOptions(

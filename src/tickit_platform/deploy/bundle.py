@@ -19,6 +19,7 @@ Pass `manifest_target="dwh"` where dbt-redshift is installed to parse against Re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import re
@@ -30,10 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 from tickit_platform.dbt_project.docs import DOCS_TITLE, docs_current, generate_docs
 from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
+from tickit_platform.deploy.wheelhouse import (
+    PLUGINS_ZIP,
+    PLUGINS_ZIP_LIMIT_BYTES,
+    ensure_wheelhouse,
+    write_plugins_zip,
+)
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR
@@ -52,6 +60,9 @@ MWAA_DBT_VENV = f"{MWAA_AIRFLOW_HOME}/python3-virtualenv/dbt-env"
 MWAA_DBT_EXECUTABLE = f"{MWAA_DBT_VENV}/bin/dbt"
 # dbt's docs site ships beside the manifest it describes (project/target/); the manifest itself is the DAG's.
 DOCS_SITE_FILES = ("index.html", "catalog.json")
+# Cosmos' Airflow 3 plugin, which serves those docs in the UI, refuses to load before Airflow 3.1
+# (docs/decisions/013-mwaa-airflow-version.md): older bundles ship no docs and configure none.
+DOCS_MIN_AIRFLOW = Version("3.1")
 
 # Used only when dbt-redshift is not installed where the bundle is built (this project's environment
 # does not install it): the newest dbt-redshift release of the dbt 1.11 line at the time of writing.
@@ -91,6 +102,12 @@ class BundleReport:
     files: list[str]
     pins: dict[str, str] = field(default_factory=dict)
     manifest_target: str = "local"
+    # plugins.zip: the dbt wheels for MWAA's platform (docs/decisions/022-mwaa-331-offline-workers.md).
+    plugins_zip_bytes: int = 0
+    wheels: int = 0
+    wheels_cached: bool = False
+    # Whether the bundle ships dbt's docs and startup.sh points Cosmos' plugin at them (Airflow 3.1+).
+    docs_in_ui: bool = True
 
     @property
     def manifest_file(self) -> Path:
@@ -180,14 +197,22 @@ STARTUP_TEMPLATE = Path(__file__).with_name("startup.sh")
 _VALUES_BLOCK = re.compile(r"(?ms)^(# >>> values[^\n]*\n)(.*?)(^# <<< values\n)")
 
 
-def render_startup(dbt_core_version: str, dbt_redshift_version: str) -> str:
+def docs_in_ui(airflow_version: str) -> bool:
+    """Whether Cosmos' plugin can serve dbt's docs in this Airflow's UI."""
+    return Version(airflow_version) >= DOCS_MIN_AIRFLOW
+
+
+def render_startup(dbt_core_version: str, dbt_redshift_version: str, lock_sha256: str, docs: bool = True) -> str:
     """startup.sh: the checked-in shell file (shellcheck reads it) with its values block filled in.
 
     Only the assignments between the `# >>> values` and `# <<< values` lines change; every path in
     the script derives from AIRFLOW_HOME, which MWAA sets, so the same file runs in a rehearsal.
+    lock_sha256: the wheelhouse's requirements file in plugins.zip, which the script checks before installing.
     """
     values = {
         "TICKIT_DBT_REQUIREMENTS": f"dbt-core=={dbt_core_version} dbt-redshift=={dbt_redshift_version}",
+        "TICKIT_DBT_LOCK_SHA256": lock_sha256,
+        "TICKIT_DBT_DOCS": "true" if docs else "false",
         "TICKIT_DOCS_TITLE": DOCS_TITLE,
     }
     block = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
@@ -226,7 +251,7 @@ def _copy_package(dest: Path) -> None:
         shutil.copytree(PACKAGE_DIR / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def _write_manifest(project: Path, cache_dir: Path, target: str) -> None:
+def _write_manifest(project: Path, cache_dir: Path, target: str, docs: bool) -> None:
     """`dbt parse` the shipped copy of the project; only manifest.json goes into the bundle."""
     dbt = Path(sys.executable).parent / "dbt"
     if not dbt.exists():
@@ -243,9 +268,9 @@ def _write_manifest(project: Path, cache_dir: Path, target: str) -> None:
     # The dbt docs site beside it, served from there by Cosmos' plugin in MWAA's UI (startup.sh). Its
     # catalog is empty: there is no warehouse here to read column types from (docs/decisions/011-dbt-docs.md).
     site = config.layout.docs
-    if not docs_current(config, site, catalog=False):  # kept in the cache like the manifest
+    if docs and not docs_current(config, site, catalog=False):  # kept in the cache like the manifest
         generate_docs(config, site, catalog=False)
-    for name in DOCS_SITE_FILES:
+    for name in DOCS_SITE_FILES if docs else ():
         shutil.copy2(site / name, project / "target" / name)
     # Whatever dbt may have left in the project itself is not part of the bundle.
     for leftover in ("logs", ".user.yml"):
@@ -318,6 +343,7 @@ def build_bundle(
         raise BundleError(f"manifest_target={manifest_target!r} is not one of local, postgres, dwh")
     out_dir = out_dir.expanduser().resolve()
     _check_out_dir(out_dir)
+    docs = docs_in_ui(airflow_version)
     cosmos = importlib.metadata.distribution("astronomer-cosmos") if installed_version("astronomer-cosmos") else None
     check_cosmos_supports(airflow_version, cosmos.requires if cosmos else None)
     pins = {
@@ -337,16 +363,23 @@ def build_bundle(
         (dags / ".airflowignore").write_text(AIRFLOWIGNORE)
         _copy_project(project_dir, dags / DBT_PROJECT_DIR.name)
         _copy_package(dags / PACKAGE_DIR.name)
-        if cache_dir is None:
-            with tempfile.TemporaryDirectory(prefix="tickit-bundle-parse-") as scratch:
-                _write_manifest(dags / DBT_PROJECT_DIR.name, Path(scratch), manifest_target)
-        else:
-            _write_manifest(dags / DBT_PROJECT_DIR.name, cache_dir.expanduser().resolve(), manifest_target)
+        dbt_requirements = (f"dbt-core=={pins['dbt-core']}", f"dbt-redshift=={pins['dbt-redshift']}")
+        with contextlib.ExitStack() as stack:
+            cache = (
+                Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tickit-bundle-cache-")))
+                if cache_dir is None
+                else cache_dir.expanduser().resolve()
+            )
+            _write_manifest(dags / DBT_PROJECT_DIR.name, cache, manifest_target, docs)
+            wheelhouse = ensure_wheelhouse(dbt_requirements, cache, python_version=python_version)
+            plugins_zip_bytes = write_plugins_zip(wheelhouse, staging / PLUGINS_ZIP)
+            wheels = len(wheelhouse.wheels)
+            lock_sha256 = wheelhouse.digest
         (staging / "requirements.txt").write_text(
             render_requirements(airflow_version, python_version, pins["astronomer-cosmos"])
         )
         startup = staging / "startup.sh"
-        startup.write_text(render_startup(pins["dbt-core"], pins["dbt-redshift"]))
+        startup.write_text(render_startup(pins["dbt-core"], pins["dbt-redshift"], lock_sha256, docs))
         startup.chmod(0o755)
         listed = write_bundle_manifest(staging)
         staging.chmod(0o755)  # mkdtemp makes it 0700; the bundle is an ordinary folder
@@ -359,4 +392,34 @@ def build_bundle(
         files=sorted([*listed, BUNDLE_MANIFEST]),
         pins=pins,
         manifest_target=manifest_target,
+        plugins_zip_bytes=plugins_zip_bytes,
+        wheels=wheels,
+        wheels_cached=wheelhouse.cached,
+        docs_in_ui=docs,
     )
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:.1f} MiB"
+
+
+def bundle_summary(report: BundleReport) -> list[str]:
+    """What a reviewer checks before pushing: the wheelhouse against MWAA's plugins.zip limit, the docs."""
+    root = report.out_dir
+    dags = sum(p.stat().st_size for p in (root / "dags").rglob("*") if p.is_file())
+    share = 100 * report.plugins_zip_bytes / PLUGINS_ZIP_LIMIT_BYTES
+    lines = [
+        f"plugins.zip: {_mib(report.plugins_zip_bytes)} ({share:.1f}% of the 1 GiB AWS recommends at most), "
+        f"{report.wheels} wheels for dbt on MWAA's Python {report.pins['python']} / manylinux x86_64, pinned by "
+        f"sha256 ({'from the cache' if report.wheels_cached else 'downloaded now'}); workers install them with "
+        "no package index",
+        f"dags/: {_mib(dags)}",
+    ]
+    if report.docs_in_ui:
+        lines.append("dbt docs: shipped, served by Cosmos' plugin under Browse > dbt Docs")
+    else:
+        lines.append(
+            f"dbt docs: not shipped (Cosmos' plugin needs Airflow {DOCS_MIN_AIRFLOW}+, the bundle targets "
+            f"{report.pins['apache-airflow']})"
+        )
+    return lines

@@ -20,6 +20,7 @@ from tickit_platform.deploy.aws import DeployError
 
 # The bundle file -> the UpdateEnvironment fields that pin it.
 PIN_FIELDS = {
+    "plugins.zip": ("PluginsS3Path", "PluginsS3ObjectVersion"),
     "requirements.txt": ("RequirementsS3Path", "RequirementsS3ObjectVersion"),
     "startup.sh": ("StartupScriptS3Path", "StartupScriptS3ObjectVersion"),
 }
@@ -104,8 +105,8 @@ def target_airflow_version(env: Environment, requested: str | None, default: str
         raise DeployError(
             f"MWAA environment {env.name} runs Airflow {env.airflow_version}, not {requested}: requirements.txt "
             f"must use the constraints of the Airflow it is installed into, or pip tries to change MWAA's own "
-            f"Airflow. Drop --airflow-version (the push builds for {env.airflow_version}), or upgrade the "
-            f"environment to {requested} first (Terraform variable airflow_version)."
+            f"Airflow. Drop --airflow-version (the push builds for {env.airflow_version}), or "
+            f"{upgrade_hint(env, requested)}"
         )
     return env.airflow_version
 
@@ -115,10 +116,24 @@ def check_bundle_airflow(env: Environment, bundle_dir: str, built_for: str | Non
     if env.airflow_version is None or built_for == env.airflow_version:
         return
     what = f"was built for Airflow {built_for}" if built_for else "names no Airflow constraints in requirements.txt"
+    upgrade = f" To move the environment to Airflow {built_for}: {upgrade_hint(env, built_for)}" if built_for else ""
     raise DeployError(
         f"the bundle in {bundle_dir} {what}, but MWAA environment {env.name} runs Airflow {env.airflow_version}. "
         f"Rebuild it with `tickit deploy build --airflow-version {env.airflow_version}`, or leave out --bundle: "
-        "the push then builds one for the environment."
+        f"the push then builds one for the environment.{upgrade}"
+    )
+
+
+def upgrade_hint(env: Environment, target: str) -> str:
+    """How to move an environment to another Airflow: MWAA's in-place version change, the bundle's files with it."""
+    return (
+        f"upgrade it in place first (MWAA's minor version upgrade keeps the metadata database): upload a bundle "
+        f"built for {target} (`tickit deploy build --airflow-version {target}`: its dags/ runs on both, and "
+        f"plugins.zip, requirements.txt and startup.sh change nothing until an update), then change the version "
+        f"and those three files' object versions in one call: `aws mwaa update-environment --name {env.name} "
+        f"--airflow-version {target} --plugins-s3-object-version … --requirements-s3-object-version … "
+        f'--startup-script-s3-object-version …`; then set Terraform\'s airflow_version = "{target}" and push '
+        "as usual. The README's 'Upgrading MWAA's Airflow' has every command."
     )
 
 

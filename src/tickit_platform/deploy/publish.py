@@ -95,7 +95,7 @@ def summary(outcome: PublishResult) -> list[str]:
             )
     else:
         lines.append(
-            f"MWAA environment {env.name}: requirements.txt and startup.sh unchanged, no update needed; "
+            f"MWAA environment {env.name}: plugins.zip, requirements.txt and startup.sh unchanged, no update needed; "
             "MWAA picks up dags/ by itself within a minute or two"
         )
     if outcome.dry_run:

@@ -9,8 +9,8 @@ The order, and why (a push that fails midway leaves the bucket as this describes
 1. `dags/.airflowignore` first: the DAG processor must never meet the package's modules unignored.
 2. The rest of `dags/` (the package, the dbt project and its manifest), the DAG file last of them,
    so the DAG file never imports a module that is not there yet.
-3. `requirements.txt`, then `startup.sh`: MWAA reads them only at an environment update, by object
-   version, so new versions change nothing until `tickit deploy push` updates the environment.
+3. `plugins.zip`, `requirements.txt`, then `startup.sh`: MWAA reads them only at an environment update,
+   by object version, so new versions change nothing until `tickit deploy push` updates the environment.
 4. `bundle-manifest.txt` last: the bucket's copy always describes the last *complete* upload.
 5. Only then are objects under `dags/` that the bundle no longer has deleted (delete markers: the
    bucket is versioned, so they can be restored).
@@ -34,7 +34,7 @@ from tickit_platform.deploy.bundle import BUNDLE_MANIFEST
 
 DAG_FILE = "dags/dbt_tickit_medallion_dag.py"
 AIRFLOWIGNORE = "dags/.airflowignore"
-PINNED = ("requirements.txt", "startup.sh")  # what MWAA installs by object version
+PINNED = ("plugins.zip", "requirements.txt", "startup.sh")  # what MWAA installs by object version
 HEAD_THREADS = 8
 
 Say = Callable[[str], None]

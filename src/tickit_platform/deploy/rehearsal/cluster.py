@@ -71,6 +71,8 @@ class CeleryAirflow(LocalAirflow):
                 "AIRFLOW__CELERY__RESULT_BACKEND": self.result_backend,
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
                 "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tickit_rehearsal_hostname.hostname",
+                # MWAA runs one triggerer for every queue (its image forces this; the option exists from 3.2).
+                "AIRFLOW__TRIGGERER__QUEUES_ENABLED": "False",
                 # Only the host-name function: nothing of this project reaches Airflow's import path.
                 "PYTHONPATH": str(support),
             }

@@ -26,8 +26,9 @@ from tickit_platform.deploy.rehearsal import RehearsalError
 from tickit_platform.deploy.rehearsal.cluster import CeleryAirflow
 from tickit_platform.deploy.rehearsal.runtime import Constraints, Runtime, ensure_runtime
 from tickit_platform.deploy.rehearsal.services import Postgres, Redis
-from tickit_platform.deploy.rehearsal.startup import mwaa_env, source_startup
+from tickit_platform.deploy.rehearsal.startup import TIMEOUT_SECONDS, mwaa_env, offline_pip_env, source_startup
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
+from tickit_platform.deploy.wheelhouse import PLUGINS_ZIP, extract_plugins_zip
 from tickit_platform.home import HomeLayout
 from tickit_platform.local.airflow import AirflowApi
 from tickit_platform.local.runner import DagRunResult, trigger_and_wait
@@ -82,6 +83,10 @@ class RehearsalResult:
     warehouse_db: str
     broker_url: str
     seconds: dict[str, float]
+    # How long startup.sh took per MWAA container kind (MWAA allows TIMEOUT_SECONDS), and the package index
+    # it was given: an address where nothing listens, so any use of it would have failed the step.
+    startup_seconds: dict[str, float] = field(default_factory=dict)
+    unreachable_index: str = ""
 
     @property
     def hosts(self) -> set[str]:
@@ -121,6 +126,19 @@ def _machine_env() -> dict[str, str]:
     env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
     env.setdefault("LANG", "C.UTF-8")
     return env
+
+
+def _extract_plugins(bundle_dir: Path, airflow_home: Path) -> Path:
+    """The bundle's plugins.zip extracted to AIRFLOW_HOME/plugins, as MWAA does before startup.sh runs."""
+    archive = bundle_dir / PLUGINS_ZIP
+    if not archive.is_file():
+        raise RehearsalError(
+            f"{bundle_dir} holds no {PLUGINS_ZIP} (the dbt wheels startup.sh installs from): rebuild it with "
+            "`tickit deploy build`"
+        )
+    dest = airflow_home / "plugins"
+    extract_plugins_zip(archive, dest)
+    return dest
 
 
 def _sync_dags(bundle_dir: Path, airflow_home: Path) -> Path:
@@ -178,9 +196,15 @@ def _timed(seconds: dict[str, float], step: str) -> contextlib.AbstractContextMa
 
 
 def prepare(
-    options: RehearsalOptions, say: Say, seconds: dict[str, float]
+    options: RehearsalOptions,
+    say: Say,
+    seconds: dict[str, float],
+    startup_seconds: dict[str, float] | None = None,
 ) -> tuple[Runtime, dict[str, dict[str, str]]]:
-    """Steps 1 and 2: the runtime with requirements.txt, then startup.sh per MWAA component."""
+    """Steps 1 and 2: the runtime with requirements.txt, then startup.sh per MWAA component, offline.
+
+    startup_seconds, when given, receives each component's startup.sh time (MWAA allows TIMEOUT_SECONDS).
+    """
     bundle = options.bundle_dir
     named = bundle_airflow_version(bundle)
     airflow_version, python_version = named or (MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION)
@@ -194,18 +218,28 @@ def prepare(
     home = options.airflow_home
     (home / "logs").mkdir(parents=True, exist_ok=True)
     _sync_dags(bundle, home)
+    _extract_plugins(bundle, home)
+    # Workers start without the internet: startup.sh gets a package index where nothing listens.
+    offline = offline_pip_env(_machine_env())
+    say(
+        f"startup.sh runs with the package index unreachable (PIP_INDEX_URL={offline['PIP_INDEX_URL']}, nothing "
+        "listens there; no pip configuration file): dbt must come from the bundle's plugins.zip"
+    )
     envs: dict[str, dict[str, str]] = {}
     with _timed(seconds, "startup.sh"):
         for component in STARTUP_COMPONENTS:
             started = time.monotonic()
             log = home / "logs" / f"startup-{component}.log"
             say(f"startup.sh: sourcing as MWAA_AIRFLOW_COMPONENT={component}…")
-            env = mwaa_env(_machine_env(), component, home, runtime.bin_dir)
+            env = mwaa_env(offline, component, home, runtime.bin_dir)
             captured = source_startup(bundle / "startup.sh", env, log)
             # MWAA's pip --user setting is for its own install of requirements.txt; the runtime here is a venv.
             captured.pop("PIP_USER", None)
             envs[component] = captured
-            say(f"startup.sh ({component}): done in {time.monotonic() - started:.0f} s, log {log}")
+            took = time.monotonic() - started
+            if startup_seconds is not None:
+                startup_seconds[component] = took
+            say(f"startup.sh ({component}): {took:.0f} s of MWAA's {TIMEOUT_SECONDS} s limit, log {log}")
     _check_dbt_postgres(envs["worker"], say)
     return runtime, envs
 
@@ -220,8 +254,9 @@ def rehearse(
     if options.workers < 1:
         raise RehearsalError(f"--workers {options.workers}: at least one worker is needed (two to rehearse MWAA's)")
     seconds: dict[str, float] = {}
+    startup_seconds: dict[str, float] = {}
     started = time.monotonic()
-    runtime, envs = prepare(options, say, seconds)
+    runtime, envs = prepare(options, say, seconds, startup_seconds)
     pg = options.postgres
     redis = Redis()
     owner = uuid.uuid4().hex
@@ -300,4 +335,6 @@ def rehearse(
         warehouse_db=options.warehouse_db,
         broker_url=broker,
         seconds=seconds,
+        startup_seconds=startup_seconds,
+        unreachable_index=envs["worker"].get("PIP_INDEX_URL", ""),
     )

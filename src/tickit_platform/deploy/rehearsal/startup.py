@@ -7,11 +7,13 @@ command) leaves no file, and the container does not start. MWAA allows 5 minutes
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from tickit_platform.deploy.rehearsal import RehearsalError
+from tickit_platform.local.airflow import free_port
 
 # Run with `bash -c WRAPPER mwaa SCRIPT ENV_FILE`: the shape of MWAA's execute-user-startup-script.
 WRAPPER = r"""
@@ -46,6 +48,18 @@ def mwaa_env(base: Mapping[str, str], component: str, airflow_home: Path, runtim
     )
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)
+    return env
+
+
+def offline_pip_env(base: Mapping[str, str]) -> dict[str, str]:
+    """`base` with no way for pip to reach a package index: a worker on a network without the internet.
+
+    The index is a loopback port nothing listens on (a use of it fails at once, as on MWAA it would hang),
+    and this machine's pip configuration and wheel folders are dropped: MWAA's image has none.
+    """
+    env = {k: v for k, v in base.items() if not k.startswith("PIP_")}
+    env["PIP_INDEX_URL"] = f"http://127.0.0.1:{free_port()}/simple"
+    env["PIP_CONFIG_FILE"] = os.devnull
     return env
 
 

@@ -1,5 +1,5 @@
 {% macro postgres__raw_file_size(node) %}
-    {{ return(run_query("select (pg_stat_file('" ~ raw_location(node) ~ "', true)).size").rows[0][0]) }}
+    {{ return(run_query("select (pg_stat_file(" ~ raw_location_literal(node) ~ ", true)).size").rows[0][0]) }}
 {% endmacro %}
 
 {#- PostgreSQL has no try_cast: small functions catch the cast error (created by the PostgreSQL load). -#}
@@ -27,7 +27,7 @@
 
     file as (
 
-        select convert_from(pg_read_binary_file('{{ raw_location(node) }}'), 'LATIN1') as text
+        select convert_from(pg_read_binary_file({{ raw_location_literal(node) }}), 'LATIN1') as text
 
     ),
 
@@ -62,7 +62,7 @@
 {% macro postgres__raw_line_count_sql(node) %}
     select length(text) - length(replace(text, E'\n', ''))
         + case when text <> '' and right(text, 1) <> E'\n' then 1 else 0 end
-    from (select convert_from(pg_read_binary_file('{{ raw_location(node) }}'), 'LATIN1') as text) as file
+    from (select convert_from(pg_read_binary_file({{ raw_location_literal(node) }}), 'LATIN1') as text) as file
 {% endmacro %}
 
 {#- The casts PostgreSQL lacks a "try" form of. An exception block costs a subtransaction only when

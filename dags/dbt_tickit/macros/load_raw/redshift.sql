@@ -23,11 +23,11 @@
     {%- endif -%}
     {%- set relation = raw_relation(node) -%}
     {%- set lines = raw_scratch(node, 'lines') -%}
-    {%- set region = "region '" ~ env_var("DBT_TICKIT_S3_REGION", "us-east-1") ~ "'" -%}
+    {%- set region = "region " ~ sql_literal(env_var("DBT_TICKIT_S3_REGION", "us-east-1")) -%}
     drop table if exists {{ relation }};
     {{ raw_create_sql(node, relation) }};
-    copy {{ relation }} from '{{ raw_location(node) }}'
-        iam_role '{{ role }}'
+    copy {{ relation }} from {{ raw_location_literal(node) }}
+        iam_role {{ sql_literal(role) }}
         delimiter '{{ "\\t" if node.meta.delimiter == "\t" else node.meta.delimiter }}'
         {%- if node.meta.time_format %} timeformat '{{ node.meta.time_format }}'{% endif %}
         {{ region }}
@@ -40,8 +40,8 @@
         that did hold one would have two fields, and MAXERROR 0 makes that fail the load, loudly,
         rather than be miscounted. TRUNCATECOLUMNS and ACCEPTINVCHARS are safe here and only here:
         this table is counted, never read, and the typed COPY above rejects the same line. #}
-    copy {{ lines }} from '{{ raw_location(node) }}'
-        iam_role '{{ role }}'
+    copy {{ lines }} from {{ raw_location_literal(node) }}
+        iam_role {{ sql_literal(role) }}
         delimiter '\001'
         acceptinvchars truncatecolumns
         {{ region }}

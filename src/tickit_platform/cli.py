@@ -427,6 +427,7 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
         airflow_version=args.airflow_version,
         python_version=args.python_version,
         cache_dir=settings.layout.deploy_cache,
+        source_uri=args.source_uri,
     )
     pins = report.pins
     print(f"Bundle written to {report.out_dir} ({len(report.files)} files)")
@@ -498,6 +499,7 @@ def cmd_deploy_push(args: argparse.Namespace) -> int:
             airflow_version=airflow_version,
             python_version=args.python_version,
             cache_dir=settings.layout.deploy_cache,
+            source_uri=args.source_uri,
         )
         print(f"Bundle built in {report.out_dir} ({len(report.files)} files) for Airflow {airflow_version}")
         return report.out_dir
@@ -540,6 +542,17 @@ def _json_object(text: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object, e.g. --conf '{\"full_refresh\": true}'")
     return value
+
+
+def _source_uri_option(parser: argparse.ArgumentParser) -> None:
+    from tickit_platform.deploy.raw_manifests import DEFAULT_SOURCE_URI
+
+    parser.add_argument(
+        "--source-uri",
+        default=DEFAULT_SOURCE_URI,
+        help=f"the S3 folder of the seven raw files Redshift loads, named key by key in the bundle's raw-manifests/ "
+        f"(default {DEFAULT_SOURCE_URI})",
+    )
 
 
 def _python_version_option(parser: argparse.ArgumentParser) -> None:
@@ -613,6 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Terraform's default)",
     )
     _python_version_option(bundle)
+    _source_uri_option(bundle)
     bundle.set_defaults(func=cmd_deploy_build)
     rehearse = deploy.add_parser(
         "rehearse",
@@ -651,6 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="when building: must equal the environment's Airflow, which is the default (read from MWAA)",
     )
     _python_version_option(push)
+    _source_uri_option(push)
     push.set_defaults(func=cmd_deploy_push)
     trigger = deploy.add_parser("trigger", help="start a run of the DAG on MWAA and print its id and state")
     trigger.add_argument("--environment", required=True, help="the MWAA environment's name")

@@ -19,7 +19,9 @@
     {%- if data_type.startswith('char') or data_type.startswith('varchar') -%}
         {{ return(text) }}
     {%- elif data_type == 'timestamp' and time_format -%}
-        {{ return("try_strptime(" ~ text ~ ", '" ~ strptime_format(time_format) ~ "')") }}
+        {%- set pattern = raw_time_pattern(time_format)[0] -%}
+        {{ return("case when regexp_matches(" ~ text ~ ", " ~ sql_literal(pattern) ~ ") then try_strptime("
+                  ~ text ~ ", '" ~ strptime_format(time_format) ~ "') end") }}
     {%- endif -%}
     {{ return("try_cast(" ~ text ~ " as " ~ data_type ~ ")") }}
 {% endmacro %}

@@ -85,8 +85,8 @@
         source_name varchar(32),
         file_name varchar(256),
         line_number bigint,
-        raw_line varchar(65535),
-        reason varchar(1024)
+        raw_line {{ raw_long_text_type(65535) }},
+        reason {{ raw_long_text_type(1024) }}
     );
     drop table if exists {{ raw_bookkeeping_relation('load_audit') }};
     create table {{ raw_bookkeeping_relation('load_audit') }} (
@@ -97,6 +97,17 @@
         rows_quarantined bigint,
         loaded_at timestamp
     )
+{% endmacro %}
+
+{#- The type of the quarantine's text columns: as long as Redshift allows (its error log holds at most
+    1024 characters of a line, so that always fits there); a line or a reason as long as it comes where
+    the engine has no such limit, so quarantining a long line never fails. -#}
+{% macro raw_long_text_type(length) %}
+    {{ return(adapter.dispatch('raw_long_text_type', 'dbt_tickit')(length)) }}
+{% endmacro %}
+
+{% macro default__raw_long_text_type(length) %}
+    {{ return('varchar(' ~ length ~ ')') }}
 {% endmacro %}
 
 {#- The tables this project's data tests store their failing rows in (`store_failures`). -#}

@@ -146,6 +146,29 @@ def run_dbt(
     return Run(done.returncode, done.stdout, done.stderr)
 
 
+def run_dbt_postgres(args: list[str], work: Path, database: str, raw_dir: Path | None, **env_overrides: str) -> Run:
+    """Run dbt on the local PostgreSQL (database `database`), with every file dbt writes kept under `work`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "TICKIT_"))}
+    env.update(
+        DBT_TARGET="postgres",
+        DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
+        DBT_POSTGRES_HOST=PG["host"],
+        DBT_POSTGRES_PORT=PG["port"],
+        DBT_POSTGRES_USER=PG["user"],
+        DBT_POSTGRES_DBNAME=database,
+        DBT_USE_COLORS="false",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        DBT_THREADS="2",
+        **env_overrides,
+    )
+    if raw_dir is not None:
+        env["TICKIT_RAW_DIR"] = str(raw_dir)
+    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_PROJECT_DIR)]
+    command += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=600)
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
 def _sale(fields: list[str], **changes: str) -> list[str]:
     names = FORMATS["sales"].column_names
     return [changes.get(name, value) for name, value in zip(names, fields, strict=True)]

@@ -135,7 +135,7 @@ def test_error_rules_stop_only_what_depends_on_the_broken_model(damaged: Damaged
 def test_warn_rules_let_the_build_finish_and_keep_the_offending_rows(damaged: Damaged) -> None:
     out = damaged.build.stdout
     assert re.search(r"WARN 2 +relationships_silver_event_venue_id", out), out
-    ((orphans,),) = damaged.query("select count(*) from audit.silver_event_orphan_venues")
+    ((orphans,),) = damaged.query("select count(*) from tickit_audit.silver_event_orphan_venues")
     assert orphans == 2
 
 

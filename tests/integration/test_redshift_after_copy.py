@@ -211,3 +211,17 @@ def test_a_row_lost_behind_the_loaders_back_fails_reconciliation(after_copy: Aft
     after = _dbt(["build", "--select", "bronze_venue"], work, db, raw_dir)
     assert after.returncode == 1, after.stdout
     assert re.search(r"FAIL 1 +reconciles_with_raw_file_bronze_venue_", after.stdout), after.stdout
+
+
+def test_the_sql_after_copy_run_again_leaves_the_same_rows(after_copy: AfterCopy) -> None:
+    """dbt-redshift runs a script again after some errors, and each statement was committed on its own:
+    a second run must not add audit rows or quarantine lines twice."""
+    db = after_copy.database
+    state = [
+        "select source_name, lines_in_file, rows_loaded, rows_quarantined from raw.load_audit order by 1",
+        "select source_name, line_number, reason from raw.quarantine order by 1, 2, 3",
+        "select count(*) from raw.sales",
+    ]
+    before = [_rows(db, sql) for sql in state]
+    _run(db, after_copy_sql(after_copy.work, db, after_copy.raw_dir, list(TABLES)))
+    assert [_rows(db, sql) for sql in state] == before

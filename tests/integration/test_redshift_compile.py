@@ -22,6 +22,7 @@ from tickit_platform.paths import DBT_PROJECT_DIR
 pytestmark = pytest.mark.timeout(300)
 
 ROLE = "arn:aws:iam::123456789012:role/tickit-redshift-s3"
+MANIFESTS = "s3://tickit-mwaa-bucket/raw-manifests"
 
 
 def compile_dwh(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -33,6 +34,7 @@ def compile_dwh(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedP
         DBT_REDSHIFT_DBNAME="dev",
         DBT_REDSHIFT_SCHEMA="tickit",
         DBT_REDSHIFT_CLUSTER_ID="tickit-cluster",
+        DBT_TICKIT_S3_MANIFEST_URI=MANIFESTS + "/",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DBT_USE_COLORS="false",
     )
@@ -62,8 +64,8 @@ def test_raw_tables_load_with_copy_from_s3_using_each_files_format(tmp_path: Pat
     assert set(copies) == set(formats)
     for table, fmt in formats.items():
         copy = copies[table]
-        assert f"from 's3://redshift-downloads/tickit/{fmt.file}'" in copy
-        assert f"iam_role '{ROLE}'" in copy
+        # A manifest naming the exact key: a prefix would also read sales_tab.txt.bak and the like.
+        assert f"from '{MANIFESTS}/{fmt.file}.manifest' iam_role '{ROLE}'" in copy
         assert "ignoreheader" not in copy  # the files have no header; ignoring a line would drop id 1
         expected_delimiter = "\\t" if fmt.delimiter == "\t" else fmt.delimiter
         assert f"delimiter '{expected_delimiter}'" in copy
@@ -80,13 +82,40 @@ def test_raw_tables_load_with_copy_from_s3_using_each_files_format(tmp_path: Pat
     assert '"priceperticket" decimal(8,2)' in result.stdout
 
 
-def test_a_configured_bucket_replaces_the_public_one(tmp_path: Path) -> None:
+def test_a_configured_manifest_folder_is_read(tmp_path: Path) -> None:
     result = compile_dwh(
-        tmp_path, "--inline", COPY_EACH, DBT_TICKIT_S3_IAM_ROLE_ARN=ROLE, DBT_TICKIT_S3_URI="s3://my-bucket/tickit/"
+        tmp_path, "--inline", COPY_EACH, DBT_TICKIT_S3_IAM_ROLE_ARN=ROLE, DBT_TICKIT_S3_MANIFEST_URI="s3://my-bucket/m"
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "from 's3://my-bucket/tickit/sales_tab.txt'" in result.stdout
+    assert "from 's3://my-bucket/m/sales_tab.txt.manifest'" in result.stdout
     assert "redshift-downloads" not in result.stdout
+
+
+def test_without_a_manifest_folder_the_load_says_what_to_set(tmp_path: Path) -> None:
+    result = compile_dwh(
+        tmp_path, "--inline", COPY_EACH, DBT_TICKIT_S3_IAM_ROLE_ARN=ROLE, DBT_TICKIT_S3_MANIFEST_URI=""
+    )
+    assert result.returncode != 0
+    assert "DBT_TICKIT_S3_MANIFEST_URI is not set" in result.stdout + result.stderr
+
+
+def test_the_role_region_and_manifest_are_escaped_literals(tmp_path: Path) -> None:
+    """Airflow Variables anyone with UI access may edit: a quote or a backslash stays inside its string."""
+    role = "arn:aws:iam::123456789012:role/it's\\a-role"
+    region = "us-east-1' maxerror 0 --"
+    manifests = "s3://it's-a-bucket/m"
+    env = {"DBT_TICKIT_S3_IAM_ROLE_ARN": role, "DBT_TICKIT_S3_REGION": region, "DBT_TICKIT_S3_MANIFEST_URI": manifests}
+    result = compile_dwh(tmp_path, "--inline", LOAD_ALL, **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    copies = [s for s in _statements(_compiled_inline(result.stdout)) if isinstance(s, sqlglot.exp.Copy)]
+    assert len(copies) == 2 * len(load_formats())
+    for copy in copies:
+        assert copy.args["credentials"].args["iam_role"].this == role
+        params = {p.this.name.lower(): p.expression for p in copy.args["params"]}
+        assert params["region"].this == region
+        assert int(params["maxerror"].this) in {0, 100000}
+        (source,) = copy.args["files"]
+        assert source.this.startswith(manifests + "/")
 
 
 def test_without_an_iam_role_the_load_says_what_to_set(tmp_path: Path) -> None:
@@ -279,7 +308,7 @@ def test_every_statement_compiled_for_dwh_parses_as_redshift(tmp_path: Path) -> 
 def _table_load(output: str, table: str) -> str:
     """The statements that load one raw table, whitespace collapsed."""
     sql = " ".join(_compiled_inline(output).split())
-    start = sql.index(f'drop table if exists "dev"."raw"."{table}";')
+    start = sql.index(f'delete from "dev"."raw"."quarantine" where source_name = \'{table}\';')
     return sql[start : sql.index(f"drop table tickit_lines_{table}", start)]
 
 
@@ -293,16 +322,22 @@ def test_rejected_lines_are_read_right_after_the_typed_copy_and_lines_are_counte
         load = _table_load(result.stdout, table)
         typed = load.index(f'copy "dev"."raw"."{table}" from')
         harvest = load.index("pg_last_copy_id()")
-        counted = load.index(f"copy tickit_lines_{table} from 's3://redshift-downloads/tickit/{fmt.file}'")
+        counted = load.index(f"copy tickit_lines_{table} from '{MANIFESTS}/{fmt.file}.manifest'")
         audit = load.index('insert into "dev"."raw"."load_audit"')
         # pg_last_copy_id() names the session's last COPY: it is read before the second COPY replaces it.
         assert typed < harvest < counted < audit
+        # Safe to retry: the file's earlier quarantine and audit rows go first, the table is replaced.
+        assert load.index(f'delete from "dev"."raw"."load_audit" where source_name = \'{table}\'') < typed
+        # A rejected line is keyed by the object COPY read it from and its number.
+        error_log_file = "file_name" if kind == "serverless" else "filename"
+        assert f"group by trim({error_log_file}), line_number" in load[harvest:counted]
         typed_copy = load[typed : load.index(";", typed)]
         # Nothing is loaded altered: an over-long or non-UTF-8 value is rejected, so quarantined.
         assert "truncatecolumns" not in typed_copy and "acceptinvchars" not in typed_copy
-        assert "maxerror 100000" in typed_copy
+        # Last: sqlglot reads the word after MANIFEST as its value (Redshift takes the options in any order).
+        assert typed_copy.endswith("maxerror 100000 manifest")
         line_copy = load[counted : load.index(";", counted)]
-        assert "delimiter '\\001'" in line_copy and "maxerror 0" in line_copy
+        assert "delimiter '\\001'" in line_copy and line_copy.endswith("maxerror 0 manifest")
         assert f"create temp table tickit_lines_{table} (line varchar(65535))" in load
         # The audit's line count is the second COPY's, not the typed table's or the error log's.
         lines_in_file = load[audit:].split("(select count(*) from ", 2)[1]

@@ -21,6 +21,7 @@ from botocore.stub import ANY, Stubber
 from moto.server import ThreadedMotoServer
 from tests.support import in_process_tickit
 
+from tickit_platform.data.formats import load_formats
 from tickit_platform.deploy import aws
 from tickit_platform.deploy.aws import DeployError
 from tickit_platform.deploy.bundle import BUNDLE_MANIFEST, build_bundle, write_bundle_manifest
@@ -640,3 +641,40 @@ def test_version_flags_with_a_ready_bundle_or_a_malformed_version_stop_before_an
     )
     assert code == 1
     assert err.startswith("tickit: --airflow-version '3' is not an Airflow release like 3.3.1")
+
+
+def test_the_bundle_carries_a_manifest_per_raw_file_naming_its_exact_key(
+    s3: Any, mwaa: Mwaa, tickit: Callable[..., tuple[int, str, str]]
+) -> None:
+    """Redshift's COPY reads these instead of a prefix, which would also read sales_tab.txt.bak."""
+    bucket = new_bucket(s3)
+    mwaa.expect_environment(bucket)
+    mwaa.expect_update(
+        "PluginsS3Path",
+        "PluginsS3ObjectVersion",
+        "RequirementsS3Path",
+        "RequirementsS3ObjectVersion",
+        "StartupScriptS3Path",
+        "StartupScriptS3ObjectVersion",
+    )
+    code, out, err = tickit(
+        "deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--source-uri", "s3://our-data/tickit"
+    )
+    assert code == 0, err
+    pushed = {k: v for k, v in objects(s3, bucket).items() if k.startswith("raw-manifests/")}
+    formats = load_formats()
+    assert set(pushed) == {f"raw-manifests/{fmt.file}.manifest" for fmt in formats.values()}
+    for fmt in formats.values():
+        entries = json.loads(pushed[f"raw-manifests/{fmt.file}.manifest"])["entries"]
+        assert entries == [{"url": f"s3://our-data/tickit/{fmt.file}", "mandatory": True}]
+    # Uploaded before the DAG file that reads them.
+    uploaded = lines(out, "uploaded")
+    assert max(i for i, key in enumerate(uploaded) if key.startswith("raw-manifests/")) < uploaded.index(DAG_FILE)
+
+
+def test_a_source_that_is_not_an_s3_folder_is_refused(
+    tickit: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
+    code, _, err = tickit("deploy", "build", "--out", str(tmp_path / "b"), "--source-uri", "https://example.com/tickit")
+    assert code != 0
+    assert "--source-uri 'https://example.com/tickit' is not an S3 folder" in err

@@ -8,7 +8,7 @@
     {%- set start = var('tickit_interval_start', '') -%}
     {%- set end = var('tickit_interval_end', '') -%}
     {%- if start and end and not flags.FULL_REFRESH -%}
-        {{ column }} >= cast('{{ start }}' as timestamp) and {{ column }} < cast('{{ end }}' as timestamp)
+        {{ column }} >= cast({{ sql_literal(start) }} as timestamp) and {{ column }} < cast({{ sql_literal(end) }} as timestamp)
     {%- else -%}
         1 = 1
     {%- endif -%}

@@ -25,6 +25,7 @@ locals {
     redshift_workgroup_name    = module.redshift.workgroup_name
     tickit_source_iam_role_arn = module.redshift.copy_role_arn
     tickit_source_s3_region    = var.tickit_source_s3_region
+    tickit_source_manifest_uri = "s3://${module.storage.bucket_name}/raw-manifests/"
     tickit_alert_sns_topic_arn = module.alerts.topic_arn
   }
 }
@@ -54,6 +55,9 @@ module "redshift" {
   base_capacity           = var.redshift_base_capacity
   rpu_hours_per_day_limit = var.redshift_rpu_hours_per_day_limit
   data_bucket_arn         = var.data_bucket_arn
+  # COPY reads the manifests `tickit deploy push` uploads to the MWAA bucket (raw-manifests/ only).
+  manifest_bucket_arn         = module.storage.bucket_arn
+  manifest_bucket_kms_key_arn = module.storage.kms_key_arn
 }
 
 module "alerts" {

@@ -82,6 +82,26 @@ data "aws_iam_policy_document" "copy" {
   }
 
   dynamic "statement" {
+    for_each = var.manifest_bucket_arn != null ? [var.manifest_bucket_arn] : []
+
+    content {
+      sid       = "ReadTheManifests"
+      actions   = ["s3:GetObject"]
+      resources = ["${statement.value}/raw-manifests/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.manifest_bucket_kms_key_arn != null ? [var.manifest_bucket_kms_key_arn] : []
+
+    content {
+      sid       = "DecryptTheManifests"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.data_bucket_kms_key_arn != null ? [var.data_bucket_kms_key_arn] : []
 
     content {

@@ -143,6 +143,18 @@ variable "kms_key_deletion_window_in_days" {
   }
 }
 
+variable "manifest_bucket_arn" {
+  description = "ARN of the bucket holding the COPY manifests under raw-manifests/ (the MWAA bucket, where `tickit deploy push` uploads them); null for none"
+  type        = string
+  default     = null
+}
+
+variable "manifest_bucket_kms_key_arn" {
+  description = "ARN of the KMS key encrypting manifest_bucket_arn, if it uses SSE-KMS; null for none"
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags added to every resource"
   type        = map(string)

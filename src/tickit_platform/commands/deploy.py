@@ -30,6 +30,7 @@ def _build_parser(deploy: SubCommands) -> None:
         "Terraform's default)",
     )
     _python_version_option(bundle)
+    _source_uri_option(bundle)
     bundle.set_defaults(func=cmd_deploy_build)
 
 
@@ -79,6 +80,7 @@ def _push_parser(deploy: SubCommands) -> None:
         help="when building: must equal the environment's Airflow, which is the default (read from MWAA)",
     )
     _python_version_option(push)
+    _source_uri_option(push)
     push.set_defaults(func=cmd_deploy_push)
 
 
@@ -102,6 +104,7 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
         airflow_version=args.airflow_version,
         python_version=args.python_version,
         cache_dir=settings.layout.deploy_cache,
+        source_uri=args.source_uri,
     )
     pins = report.pins
     print(f"Bundle written to {report.out_dir} ({len(report.files)} files)")
@@ -180,6 +183,7 @@ def cmd_deploy_push(args: argparse.Namespace) -> int:
             airflow_version=airflow_version,
             python_version=args.python_version,
             cache_dir=settings.layout.deploy_cache,
+            source_uri=args.source_uri,
         )
         print(f"Bundle built in {report.out_dir} ({len(report.files)} files) for Airflow {airflow_version}")
         return report.out_dir
@@ -222,6 +226,17 @@ def _json_object(text: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object, e.g. --conf '{\"full_refresh\": true}'")
     return value
+
+
+def _source_uri_option(parser: argparse.ArgumentParser) -> None:
+    from tickit_platform.deploy.raw_manifests import DEFAULT_SOURCE_URI
+
+    parser.add_argument(
+        "--source-uri",
+        default=DEFAULT_SOURCE_URI,
+        help=f"the S3 folder of the seven raw files Redshift loads, named key by key in the bundle's raw-manifests/ "
+        f"(default {DEFAULT_SOURCE_URI})",
+    )
 
 
 def _python_version_option(parser: argparse.ArgumentParser) -> None:

@@ -35,6 +35,7 @@ from packaging.version import Version
 
 from tickit_platform.dbt_project.docs import DOCS_TITLE, docs_current, generate_docs
 from tickit_platform.dbt_project.manifest import ensure_manifest
+from tickit_platform.deploy.raw_manifests import DEFAULT_SOURCE_URI, MANIFEST_FOLDER, raw_manifests
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.deploy.wheelhouse import (
     PLUGINS_ZIP,
@@ -328,6 +329,7 @@ def build_bundle(
     cache_dir: Path | None = None,
     manifest_target: str = "local",
     project_dir: Path = DBT_PROJECT_DIR,
+    source_uri: str = DEFAULT_SOURCE_URI,
 ) -> BundleReport:
     """Write the MWAA bundle to out_dir (a new folder, an empty one, or a previous bundle to replace).
 
@@ -335,8 +337,10 @@ def build_bundle(
     environment's (MWAA's Airflow 3 images run Python 3.12). cache_dir keeps `dbt parse`'s output
     between builds (re-parsed only when the project changed); None parses in a throwaway folder.
     project_dir: the dbt project to ship (a copy of the repository's, e.g. for a rehearsal of a change).
+    source_uri: the S3 folder of the seven raw files, named key by key in `raw-manifests/` for COPY.
     """
     check_airflow_version(airflow_version)
+    manifests = raw_manifests(source_uri)
     if not re.fullmatch(r"3\.\d+", python_version):
         raise BundleError(f"--python-version {python_version!r} is not a Python version like {MWAA_PYTHON_VERSION}")
     if manifest_target not in ("local", "postgres", "dwh"):
@@ -381,6 +385,9 @@ def build_bundle(
         startup = staging / "startup.sh"
         startup.write_text(render_startup(pins["dbt-core"], pins["dbt-redshift"], lock_sha256, docs))
         startup.chmod(0o755)
+        (staging / MANIFEST_FOLDER).mkdir()
+        for name, content in manifests.items():
+            (staging / MANIFEST_FOLDER / name).write_bytes(content)
         listed = write_bundle_manifest(staging)
         staging.chmod(0o755)  # mkdtemp makes it 0700; the bundle is an ordinary folder
         _replace(staging, out_dir)

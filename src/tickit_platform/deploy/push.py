@@ -126,7 +126,7 @@ def _upload_rank(name: str) -> tuple[int, str]:
         return (0, name)
     if name == DAG_FILE:
         return (2, name)
-    if name.startswith("dags/"):
+    if name.startswith(("dags/", "raw-manifests/")):  # the manifests before the DAG that reads them
         return (1, name)
     if name in PINNED:
         return (3 + PINNED.index(name), name)

@@ -2,7 +2,7 @@
 
 Per source: lines in the file, rows loaded and lines quarantined (raw.load_audit, raw.quarantine, both
 written by the load step). Per data test: its severity from dbt's manifest and its failing rows from
-the audit schema, where every test stores them (`store_failures`); the load step empties that schema,
+the audit schema, where every test stores them (`store_failures`); the load step drops those tables,
 so a test without a table did not run this time.
 """
 

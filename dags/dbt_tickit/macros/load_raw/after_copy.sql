@@ -7,6 +7,9 @@
     is quarantined and none is loaded (locally the first line wins). Either way a key is never
     counted twice.
 
+    Run again on the same state (a retried script), it leaves the same rows: nothing is left to move, and
+    the file's audit row is replaced, not added.
+
     Then the audit: lines_in_file comes from `lines`, a table holding one row per line of the file,
     filled apart from the typed load, so that lines = loaded + quarantined is a check of the load,
     not a restatement of it. -#}
@@ -48,6 +51,7 @@
         group by {{ key }}
         having count(*) > 1
     );
+    delete from {{ raw_bookkeeping_relation('load_audit') }} where source_name = '{{ node.name }}';
     insert into {{ raw_bookkeeping_relation('load_audit') }}
     select
         '{{ node.name }}',

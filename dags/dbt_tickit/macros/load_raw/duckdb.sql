@@ -1,15 +1,27 @@
 {% macro duckdb__raw_file_size(node) %}
-    {%- set location = raw_location(node) -%}
-    {%- set found = run_query("select count(*) from glob('" ~ location ~ "')").rows[0][0] -%}
+    {%- set location = raw_location_literal(node) -%}
+    {%- set found = run_query("select count(*) from glob(" ~ location ~ ")").rows[0][0] -%}
     {%- if found == 0 -%}{{ return(none) }}{%- endif -%}
-    {{ return(run_query("select size from read_blob('" ~ location ~ "')").rows[0][0]) }}
+    {{ return(run_query("select size from read_blob(" ~ location ~ ")").rows[0][0]) }}
+{% endmacro %}
+
+{#- DuckDB reads every file path as a glob pattern: a folder named `data*` would also read `data-old`.
+    Each of its wildcard characters is put in a class of its own (`[*]`), which matches only itself. -#}
+{% macro duckdb__raw_location_literal(node) %}
+    {%- set ns = namespace(path='') -%}
+    {%- for character in raw_location(node) -%}
+        {%- set ns.path = ns.path ~ ('[' ~ character ~ ']' if character in '*?[' else character) -%}
+    {%- endfor -%}
+    {{ return(sql_literal(ns.path)) }}
 {% endmacro %}
 
 {% macro duckdb__raw_try_cast(text, data_type, time_format) %}
     {%- if data_type.startswith('char') or data_type.startswith('varchar') -%}
         {{ return(text) }}
     {%- elif data_type == 'timestamp' and time_format -%}
-        {{ return("try_strptime(" ~ text ~ ", '" ~ strptime_format(time_format) ~ "')") }}
+        {%- set pattern = raw_time_pattern(time_format)[0] -%}
+        {{ return("case when regexp_matches(" ~ text ~ ", " ~ sql_literal(pattern) ~ ") then try_strptime("
+                  ~ text ~ ", '" ~ strptime_format(time_format) ~ "') end") }}
     {%- endif -%}
     {{ return("try_cast(" ~ text ~ " as " ~ data_type ~ ")") }}
 {% endmacro %}
@@ -44,7 +56,7 @@
             content,
             size,
             try(decode(content)) as text
-        from read_blob('{{ raw_location(node) }}')
+        from read_blob({{ raw_location_literal(node) }})
 
     ),
 
@@ -129,5 +141,5 @@
             else len(regexp_extract_all(hex(content), '(?:[0-9A-F]{2})*?0A'))
                 + case when right(hex(content), 2) <> '0A' then 1 else 0 end
         end
-    from (select content, size, try(decode(content)) as text from read_blob('{{ raw_location(node) }}')) as file
+    from (select content, size, try(decode(content)) as text from read_blob({{ raw_location_literal(node) }})) as file
 {% endmacro %}

@@ -72,17 +72,21 @@
 {% endmacro %}
 
 {#- raw.quarantine and raw.load_audit start empty on every load, as every raw table is reloaded whole;
-    the audit schema of stored test failures goes too, so it only ever shows this run's failures. -#}
+    the stored failures of this project's tests go too, so they only ever show this run's failures.
+    Only those tables, each by its name from the graph: never the schema, which may hold what another
+    project or a person put there. -#}
 {% macro raw_bookkeeping_sql() %}
     create schema if not exists {{ raw_bookkeeping_relation('quarantine').schema }};
-    drop schema if exists {{ generate_schema_name('audit', none) }} cascade;
+    {%- for relation in stored_failure_relations() %}
+    drop table if exists {{ relation }};
+    {%- endfor %}
     drop table if exists {{ raw_bookkeeping_relation('quarantine') }};
     create table {{ raw_bookkeeping_relation('quarantine') }} (
         source_name varchar(32),
         file_name varchar(256),
         line_number bigint,
-        raw_line varchar(65535),
-        reason varchar(1024)
+        raw_line {{ raw_long_text_type(65535) }},
+        reason {{ raw_long_text_type(1024) }}
     );
     drop table if exists {{ raw_bookkeeping_relation('load_audit') }};
     create table {{ raw_bookkeeping_relation('load_audit') }} (
@@ -93,6 +97,28 @@
         rows_quarantined bigint,
         loaded_at timestamp
     )
+{% endmacro %}
+
+{#- The type of the quarantine's text columns: as long as Redshift allows (its error log holds at most
+    1024 characters of a line, so that always fits there); a line or a reason as long as it comes where
+    the engine has no such limit, so quarantining a long line never fails. -#}
+{% macro raw_long_text_type(length) %}
+    {{ return(adapter.dispatch('raw_long_text_type', 'dbt_tickit')(length)) }}
+{% endmacro %}
+
+{% macro default__raw_long_text_type(length) %}
+    {{ return('varchar(' ~ length ~ ')') }}
+{% endmacro %}
+
+{#- The tables this project's data tests store their failing rows in (`store_failures`). -#}
+{% macro stored_failure_relations() %}
+    {%- set relations = [] -%}
+    {%- for node in graph.nodes.values() if execute and node.resource_type == 'test'
+        and node.package_name == project_name and node.config.store_failures -%}
+        {%- do relations.append(
+            api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -%}
+    {%- endfor -%}
+    {{ return(relations | sort(attribute='identifier')) }}
 {% endmacro %}
 
 {% macro raw_bookkeeping_relation(name) %}
@@ -108,6 +134,15 @@
 
 {% macro default__raw_location(node) %}
     {{ return(raw_dir() ~ '/' ~ node.meta.file) }}
+{% endmacro %}
+
+{#- The file's location as an SQL literal naming exactly that file. -#}
+{% macro raw_location_literal(node) %}
+    {{ return(adapter.dispatch('raw_location_literal', 'dbt_tickit')(node)) }}
+{% endmacro %}
+
+{% macro default__raw_location_literal(node) %}
+    {{ return(sql_literal(raw_location(node))) }}
 {% endmacro %}
 
 

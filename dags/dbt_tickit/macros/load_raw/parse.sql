@@ -11,6 +11,32 @@
     {{ return(ns.fmt) }}
 {% endmacro %}
 
+{#- A Redshift time format (YYYY-MM-DD HH:MI:SS) as a regular expression both engines check a time against
+    before converting it, so they accept the same texts: what DuckDB's strptime takes for the format
+    (measured: 1 to 4 digits of year, 1 or 2 of the others, hours 0-23, minutes and seconds 0-59, any run
+    of white space for a space and around the value), but not the words it and PostgreSQL's cast also take
+    (`infinity`, `epoch`, `now`, ...). Returns the pattern and, per part, its group's number. -#}
+{% macro raw_time_pattern(time_format) %}
+    {%- set parts = {
+        'YYYY': '([0-9]{1,4})', 'MM': '([0-9]{1,2})', 'DD': '([0-9]{1,2})',
+        'HH': '([01]?[0-9]|2[0-3])', 'MI': '([0-5]?[0-9])', 'SS': '([0-5]?[0-9])'} -%}
+    {%- set ns = namespace(pattern='^\\s*', rest=time_format, group=0) -%}
+    {%- set groups = {} -%}
+    {%- for _ in range(time_format | length) if ns.rest -%}
+        {%- set token = ns.rest[:4] if ns.rest[:4] in parts else ns.rest[:2] -%}
+        {%- if token in parts -%}
+            {%- set ns.group = ns.group + 1 -%}
+            {%- do groups.update({token: ns.group}) -%}
+            {%- set ns.pattern = ns.pattern ~ parts[token] -%}
+            {%- set ns.rest = ns.rest[token | length:] -%}
+        {%- else -%}
+            {%- set ns.pattern = ns.pattern ~ ('\\s+' if ns.rest[0] == ' ' else '[' ~ ns.rest[0] ~ ']') -%}
+            {%- set ns.rest = ns.rest[1:] -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return((ns.pattern ~ '\\s*$', groups)) }}
+{% endmacro %}
+
 {#- The delimiter as an SQL expression every engine reads the same way (a tab is chr(9)). -#}
 {% macro raw_delimiter_sql(node) %}
     {{ return("chr(9)" if node.meta.delimiter == "\t" else "'" ~ node.meta.delimiter ~ "'") }}
@@ -162,7 +188,7 @@
     select '{{ node.name }}', '{{ node.meta.file }}', line_number, line, reason
     from {{ parsed }} where reason is not null;
     insert into {{ raw_bookkeeping_relation('quarantine') }}
-    select '{{ node.name }}', '{{ node.meta.file }}', line_number, shown, 'not valid UTF-8 (bytes shown escaped)'
+    select '{{ node.name }}', '{{ node.meta.file }}', line_number, shown, {{ raw_undecoded_reason_sql('shown') }}
     from {{ lines }} where line is null;
     insert into {{ raw_bookkeeping_relation('load_audit') }}
     select
@@ -174,6 +200,15 @@
         current_timestamp;
     drop table {{ lines }};
     drop table {{ parsed }}
+{% endmacro %}
+
+{#- Why a line could not be read as text (`line` is null), from its bytes shown escaped. -#}
+{% macro raw_undecoded_reason_sql(shown) %}
+    {{ return(adapter.dispatch('raw_undecoded_reason_sql', 'dbt_tickit')(shown)) }}
+{% endmacro %}
+
+{% macro default__raw_undecoded_reason_sql(shown) %}
+    {{ return("'not valid UTF-8 (bytes shown escaped)'") }}
 {% endmacro %}
 
 {% macro raw_load_prelude(node) %}

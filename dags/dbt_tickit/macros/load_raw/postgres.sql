@@ -1,11 +1,26 @@
-{% macro postgres__raw_file_size(node) %}
-    {{ return(run_query("select (pg_stat_file('" ~ raw_location(node) ~ "', true)).size").rows[0][0]) }}
+{% macro postgres__raw_long_text_type(length) %}
+    {{ return('text') }}
 {% endmacro %}
 
-{#- PostgreSQL has no try_cast: small functions catch the cast error (created by the PostgreSQL load). -#}
+{#- PostgreSQL text cannot hold a NUL byte, so a line with one is quarantined like a line that is not UTF-8
+    (DuckDB reads it as text, and parses it). -#}
+{% macro postgres__raw_undecoded_reason_sql(shown) %}
+    {{ return("case when strpos(" ~ shown ~ ", '\\x00') > 0 then 'holds a NUL byte, which PostgreSQL text cannot "
+              ~ "(bytes shown escaped)' else 'not valid UTF-8 (bytes shown escaped)' end") }}
+{% endmacro %}
+
+{% macro postgres__raw_file_size(node) %}
+    {{ return(run_query("select (pg_stat_file(" ~ raw_location_literal(node) ~ ", true)).size").rows[0][0]) }}
+{% endmacro %}
+
+{#- PostgreSQL has no try_cast: small functions catch the cast error (created by the PostgreSQL load). A
+    timestamp with a time format must match that format, as DuckDB's strptime requires: PostgreSQL's
+    own cast would also take `now`, `today`, `infinity` or an ISO date in a file of US dates. -#}
 {% macro postgres__raw_try_cast(text, data_type, time_format) %}
     {%- if data_type.startswith('char') or data_type.startswith('varchar') -%}
         {{ return(text) }}
+    {%- elif data_type == 'timestamp' and time_format -%}
+        {{ return(postgres__raw_try_timestamp_function(time_format) ~ "(" ~ text ~ ")") }}
     {%- endif -%}
     {{ return(postgres__raw_try_function(data_type) ~ "(" ~ text ~ ")") }}
 {% endmacro %}
@@ -15,38 +30,107 @@
     {{ return("raw.tickit_try_" ~ name) }}
 {% endmacro %}
 
+{% macro postgres__raw_try_timestamp_function(time_format) %}
+    {{ return("raw.tickit_try_timestamp_" ~ local_md5(time_format)[:8]) }}
+{% endmacro %}
+
 {% macro postgres__raw_load_sql(node) %}
     {{ return(load_lines_then_parse_sql(node)) }}
 {% endmacro %}
 
-{#- PostgreSQL reads the file server-side (as Redshift's COPY reads S3): the server must be able to read
-    TICKIT_RAW_DIR (same machine; superuser or pg_read_server_files). Latin-1 maps every byte to one
-    character, so the split never fails; each line is turned back into its bytes and decoded as UTF-8. -#}
+{#- How many bytes of a file PostgreSQL reads at once. A whole file in one value fails at 1 GiB (a field's
+    limit); pieces of 64 MiB stay far below it, even when escaping makes their text four times longer.
+    Tests set a few bytes, so that lines straddle pieces. -#}
+{% macro postgres__raw_piece_bytes() %}
+    {{ return(var('tickit_raw_piece_bytes', 67108864) | int) }}
+{% endmacro %}
+
+{#- The file's pieces in order (piece_number, text): each piece's bytes written in PostgreSQL's `escape`
+    encoding, which keeps every byte but NUL and those over 127 as itself, a newline included, so the
+    text holds no NUL (PostgreSQL text cannot) and decodes back to exactly the bytes. -#}
+{% macro postgres__raw_pieces_sql(node) %}
+    {%- set piece = postgres__raw_piece_bytes() -%}
+    select
+        piece_number,
+        encode(pg_read_binary_file({{ raw_location_literal(node) }}, start, {{ piece }}), 'escape') as text
+    from
+        (select (pg_stat_file({{ raw_location_literal(node) }})).size as size) as file,
+        generate_series(0, file.size - 1, {{ piece }}) with ordinality as starts (start, piece_number)
+{% endmacro %}
+
+{#- PostgreSQL reads the file server-side (as Redshift's COPY reads S3), in pieces: the server must be able
+    to read TICKIT_RAW_DIR (same machine; superuser or pg_read_server_files). Each piece is cut at its
+    newlines; a line cut by the end of a piece is joined again with its rest from the next piece. Each
+    line is turned back into its bytes and decoded as UTF-8. -#}
 {% macro postgres__raw_lines_sql(node) %}
     with
 
-    file as (
+    pieces as (
 
-        select convert_from(pg_read_binary_file('{{ raw_location(node) }}'), 'LATIN1') as text
-
-    ),
-
-    numbered as (
-
-        select piece, line_number
-        from file,
-            string_to_table(case when right(text, 1) = E'\n' then left(text, -1) else text end, E'\n')
-                with ordinality as lines (piece, line_number)
-        where text <> ''
+        select
+            piece_number,
+            string_to_array(text, E'\n') as fragments
+        from ({{ postgres__raw_pieces_sql(node) }}) as read_pieces
 
     ),
 
+    {#- A piece with n fragments holds n - 1 newlines: the line numbers before it follow from that. -#}
+    counted as (
+
+        select
+            piece_number,
+            fragments,
+            cardinality(fragments) as fragment_count,
+            coalesce(sum(cardinality(fragments) - 1) over (
+                order by piece_number rows between unbounded preceding and 1 preceding
+            ), 0) as lines_before,
+            max(piece_number) over () as last_piece,
+            sum(cardinality(fragments) - 1) over () + 1 as last_line
+        from pieces
+
+    ),
+
+    fragments as (
+
+        select
+            counted.piece_number,
+            counted.lines_before + pieces.position as line_number,
+            pieces.fragment,
+            counted.last_line,
+            (pieces.position = 1 and counted.piece_number > 1)
+            or (pieces.position = counted.fragment_count and counted.piece_number < counted.last_piece) as is_cut
+        from counted,
+            unnest(counted.fragments) with ordinality as pieces (fragment, position)
+
+    ),
+
+    joined as (
+
+        select
+            line_number,
+            fragment as piece,
+            last_line
+        from fragments
+        where not is_cut
+        union all
+        select
+            line_number,
+            string_agg(fragment, '' order by piece_number) as piece,
+            max(last_line) as last_line
+        from fragments
+        where is_cut
+        group by line_number
+
+    ),
+
+    {#- A final newline ends the last line, it does not start an empty one. -#}
     final as (
 
         select
             line_number,
-            convert_to(case when right(piece, 1) = E'\r' then left(piece, -1) else piece end, 'LATIN1') as bytes
-        from numbered
+            decode(case when right(piece, 1) = E'\r' then left(piece, -1) else piece end, 'escape') as bytes
+        from joined
+        where not (line_number = last_line and piece = '')
 
     ),
 
@@ -59,10 +143,16 @@
     select line_number, line, case when line is null then raw.tickit_escaped(bytes) end as shown from decoded
 {% endmacro %}
 
+{#- Newlines counted piece by piece, apart from the split above, plus a last line without one. -#}
 {% macro postgres__raw_line_count_sql(node) %}
-    select length(text) - length(replace(text, E'\n', ''))
-        + case when text <> '' and right(text, 1) <> E'\n' then 1 else 0 end
-    from (select convert_from(pg_read_binary_file('{{ raw_location(node) }}'), 'LATIN1') as text) as file
+    {%- set location = raw_location_literal(node) -%}
+    select
+        coalesce(sum(length(text) - length(replace(text, E'\n', ''))), 0)
+        + (
+            select case when size > 0 and get_byte(pg_read_binary_file({{ location }}, size - 1, 1), 0) <> 10 then 1 else 0 end
+            from (select (pg_stat_file({{ location }})).size as size) as file
+        )
+    from ({{ postgres__raw_pieces_sql(node) }}) as read_pieces
 {% endmacro %}
 
 {#- The casts PostgreSQL lacks a "try" form of. An exception block costs a subtransaction only when
@@ -78,6 +168,26 @@
         return null;
     end $$;
     {%- endfor %}
+    {%- if node.meta.time_format %}
+    {%- set pattern, groups = raw_time_pattern(node.meta.time_format) %}
+    {#- Year 0 is 1 BC, as DuckDB reads it (PostgreSQL numbers that year -1). -#}
+    create or replace function {{ postgres__raw_try_timestamp_function(node.meta.time_format) }}(value text)
+    returns timestamp
+    language plpgsql immutable as $$
+    declare
+        parts text[] := regexp_match(value, {{ sql_literal(pattern) }});
+    begin
+        if parts is null then
+            return null;
+        end if;
+        return make_timestamp(
+            coalesce(nullif(parts[{{ groups["YYYY"] }}]::int, 0), -1), parts[{{ groups['MM'] }}]::int, parts[{{ groups['DD'] }}]::int,
+            parts[{{ groups['HH'] }}]::int, parts[{{ groups['MI'] }}]::int, parts[{{ groups['SS'] }}]::int
+        );
+    exception when others then
+        return null;
+    end $$;
+    {%- endif %}
     create or replace function raw.tickit_utf8(value bytea) returns text
     language plpgsql immutable as $$
     begin

@@ -109,6 +109,7 @@ def rehearsal_variables(options: RehearsalOptions) -> dict[str, str]:
         # No S3 here: the raw files come from a local folder (TICKIT_RAW_DIR), so no role reads them.
         "tickit_source_iam_role_arn": "",
         "tickit_source_s3_region": "local",
+        "tickit_source_manifest_uri": "",
         # No SNS here: an empty topic leaves the alerts to whatever the environment configures.
         "tickit_alert_sns_topic_arn": "",
     }

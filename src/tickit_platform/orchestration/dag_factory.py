@@ -75,8 +75,6 @@ def _model_task(
             "package_name": node.package_name,
         },
         select=node.resource_name,
-        deferrable=False,
-        mode="poke",
         poke_interval=config.poke_interval,
         **task_args,
     )
@@ -125,10 +123,12 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
             dbt_executable_path=config.dbt_executable,
             # The one `dbt build` also runs the tests, so each model's task can be gated on them.
             # Cosmos' producer never re-runs dbt: a retry ends it as skipped, so the run's state is
-            # decided by the model tasks. Retrying at once keeps a failed build from holding the run.
+            # decided by the model tasks. Retrying at once keeps a failed build from holding the run. Two
+            # retries, not one: a skip that could not be recorded (the API server restarting just then)
+            # would otherwise fail the producer for good, and with it the run.
             setup_operator_args={
                 "dbt_cmd_flags": ["--resource-type", "test"],
-                "retries": 1,
+                "retries": 2,
                 "retry_delay": timedelta(0),
                 # After the build, with its run_results.json at hand: alert on tests that failed or warned.
                 "callback": AfterBuild(deployment),

@@ -99,6 +99,10 @@ TRIGGERER_SETTINGS = {
     "AIRFLOW__TRIGGERER__CAPACITY": "1000",
     "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
     "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "8",
+    # Cosmos 1.15 otherwise rewrites a Variable holding every result so far after each result the shared
+    # build publishes: quadratic in the project's size. Without it the buffer is still saved once when the
+    # build fails (its failure callbacks); a build killed outright leaves its models to their own tasks.
+    "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
 }
 
 

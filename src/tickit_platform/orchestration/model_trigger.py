@@ -42,6 +42,12 @@ FAIL = "fail"
 # when it was read, and what it was.
 _producer_states: dict[tuple[str, str], tuple[float, str | None]] = {}
 _producer_locks: dict[tuple[str, str], asyncio.Lock] = {}
+# Every look is a request to the API server. Hundreds of model tasks can wait at once (a wide project, a
+# slow build), and each looking every few seconds cost more CPU than the build itself (benchmarks/README.md),
+# so the looks of one run share a budget: each waiting trigger looks every poke_interval, or less often when
+# that many waiting would exceed it. Measured against the one `dbt build`, a few seconds of latency is cheap.
+LOOKS_PER_SECOND_PER_RUN = 8.0
+_waiting: dict[tuple[str, str], set[int]] = {}
 
 
 class ModelTrigger(BaseTrigger):
@@ -116,11 +122,20 @@ class ModelTrigger(BaseTrigger):
     # The verdict.
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        if self._ti().try_number > 1:
-            event = await self._retry()
-        else:
-            event = await self._first_try()
+        ti = self._ti()
+        waiting = _waiting.setdefault((ti.dag_id, ti.run_id), set())
+        waiting.add(id(self))
+        try:
+            event = await (self._retry() if ti.try_number > 1 else self._first_try())
+        finally:
+            waiting.discard(id(self))
         yield event
+
+    async def _pause(self) -> None:
+        """Wait before the next look: poke_interval, stretched so the run's waiting triggers keep to the budget."""
+        ti = self._ti()
+        waiting = len(_waiting.get((ti.dag_id, ti.run_id), ()))
+        await asyncio.sleep(max(self.poke_interval, waiting / LOOKS_PER_SECOND_PER_RUN))
 
     async def _retry(self) -> TriggerEvent:
         """A retry or a clear: the build's verdict on this model is the earlier try's.
@@ -129,7 +144,7 @@ class ModelTrigger(BaseTrigger):
         if the build left the model and its tests a success, and builds the model itself otherwise.
         """
         while (await self._producer_state()) not in PRODUCER_DONE:
-            await asyncio.sleep(self.poke_interval)
+            await self._pause()
         if is_dbt_node_status_success(await self._status(self.model_unique_id)) and await self._tests_passed():
             self.log.info("The shared dbt build already built %s and its tests passed.", self.model_unique_id)
             return TaskSuccessEvent()
@@ -161,7 +176,7 @@ class ModelTrigger(BaseTrigger):
                         BUILD, f"dbt skipped {self.model_unique_id} after a parent failed; that parent succeeded since"
                     )
                 return self._to_worker(FAIL, f"{self.model_unique_id} finished with status '{status}'", status=status)
-            await asyncio.sleep(self.poke_interval)
+            await self._pause()
 
     async def _tests_verdict(self) -> TriggerEvent | None:
         """Once the model is built: the task's end by its tests' aggregated result (None: not reported yet)."""

@@ -33,13 +33,17 @@ STATE_STYLE = {
     "scheduled": "blue",
     "up_for_retry": "magenta",
     "skipped": "dim",
+    "deferred": "cyan",
 }
+# A model task waits for the shared dbt build in Airflow's triggerer, in the state Airflow calls "deferred":
+# it is working, not stuck, so it is shown as what it does.
+STATE_LABEL = {"deferred": "waiting for dbt", None: "not started"}
 
 
 def _styled(state: str | None) -> str:
-    state = state or "waiting"
-    style = STATE_STYLE.get(state)
-    return f"[{style}]{state}[/{style}]" if style else state
+    label = STATE_LABEL.get(state, state or "")
+    style = STATE_STYLE.get(state or "")
+    return f"[{style}]{label}[/{style}]" if style else label
 
 
 class TaskProgress:

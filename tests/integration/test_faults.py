@@ -76,10 +76,11 @@ def test_a_killed_scheduler_and_api_server_are_restarted_and_the_run_succeeds(
     tmp_path: Path, undisturbed: object
 ) -> None:
     run = TickitRun(tmp_path, *DATA)
-    run.wait_for("bronze_users: running")
+    # Once the shared build runs (the model tasks already wait for it in the triggerer from the load's end).
+    run.wait_for(f"{PRODUCER}: running")
     scheduler = run.kill_component("scheduler")
     run.wait_for(f"Airflow scheduler (PID {scheduler}) was killed by SIGKILL; restarting it", timeout=10)
-    run.wait_for("silver_users: running")
+    run.wait_for("silver_users: ")
     api = run.kill_component("api-server")
     run.wait_for(f"Airflow api-server (PID {api}) was killed by SIGKILL; restarting it", timeout=10)
     assert run.finish() == 0, run.output
@@ -88,17 +89,18 @@ def test_a_killed_scheduler_and_api_server_are_restarted_and_the_run_succeeds(
     assert alive_components(tmp_path, run.sessions) == []
 
 
-def test_a_killed_model_task_is_retried_and_no_other_model_is_built_twice(tmp_path: Path, undisturbed: object) -> None:
+def test_a_killed_triggerer_is_restarted_and_no_model_is_built_twice(tmp_path: Path, undisturbed: object) -> None:
+    """The model tasks wait in the triggerer (docs/decisions/023): killed while they wait, it is restarted,
+    the waiting tasks resume in the new one, and none of them builds its model itself or needs a retry."""
     run = TickitRun(tmp_path, *DATA, env=FAST_RETRY)
-    run.wait_for("bronze_sales: running")
-    os.kill(run.task_process("bronze_sales"), signal.SIGKILL)
+    run.wait_for(": waiting for dbt")
+    triggerer = run.kill_component("triggerer")
+    run.wait_for(f"Airflow triggerer (PID {triggerer}) was killed by SIGKILL; restarting it", timeout=10)
     assert run.finish() == 0, run.output
     tasks = _tasks(tmp_path)
     assert {t: task["state"] for t, task in tasks.items() if task["state"] != "success"} == {}
-    assert tasks["bronze_sales"]["try_number"] == 2
-    others = {t: task for t, task in tasks.items() if t != "bronze_sales"}
-    assert {t: task["try_number"] for t, task in others.items() if task["try_number"] != 1} == {}
-    assert [t for t in MODELS - {"bronze_sales"} if _built_itself(tasks[t])] == []
+    assert {t: task["try_number"] for t, task in tasks.items() if task["try_number"] != 1} == {}
+    assert [t for t in MODELS if _built_itself(tasks[t])] == []
     assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
     assert alive_components(tmp_path, run.sessions) == []
 
@@ -142,7 +144,7 @@ def test_ctrl_c_stops_everything_and_a_killed_tickit_leaves_nothing_the_next_run
     tmp_path: Path, undisturbed: object
 ) -> None:
     # Ctrl-C during the load, then during the build: everything started stops within 10 s, exit 130.
-    for during in ("load_raw: running", "bronze_sales: running"):
+    for during in ("load_raw: running", f"{PRODUCER}: running"):
         interrupted = TickitRun(tmp_path, *DATA)
         interrupted.wait_for(during)
         os.killpg(interrupted.proc.pid, signal.SIGINT)

@@ -58,7 +58,7 @@ def test_up_run_and_down_keep_one_airflow_that_survives_a_dead_component_and_a_p
     assert up.returncode == 0, up.stdout + up.stderr
     assert "It keeps running: `tickit run` and `tickit ui` use it; `tickit down` stops it." in up.stdout
     started = _components(home)
-    assert set(started) == {"api-server", "scheduler", "dag-processor"}
+    assert set(started) == {"api-server", "scheduler", "dag-processor", "triggerer"}
     # Its secrets are the user's only: the JWT secret, the admin's password, the log that prints it.
     for secret in ("jwt_secret", "simple_auth_manager_passwords.json.generated", "logs/api-server.log"):
         assert (home / "airflow" / secret).stat().st_mode & 0o777 == 0o600, secret

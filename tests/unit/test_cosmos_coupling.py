@@ -1,9 +1,9 @@
 """The private parts of astronomer-cosmos the model task relies on, checked by name and signature.
 
-`orchestration/model_task.py` extends Cosmos' watcher sensor through symbols Cosmos does not promise to
-keep (docs/decisions/017-cosmos-private-api.md). A Cosmos release that renames or reshapes one would
-otherwise show up as an ImportError in the DAG processor or, worse, a task that never turns green. This
-test names the missing piece and the decision to read instead.
+`orchestration/model_task.py` and `orchestration/model_trigger.py` extend Cosmos' watcher sensor through
+symbols Cosmos does not promise to keep (docs/decisions/017-cosmos-private-api.md). A Cosmos release that
+renames or reshapes one would otherwise show up as an ImportError in the DAG processor or, worse, a task
+that never turns green. This test names the missing piece and the decision to read instead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import inspect
 import pytest
 
 DECISION = "docs/decisions/017-cosmos-private-api.md"
-# (module, attribute, the parameters model_task.py calls it with; None for a non-callable)
+# (module, attribute, the parameters model_task.py or model_trigger.py call it with; None for a non-callable)
 PRIVATE_FUNCTIONS = (
     ("cosmos.operators._watcher.aggregation", "get_tests_status_xcom_key", ("model_uid",)),
     ("cosmos.operators._watcher.state", "get_status_xcom_key", ("unique_id",)),
@@ -25,7 +25,7 @@ PRIVATE_FUNCTIONS = (
     ("cosmos.operators._watcher.state", "is_dbt_node_status_terminal", ("status",)),
     ("cosmos.operators._watcher.state", "DbtTestStatus", None),
 )
-# Methods of DbtRunWatcherOperator that DbtModelTask overrides or calls.
+# Methods of DbtRunWatcherOperator that DbtModelTask (and WorkerModelTask, before Airflow 3.2) override or call.
 PRIVATE_METHODS = (
     ("_fallback_to_non_watcher_run", ("self", "try_number", "context")),
     ("_get_producer_task_status", ("self", "context")),

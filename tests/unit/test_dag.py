@@ -171,6 +171,33 @@ def test_model_tasks_carry_the_watcher_attributes_they_read(dag) -> None:  # typ
     assert task.model_unique_id == "model.dbt_tickit.silver_users"
 
 
+def test_model_tasks_start_in_the_triggerer_as_the_scheduler_reads_them(dag) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler sees the serialized DAG: the trigger and its arguments must survive serialization."""
+    from airflow.serialization.serialized_objects import BaseSerialization, DagSerialization
+
+    from tickit_platform.orchestration.model_trigger import ModelTrigger
+
+    serialized = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    for model, parents in (("silver_users", ["model.dbt_tickit.bronze_users"]), ("bronze_users", [])):
+        task = serialized.get_task(model)
+        assert task.start_from_trigger is True, model
+        args = task.start_trigger_args
+        assert args.next_method == "resume_on_worker"
+        trigger_kwargs = BaseSerialization.deserialize(args.trigger_kwargs)
+        trigger = ModelTrigger(**trigger_kwargs)
+        assert trigger.model_unique_id == f"model.dbt_tickit.{model}"
+        assert trigger.producer_task_id == PRODUCER_TASK_ID
+        assert trigger.has_tests is dag.get_task(model).has_tests is True
+        assert trigger.upstream_models == parents
+        # The triggerer rebuilds the trigger from what it serializes.
+        classpath, kwargs = trigger.serialize()
+        assert classpath == args.trigger_cls
+        assert kwargs == trigger_kwargs
+    # The rest run on workers as before.
+    assert serialized.get_task(PRODUCER_TASK_ID).start_from_trigger is False
+    assert serialized.get_task(LOAD_RAW_TASK_ID).start_from_trigger is False
+
+
 def test_the_shared_build_and_the_freshness_check_keep_their_artifacts(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
     """Cosmos calls `callback` with the temporary project after dbt ran (docs/decisions/020-run-history.md)."""
     from tickit_platform.orchestration.alerts.notifiers import AfterBuild
@@ -191,3 +218,14 @@ def test_the_shared_build_and_the_freshness_check_keep_their_artifacts(dag, conf
         "keep": 20,
         "files": {"sources.json": str(config.layout.freshness)},
     }
+
+
+def test_before_airflow_32_model_tasks_wait_in_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MWAA's 3.0.6 cannot start a task in the triggerer: there the model task is the worker-side watcher
+    (the rehearsal on 3.0.6 runs it under Celery; tests/integration/test_rehearsal.py)."""
+    from tickit_platform.orchestration import model_task
+
+    monkeypatch.setattr(model_task, "airflow_version", "3.0.6")
+    assert model_task.model_task_class() is model_task.WorkerModelTask
+    monkeypatch.setattr(model_task, "airflow_version", "3.2.0rc1")
+    assert model_task.model_task_class() is model_task.DbtModelTask

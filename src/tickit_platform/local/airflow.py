@@ -96,6 +96,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The triggerer holds every model task while it waits (docs/decisions/023): one trigger per waiting task,
+# so 1,000 models need room for 1,000 at once (Airflow's default, written down so it is not lowered by
+# accident). A killed triggerer is restarted by supervision at once; its triggers move to the new one when
+# the old one misses its heartbeats, so those are short here: a few seconds rather than half a minute.
+TRIGGERER_SETTINGS = {
+    "AIRFLOW__TRIGGERER__CAPACITY": "1000",
+    "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+    "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "8",
+    # Cosmos 1.15 otherwise rewrites a Variable holding every result so far after each result the shared
+    # build publishes: quadratic in the project's size. Without it the buffer is still saved once when the
+    # build fails (its failure callbacks); a build killed outright leaves its models to their own tasks.
+    "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
+}
+
+
 @dataclass
 class LocalAirflow:
     """Configuration and lifecycle of one local Airflow installation."""
@@ -178,6 +193,7 @@ class LocalAirflow:
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
                 "AIRFLOW__WEBSERVER__EXPOSE_CONFIG": "False",
+                **TRIGGERER_SETTINGS,
                 "SCARF_ANALYTICS": "false",
                 "DO_NOT_TRACK": "true",
                 "PYTHONUNBUFFERED": "1",
@@ -217,7 +233,8 @@ class LocalAirflow:
             stamp.write_text(done_for)
 
     def components(self) -> tuple[str, ...]:
-        return ("api-server", "scheduler", "dag-processor")
+        # The triggerer is where the model tasks wait and end (orchestration/model_trigger.py).
+        return ("api-server", "scheduler", "dag-processor", "triggerer")
 
     def command(self, name: str) -> list[str]:
         # The scheduler forks LocalExecutor workers, which fork the task processes: starting it

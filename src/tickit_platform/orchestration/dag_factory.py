@@ -24,7 +24,7 @@ from tickit_platform.orchestration.alerts.notifiers import (
     task_failure,
 )
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
-from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask
+from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask, model_task_class
 
 LOAD_RAW_TASK_ID = "load_raw"
 FRESHNESS_TASK_ID = "source_freshness"
@@ -62,7 +62,7 @@ def _model_task(
     dag: DAG, task_group: Any, node: DbtNode, task_args: dict[str, Any], config: DagConfig, **_: Any
 ) -> DbtModelTask:
     """Cosmos node converter: a task named exactly after the model, gated on its tests."""
-    return DbtModelTask(
+    return model_task_class()(
         task_id=node.name,
         dag=dag,
         task_group=task_group,
@@ -76,8 +76,6 @@ def _model_task(
             "package_name": node.package_name,
         },
         select=node.resource_name,
-        deferrable=False,
-        mode="poke",
         poke_interval=config.poke_interval,
         **task_args,
     )
@@ -136,10 +134,12 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
             dbt_executable_path=config.dbt_executable,
             # The one `dbt build` also runs the tests, so each model's task can be gated on them.
             # Cosmos' producer never re-runs dbt: a retry ends it as skipped, so the run's state is
-            # decided by the model tasks. Retrying at once keeps a failed build from holding the run.
+            # decided by the model tasks. Retrying at once keeps a failed build from holding the run. Two
+            # retries, not one: a skip that could not be recorded (the API server restarting just then)
+            # would otherwise fail the producer for good, and with it the run.
             setup_operator_args={
                 "dbt_cmd_flags": ["--resource-type", "test"],
-                "retries": 1,
+                "retries": 2,
                 "retry_delay": timedelta(0),
                 # After the build, with its run_results.json at hand: alert on tests that failed or warned.
                 "callback": AfterBuild(deployment),

@@ -1,11 +1,11 @@
 """One Airflow task per dbt model, gated on the model's own data-quality tests.
 
 Cosmos' watcher mode runs the whole project in one `dbt build` (the producer) and gives every model a
-sensor task that turns green or red as dbt reports it. Out of the box that sensor only looks at the
-model's run status; here it also waits for the aggregated result of the model's tests, so a failed
-test fails the model's task and its downstream tasks become upstream_failed, exactly as
-`TestBehavior.BUILD` would do with one dbt process per task. A retry or a manual clear re-runs
-`dbt build --select <model>`: the model and its tests, nothing else.
+task that turns green or red as dbt reports it. Out of the box that task only looks at the model's run
+status; here it also waits for the aggregated result of the model's tests, so a failed test fails the
+model's task and its downstream tasks become upstream_failed, exactly as `TestBehavior.BUILD` would do
+with one dbt process per task. It waits in Airflow's triggerer (model_trigger.py), not in a worker. A
+retry or a manual clear re-runs `dbt build --select <model>`: the model and its tests, nothing else.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from typing import Any
 
 # Not airflow.sdk.exceptions: it has no AirflowException before Airflow 3.1, and MWAA runs 3.0.x. From 3.1 on,
 # airflow.exceptions imports the SDK's class (the same object) without marking it as re-exported.
+from airflow import __version__ as airflow_version
 from airflow.exceptions import AirflowException  # type: ignore[attr-defined]
+from airflow.triggers.base import StartTriggerArgs
 from cosmos.airflow.compatibility import AirflowSkipException
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
@@ -35,6 +37,9 @@ from cosmos.operators._watcher.state import (
 )
 from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.operators.watcher import DbtRunWatcherOperator
+from packaging.version import Version
+
+from tickit_platform.orchestration.model_trigger import BUILD, PRODUCER_DONE, ModelTrigger
 
 # How long a task waits for the writer lock unless told (the DAG passes half the task's execution_timeout).
 WRITER_LOCK_TIMEOUT = 1800.0
@@ -81,14 +86,17 @@ def writer_lock(path: Path | None, timeout: float = WRITER_LOCK_TIMEOUT, holder:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-# States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).
-PRODUCER_DONE = frozenset({"success", "failed", "skipped", "upstream_failed"})
 # How much lower a model task's CPU priority is than the producer's (os.nice; 19 is the lowest).
 WATCHER_NICENESS = 10
 
 
 class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships no type hints
-    """A model's task: success once dbt built the model and every test on it passed (or warned)."""
+    """A model's task: success once dbt built the model and every test on it passed (or warned).
+
+    It starts in the triggerer, where `ModelTrigger` waits for the shared build's verdict and, on success,
+    ends the task with no worker process (docs/decisions/023). It comes to a worker only to build its model
+    itself or to fail in dbt's words (`resume_on_worker`).
+    """
 
     # The fallback on retry or clear runs the model together with its tests.
     base_cmd = ["build"]  # noqa: RUF012 - Cosmos reads it as a class attribute
@@ -107,42 +115,56 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
         self.upstream_models = upstream_models or []
         self.writer_lock_path = writer_lock_path
         self.writer_lock_timeout = writer_lock_timeout
-        self._ran_locally = False
+        self.start_from_trigger = True
+        self.start_trigger_args = StartTriggerArgs(
+            trigger_cls=f"{ModelTrigger.__module__}.{ModelTrigger.__qualname__}",
+            trigger_kwargs={
+                "model_unique_id": self.model_unique_id,
+                "producer_task_id": self.producer_task_id,
+                "upstream_models": self.upstream_models,
+                "has_tests": self.has_tests,
+                "poke_interval": float(self.poke_interval),
+            },
+            next_method="resume_on_worker",
+            next_kwargs=None,
+            timeout=None,
+        )
 
     def execute(self, context: Any) -> Any:
-        # The producer first: on a machine with few cores, the tasks watching the shared `dbt build` must
-        # not slow it down (issue 14 measured the build 1.5x slower beside its watchers). A model task runs
-        # at a lower CPU priority than the producer, which costs it nothing: it mostly waits. Its own
-        # fallback build runs at that priority too, when there is no shared build left to slow.
-        with contextlib.suppress(OSError):
-            os.nice(WATCHER_NICENESS)
-        return super().execute(context)
+        # Every try starts in the triggerer (start_from_trigger); the scheduler never sends this task to a
+        # worker's execute, only to resume_on_worker.
+        raise AirflowException(f"{self.task_id} starts in Airflow's triggerer; is an `airflow triggerer` running?")
+
+    def resume_on_worker(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        """What the trigger could not do in the triggerer: build the model, or fail saying dbt's words."""
+        event = event or {}
+        if event.get("action") == BUILD:
+            self.log.info("%s.", str(event.get("why", "")).capitalize())
+            # Below the producer's CPU priority: a shared build may still run beside this one's reads.
+            with contextlib.suppress(OSError):
+                os.nice(WATCHER_NICENESS)
+            return self._fallback_to_non_watcher_run(context["ti"].try_number, context)
+        ti = context["ti"]
+        if event.get("tests") == DbtTestStatus.FAIL:
+            raise AirflowException(
+                f"Data-quality tests on '{self.model_unique_id}' failed, so its downstream models do not run. "
+                f"See the test results in the log of task '{self.producer_task_id}'."
+            )
+        status = event.get("status")
+        if status is None:
+            raise AirflowException(
+                f"dbt finished without reporting every test of '{self.model_unique_id}'; "
+                f"see the log of task '{self.producer_task_id}'."
+            )
+        # The task's own log and its alert must say why, in dbt's words, not only that the model failed.
+        failure = f"Model '{self.model_unique_id}' finished with status '{status}'"
+        reason = self._dbt_message(ti)
+        raise AirflowException(f"{failure}: {reason}" if reason else failure)
 
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
         lock = Path(self.writer_lock_path) if self.writer_lock_path else None
         with writer_lock(lock, self.writer_lock_timeout, _holder(context)):
-            result = super()._fallback_to_non_watcher_run(try_number, context)
-        self._ran_locally = True
-        return bool(result)
-
-    def _status(self, ti: Any, unique_id: str) -> Any:
-        """What the shared `dbt build` reported for a node (None while it has not reached it)."""
-        status = get_xcom_val(ti, self.producer_task_id, get_status_xcom_key(unique_id))
-        return status.get("status") if isinstance(status, dict) else status
-
-    def _failed_in_build(self, ti: Any) -> bool:
-        status = self._status(ti, self.model_unique_id)
-        return is_dbt_node_status_terminal(status) and not is_dbt_node_status_success(status)
-
-    def _skipped_for_upstream(self, ti: Any) -> bool:
-        """dbt did not build this model because a parent failed in the same `dbt build`.
-
-        This task only starts once its upstream tasks succeeded, so such a parent has since been
-        retried or cleared and succeeded: the model's own turn has come, it is not a failure.
-        """
-        if not self._failed_in_build(ti):
-            return False
-        return any(not is_dbt_node_status_success(self._status(ti, parent)) for parent in self.upstream_models)
+            return bool(super()._fallback_to_non_watcher_run(try_number, context))
 
     def _dbt_message(self, ti: Any, wait: float = 10.0) -> str | None:
         """dbt's message on this model's failure; the producer may publish it just after the status."""
@@ -155,21 +177,53 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
                 return None
             time.sleep(1)
 
+
+class WorkerModelTask(DbtModelTask):
+    """The same model task where Airflow cannot start a task in the triggerer (before 3.2, e.g. MWAA's 3.0.6).
+
+    It waits in a worker process instead, as a Cosmos watcher consumer polling the shared build, with the same
+    verdicts: success once the model and its tests passed, a retry or clear rebuilding only what needs it, a
+    failure in dbt's words (docs/decisions/023).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start_from_trigger = False
+        self._ran_locally = False
+
+    def execute(self, context: Any) -> Any:
+        # The producer first: the tasks watching the shared `dbt build` must not slow it down on few cores.
+        with contextlib.suppress(OSError):
+            os.nice(WATCHER_NICENESS)
+        return DbtRunWatcherOperator.execute(self, context)
+
+    def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
+        result = super()._fallback_to_non_watcher_run(try_number, context)
+        self._ran_locally = True
+        return result
+
+    def _status(self, ti: Any, unique_id: str) -> Any:
+        """What the shared `dbt build` reported for a node (None while it has not reached it)."""
+        status = get_xcom_val(ti, self.producer_task_id, get_status_xcom_key(unique_id))
+        return status.get("status") if isinstance(status, dict) else status
+
+    def _skipped_for_upstream(self, ti: Any) -> bool:
+        """dbt did not build this model because a parent failed in the same build; that parent has since
+        succeeded (this task starts only once its upstream tasks did), so the model's own turn has come."""
+        status = self._status(ti, self.model_unique_id)
+        if not is_dbt_node_status_terminal(status) or is_dbt_node_status_success(status):
+            return False
+        return any(not is_dbt_node_status_success(self._status(ti, parent)) for parent in self.upstream_models)
+
     def poke(self, context: Any) -> bool:
         ti = context["ti"]
         if not self._ran_locally and self.upstream_models and self._skipped_for_upstream(ti):
-            self.log.info(
-                "dbt skipped %s because an upstream model failed in the build; that model has since "
-                "succeeded, so this one runs now.",
-                self.model_unique_id,
-            )
+            self.log.info("dbt skipped %s after a parent failed; that parent succeeded since.", self.model_unique_id)
             return self._fallback_to_non_watcher_run(ti.try_number, context)
         if not self._ran_locally and ti.try_number > 1:
-            # A retry: the shared build's verdict on this model is the old try's. Wait until the build (and
-            # the producer's own retry, which clears its results) has let go of the warehouse, then build
-            # the model again unless the build reported it a success.
+            # A retry: the build's verdict is the earlier try's. Wait until the build (and the producer's own
+            # retry) let go of the warehouse, then build the model unless the build left it a success.
             if self._get_producer_task_status(context) not in PRODUCER_DONE:
-                self.log.info("Retry of %s waits for the shared dbt build to finish.", self.model_unique_id)
                 return False
             if not is_dbt_node_status_success(self._status(ti, self.model_unique_id)):
                 return self._fallback_to_non_watcher_run(ti.try_number, context)
@@ -179,27 +233,25 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
         except AirflowSkipException:
             raise
         except AirflowException as failure:
-            # The task's own log must say why, in dbt's words, not only that the model failed.
             reason = self._dbt_message(ti)
             if reason:
                 raise AirflowException(f"{failure}: {reason}") from failure
             raise
         if self._ran_locally or not self.has_tests:
             return True
-        status = get_xcom_val(context["ti"], self.producer_task_id, get_tests_status_xcom_key(self.model_unique_id))
+        status = get_xcom_val(ti, self.producer_task_id, get_tests_status_xcom_key(self.model_unique_id))
         if status is None:
             if self._get_producer_task_status(context) in PRODUCER_DONE:
-                raise AirflowException(
-                    f"dbt finished without reporting every test of '{self.model_unique_id}'; "
-                    f"see the log of task '{self.producer_task_id}'."
-                )
+                return bool(self.resume_on_worker(context, {"status": None}))
             return False
         if status == DbtTestStatus.FAIL:
-            raise AirflowException(
-                f"Data-quality tests on '{self.model_unique_id}' failed, so its downstream models do not run. "
-                f"See the test results in the log of task '{self.producer_task_id}'."
-            )
+            return bool(self.resume_on_worker(context, {"tests": DbtTestStatus.FAIL}))
         return True
+
+
+def model_task_class() -> type[DbtModelTask]:
+    """The model task the running Airflow can start: in the triggerer from 3.2 on, else in a worker."""
+    return DbtModelTask if Version(Version(airflow_version).base_version) >= Version("3.2") else WorkerModelTask
 
 
 class SourceFreshnessTask(DbtSourceLocalOperator):  # type: ignore[misc]  # cosmos ships no type hints

@@ -454,7 +454,8 @@ def test_startup_script_sourced_like_mwaa(bundle: BundleReport, tmp_path: Path) 
     assert (venv / ".tickit-requirements").read_text() == f"{pins} {lock_sha256}"
     assert (tmp_path / "python3-virtualenv" / "bin" / "dbt").resolve() == venv / "bin" / "dbt"
     assert env["PATH"].endswith(f":{tmp_path}/python3-virtualenv/bin")
-    assert env["PIP_USER"] == "true" and env["PYTHONPATH"] == "/mwaa/python"
+    # MWAA's own path kept, after the dags folder: the triggerer imports the model trigger from there.
+    assert env["PIP_USER"] == "true" and env["PYTHONPATH"] == f"{home}/dags:/mwaa/python"
     assert "PIP_CONFIG_FILE" not in env  # set inside the install's subshell only
 
     # Idempotent: a venv that already has the pinned versions is left alone.

@@ -198,6 +198,30 @@ def test_model_tasks_start_in_the_triggerer_as_the_scheduler_reads_them(dag) -> 
     assert serialized.get_task(LOAD_RAW_TASK_ID).start_from_trigger is False
 
 
+def test_a_models_own_build_runs_its_tests_on_other_models_after_them_and_no_other_models_tests(dag) -> None:  # type: ignore[no-untyped-def]
+    """On a new warehouse, a relationships test run before the model it points to exists fails with "table does
+    not exist"; a model's own build (a retry, a build that died) runs it once the other model's task is done."""
+    from tickit_platform.orchestration.model_task import own_build_selection
+
+    event = dag.get_task("silver_event")
+    assert event.test_peers == ["silver_category", "silver_date", "silver_venue"]
+    assert sorted(event.cross_model_tests) == [
+        "relationships_silver_event_category_id__category_id__ref_silver_category_",
+        "relationships_silver_event_date_id__date_id__ref_silver_date_",
+        "relationships_silver_event_venue_id__venue_id__ref_silver_venue_",
+    ]
+    assert dag.get_task("silver_sales").test_peers == ["silver_listing"]
+    assert dag.get_task("silver_category").test_peers == [] and dag.get_task("silver_users").cross_model_tests == []
+    # The triggerer waits for the same tasks before it hands the build to a worker.
+    assert event.start_trigger_args.trigger_kwargs["test_peers"] == event.test_peers
+    # The model, its tests alone (cautious), and its tests on other models by name: never silver_listing's
+    # test on silver_event, which dbt's default (eager) selection would run in silver_event's build.
+    flags = own_build_selection(["--vars", "{}", "--select", "silver_event", "--full-refresh"], ["t1", "t2"])
+    assert flags == [
+        "--vars", "{}", "--select", "silver_event", "t1", "t2", "--full-refresh", "--indirect-selection", "cautious"
+    ]  # fmt: skip
+
+
 def test_the_shared_build_and_the_freshness_check_keep_their_artifacts(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
     """Cosmos calls `callback` with the temporary project after dbt ran (docs/decisions/020-run-history.md)."""
     from tickit_platform.orchestration.alerts.notifiers import AfterBuild

@@ -50,6 +50,10 @@ fi
 # A folder holding only a link to the venv's dbt, *appended* to PATH: operators that look for `dbt` on
 # PATH find this one, and the venv's python and pip never shadow Airflow's.
 export PATH="${PATH}:${TICKIT_DBT_VENV%/*}/bin"
+# The model tasks start in the triggerer (Airflow 3.2+), which imports their trigger by class path
+# (tickit_platform.orchestration.model_trigger). A worker finds tickit_platform beside the DAG file it
+# parses; the triggerer does not look in the dags folder, so the folder goes on every component's path.
+export PYTHONPATH="${TICKIT_AIRFLOW_HOME}/dags${PYTHONPATH:+:${PYTHONPATH}}"
 
 tickit_install_dbt() (
     # A subshell: nothing unset here leaks into Airflow's environment.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,16 +60,45 @@ def manifest_command(config: DagConfig) -> str:
     return f"tickit --home {config.home} dbt parse --target {config.target} --target-path {config.manifest_path.parent}"
 
 
+def tests_reading_other_models(manifest_path: Path) -> Mapping[str, list[tuple[str, list[str]]]]:
+    """Per model, the data tests defined on it that also read other models (a `relationships` test reads
+    the model it points to): each test's name and the other models' names.
+
+    A model's own build (a retry, or a build that died before reaching it) runs these once the models they
+    read were built in the run, and leaves them out of the other models' own builds: on a new warehouse a
+    test run before one of its tables exists fails with "table does not exist", whichever build ran first.
+    """
+    nodes = json.loads(manifest_path.read_text())["nodes"]
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    for test in nodes.values():
+        attached = test.get("attached_node")
+        if test.get("resource_type") != "test" or not attached:
+            continue
+        others = [n.split(".")[-1] for n in test["depends_on"]["nodes"] if n.startswith("model.") and n != attached]
+        if others:
+            found.setdefault(attached, []).append((test["name"], others))
+    return found
+
+
 def _model_task(
-    dag: DAG, task_group: Any, node: DbtNode, task_args: dict[str, Any], config: DagConfig, **_: Any
+    dag: DAG,
+    task_group: Any,
+    node: DbtNode,
+    task_args: dict[str, Any],
+    config: DagConfig,
+    cross_tests: Mapping[str, list[tuple[str, list[str]]]],
+    **_: Any,
 ) -> DbtModelTask:
     """Cosmos node converter: a task named exactly after the model, gated on its tests."""
+    own = cross_tests.get(node.unique_id, [])
     return model_task_class()(
         task_id=node.name,
         dag=dag,
         task_group=task_group,
         has_tests=bool(node.has_test),
         upstream_models=[d for d in node.depends_on if d.startswith("model.")],
+        cross_model_tests=[name for name, _ in own],
+        test_peers=sorted({other for _, others in own for other in others}),
         writer_lock_path=str(config.lock_path) if config.target == "local" else None,
         writer_lock_timeout=writer_lock_timeout(config),
         extra_context={
@@ -111,8 +142,10 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
     # Every dbt command of a run (the shared build, a model's retry) sees the same interval and flag.
     dbt_args: dict[str, Any] = {"vars": INTERVAL_VARS, "full_refresh": "{{ params.full_refresh }}"}
 
+    cross_tests = tests_reading_other_models(config.manifest_path)
+
     def convert(**kwargs: Any) -> DbtModelTask:
-        return _model_task(config=config, **kwargs)
+        return _model_task(config=config, cross_tests=cross_tests, **kwargs)
 
     profile = ProfileConfig(
         profile_name=PROFILE_NAME,

@@ -26,9 +26,11 @@ from airflow import __version__ as airflow_version
 from airflow.exceptions import AirflowException  # type: ignore[attr-defined]
 from airflow.triggers.base import StartTriggerArgs
 from cosmos.airflow.compatibility import AirflowSkipException
+from cosmos.constants import AIRFLOW_VERSION
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
     DbtTestStatus,
+    build_producer_state_fetcher,
     get_dbt_event_xcom_key,
     get_status_xcom_key,
     get_xcom_val,
@@ -106,6 +108,8 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
         *,
         has_tests: bool,
         upstream_models: list[str] | None = None,
+        cross_model_tests: list[str] | None = None,
+        test_peers: list[str] | None = None,
         writer_lock_path: str | None = None,
         writer_lock_timeout: float = WRITER_LOCK_TIMEOUT,
         **kwargs: Any,
@@ -113,6 +117,9 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
         super().__init__(**kwargs)
         self.has_tests = has_tests
         self.upstream_models = upstream_models or []
+        self.cross_model_tests = cross_model_tests or []
+        self.test_peers = test_peers or []
+        self._own_build = False
         self.writer_lock_path = writer_lock_path
         self.writer_lock_timeout = writer_lock_timeout
         self.start_from_trigger = True
@@ -124,6 +131,7 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
                 "upstream_models": self.upstream_models,
                 "has_tests": self.has_tests,
                 "poke_interval": float(self.poke_interval),
+                "test_peers": self.test_peers,
             },
             next_method="resume_on_worker",
             next_kwargs=None,
@@ -164,7 +172,16 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
         lock = Path(self.writer_lock_path) if self.writer_lock_path else None
         with writer_lock(lock, self.writer_lock_timeout, _holder(context)):
-            return bool(super()._fallback_to_non_watcher_run(try_number, context))
+            self._own_build = True
+            try:
+                return bool(super()._fallback_to_non_watcher_run(try_number, context))
+            finally:
+                self._own_build = False
+
+    def build_and_run_cmd(self, context: Any, cmd_flags: list[str] | None = None, **kwargs: Any) -> Any:
+        if self._own_build:
+            cmd_flags = own_build_selection(cmd_flags or [], self.cross_model_tests)
+        return super().build_and_run_cmd(context, cmd_flags=cmd_flags, **kwargs)
 
     def _dbt_message(self, ti: Any, wait: float = 10.0) -> str | None:
         """dbt's message on this model's failure; the producer may publish it just after the status."""
@@ -176,6 +193,17 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
             if time.monotonic() >= deadline:
                 return None
             time.sleep(1)
+
+
+def own_build_selection(cmd_flags: list[str], cross_model_tests: list[str]) -> list[str]:
+    """The model's own `dbt build`: the model, the tests on it alone, and the tests defined on it that read
+    other models (whose tasks are done by now), never the tests of other models that read this one (dbt's
+    default, eager selection, would run those before their own model may exist)."""
+    flags = list(cmd_flags)
+    if "--select" in flags:
+        at = flags.index("--select") + 2
+        flags[at:at] = cross_model_tests
+    return [*flags, "--indirect-selection", "cautious"]
 
 
 class WorkerModelTask(DbtModelTask):
@@ -198,9 +226,30 @@ class WorkerModelTask(DbtModelTask):
         return DbtRunWatcherOperator.execute(self, context)
 
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
+        # Cosmos' poke starts the model's own build on several paths; each waits here, in the worker, for the
+        # models its tests read (ModelTrigger waits in the triggerer), within the task's execution_timeout.
+        if not self._peers_done(context):
+            self.log.info("Waiting for the tasks of %s: the tests on this model read them.", ", ".join(self.test_peers))
+            while not self._peers_done(context):
+                time.sleep(float(self.poke_interval))
         result = super()._fallback_to_non_watcher_run(try_number, context)
         self._ran_locally = True
         return result
+
+    def _peers_done(self, context: Any) -> bool:
+        """Whether the tasks of the models this model's tests read are done (as ModelTrigger waits for)."""
+        ti = context["ti"]
+        for peer in self.test_peers:
+            fetch = build_producer_state_fetcher(
+                airflow_version=AIRFLOW_VERSION,
+                dag_id=ti.dag_id,
+                run_id=ti.run_id,
+                producer_task_id=peer,
+                logger=self.log,
+            )
+            if fetch is not None and fetch() not in PRODUCER_DONE:
+                return False
+        return True
 
     def _status(self, ti: Any, unique_id: str) -> Any:
         """What the shared `dbt build` reported for a node (None while it has not reached it)."""

@@ -60,6 +60,7 @@ class ModelTrigger(BaseTrigger):
         upstream_models: list[str] | None = None,
         has_tests: bool = False,
         poke_interval: float = 3.0,
+        test_peers: list[str] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Airflow's BaseTrigger is untyped
         self.model_unique_id = model_unique_id
@@ -67,6 +68,7 @@ class ModelTrigger(BaseTrigger):
         self.upstream_models = list(upstream_models or [])
         self.has_tests = has_tests
         self.poke_interval = poke_interval
+        self.test_peers = list(test_peers or [])
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -77,6 +79,7 @@ class ModelTrigger(BaseTrigger):
                 "upstream_models": self.upstream_models,
                 "has_tests": self.has_tests,
                 "poke_interval": self.poke_interval,
+                "test_peers": self.test_peers,
             },
         )
 
@@ -113,11 +116,21 @@ class ModelTrigger(BaseTrigger):
             return state
 
     def _read_producer_state(self, dag_id: str, run_id: str) -> str | None:
+        return self._read_states(dag_id, run_id, [self.producer_task_id]).get(self.producer_task_id)
+
+    @staticmethod
+    def _read_states(dag_id: str, run_id: str, task_ids: list[str]) -> dict[str, str | None]:
         from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
-        states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[self.producer_task_id], run_ids=[run_id])
-        state = states.get(run_id, {}).get(self.producer_task_id)
-        return str(state) if state is not None else None
+        states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=task_ids, run_ids=[run_id])
+        found = states.get(run_id, {})
+        return {task: (str(found[task]) if found.get(task) is not None else None) for task in task_ids}
+
+    async def _peers_done(self) -> bool:
+        """Whether the tasks of the models this model's tests read are done (built, failed or not run)."""
+        ti = self._ti()
+        states = await sync_to_async(self._read_states)(ti.dag_id, ti.run_id, self.test_peers)
+        return all(state in PRODUCER_DONE for state in states.values())
 
     # The verdict.
 
@@ -148,7 +161,7 @@ class ModelTrigger(BaseTrigger):
         if is_dbt_node_status_success(await self._status(self.model_unique_id)) and await self._tests_passed():
             self.log.info("The shared dbt build already built %s and its tests passed.", self.model_unique_id)
             return TaskSuccessEvent()
-        return self._to_worker(BUILD, f"try {self._ti().try_number}: {self.model_unique_id} is built by its task")
+        return await self._build(f"try {self._ti().try_number}: {self.model_unique_id} is built by its task")
 
     async def _tests_passed(self) -> bool:
         if not self.has_tests:
@@ -161,8 +174,8 @@ class ModelTrigger(BaseTrigger):
             if status is None:
                 producer = await self._producer_state()
                 if producer in PRODUCER_DONE:
-                    return self._to_worker(
-                        BUILD, f"the shared dbt build ended ({producer}) without reporting {self.model_unique_id}"
+                    return await self._build(
+                        f"the shared dbt build ended ({producer}) without reporting {self.model_unique_id}"
                     )
             elif is_dbt_node_status_success(status):
                 if event := await self._tests_verdict():
@@ -172,8 +185,8 @@ class ModelTrigger(BaseTrigger):
                 if any(not is_dbt_node_status_success(parent) for parent in parents):
                     # This task only starts once its upstream tasks succeeded, so the parent that failed in
                     # the build has since been retried or cleared and succeeded: the model's turn has come.
-                    return self._to_worker(
-                        BUILD, f"dbt skipped {self.model_unique_id} after a parent failed; that parent succeeded since"
+                    return await self._build(
+                        f"dbt skipped {self.model_unique_id} after a parent failed; that parent succeeded since"
                     )
                 return self._to_worker(FAIL, f"{self.model_unique_id} finished with status '{status}'", status=status)
             await self._pause()
@@ -192,6 +205,14 @@ class ModelTrigger(BaseTrigger):
         if await self._producer_state() in PRODUCER_DONE:
             return self._to_worker(FAIL, f"dbt finished without reporting every test of {self.model_unique_id}")
         return None
+
+    async def _build(self, why: str) -> TriggerEvent:
+        """Hand the task to a worker to build its model, once the models its tests read were built in the run."""
+        if self.test_peers and not await self._peers_done():
+            self.log.info("Waiting for the tasks of %s: the tests on this model read them.", ", ".join(self.test_peers))
+            while not await self._peers_done():
+                await self._pause()
+        return self._to_worker(BUILD, why)
 
     def _to_worker(self, action: str, why: str, **extra: str) -> TriggerEvent:
         self.log.info("Handing the task to a worker (%s): %s.", action, why)

@@ -9,6 +9,7 @@ separate host would have.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,8 +97,10 @@ class CeleryAirflow(LocalAirflow):
         kind = "worker" if name.startswith(WORKER_PREFIX) else MWAA_COMPONENT[name]
         # startup.sh's exports win over the defaults above, as on MWAA; Airflow's own settings win over both.
         merged = {**env, **self.component_envs.get(kind, {})}
-        merged.update(
-            {k: v for k, v in env.items() if k.startswith("AIRFLOW__") or k in ("AIRFLOW_HOME", "PYTHONPATH")}
+        merged.update({k: v for k, v in env.items() if k.startswith("AIRFLOW__") or k == "AIRFLOW_HOME"})
+        # The rehearsal's host-name module joins the path startup.sh exported (the dags folder, for the triggerer).
+        merged["PYTHONPATH"] = os.pathsep.join(
+            p for p in (self.component_envs.get(kind, {}).get("PYTHONPATH"), env.get("PYTHONPATH")) if p
         )
         merged.update(self.dag_env)
         merged["TICKIT_REHEARSAL_HOSTNAME"] = name

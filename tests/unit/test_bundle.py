@@ -454,8 +454,11 @@ def test_startup_script_sourced_like_mwaa(bundle: BundleReport, tmp_path: Path) 
     assert (venv / ".tickit-requirements").read_text() == f"{pins} {lock_sha256}"
     assert (tmp_path / "python3-virtualenv" / "bin" / "dbt").resolve() == venv / "bin" / "dbt"
     assert env["PATH"].endswith(f":{tmp_path}/python3-virtualenv/bin")
-    # MWAA's own path kept, after the dags folder: the triggerer imports the model trigger from there.
-    assert env["PIP_USER"] == "true" and env["PYTHONPATH"] == f"{home}/dags:/mwaa/python"
+    # MWAA's own path kept, after a folder holding only tickit_platform (from the dags folder): the triggerer
+    # imports the model trigger from there, and dbt finds no `dbt_*` module (the DAG file) to load as a plugin.
+    assert env["PIP_USER"] == "true" and env["PYTHONPATH"] == f"{home}/tickit-python:/mwaa/python"
+    assert [p.name for p in (home / "tickit-python").iterdir()] == ["tickit_platform"]
+    assert (home / "tickit-python" / "tickit_platform").readlink() == home / "dags" / "tickit_platform"
     assert "PIP_CONFIG_FILE" not in env  # set inside the install's subshell only
 
     # Idempotent: a venv that already has the pinned versions is left alone.

@@ -52,8 +52,13 @@ fi
 export PATH="${PATH}:${TICKIT_DBT_VENV%/*}/bin"
 # The model tasks start in the triggerer (Airflow 3.2+), which imports their trigger by class path
 # (tickit_platform.orchestration.model_trigger). A worker finds tickit_platform beside the DAG file it
-# parses; the triggerer does not look in the dags folder, so the folder goes on every component's path.
-export PYTHONPATH="${TICKIT_AIRFLOW_HOME}/dags${PYTHONPATH:+:${PYTHONPATH}}"
+# parses; the triggerer does not look in the dags folder. So a folder holding only a link to the package
+# goes on every component's path; not the dags folder itself: dbt imports every `dbt_*` module on the path
+# as a plugin, and the DAG file (dbt_tickit_medallion_dag.py) would be one.
+TICKIT_PYTHON_DIR="${TICKIT_AIRFLOW_HOME}/tickit-python"
+mkdir -p "${TICKIT_PYTHON_DIR}"
+ln -sfn "${TICKIT_AIRFLOW_HOME}/dags/tickit_platform" "${TICKIT_PYTHON_DIR}/tickit_platform"
+export PYTHONPATH="${TICKIT_PYTHON_DIR}${PYTHONPATH:+:${PYTHONPATH}}"
 
 tickit_install_dbt() (
     # A subshell: nothing unset here leaks into Airflow's environment.

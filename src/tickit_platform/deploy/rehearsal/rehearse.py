@@ -158,7 +158,7 @@ def _check_dbt_postgres(worker_env: Mapping[str, str], say: Say) -> None:
     dbt = Path(worker_env.get(envvars.DBT_EXECUTABLE, ""))
     python = dbt.parent / "python"
     if not python.exists():
-        raise RehearsalError(f"step 'startup.sh' left no dbt virtualenv: TICKIT_DBT_EXECUTABLE={dbt} does not exist")
+        raise RehearsalError(f"step 'startup.sh' left no dbt virtualenv: {envvars.DBT_EXECUTABLE}={dbt} does not exist")
     probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('dbt-postgres'))"]
     done = subprocess.run(probe, capture_output=True, text=True, check=False, timeout=60)
     if done.returncode == 0:

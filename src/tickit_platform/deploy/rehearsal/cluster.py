@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tickit_platform import envvars
-from tickit_platform.local.airflow import LocalAirflow, free_port
+from tickit_platform.local.airflow import LocalAirflow
+from tickit_platform.local.processes import free_port
 
 HOSTNAME_MODULE = Path(__file__).with_name("worker_hostname.py")
 # MWAA's container kind for each component (MWAA_AIRFLOW_COMPONENT, which startup.sh branches on).

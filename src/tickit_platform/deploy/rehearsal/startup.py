@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tickit_platform import envvars
 from tickit_platform.deploy.rehearsal import RehearsalError
-from tickit_platform.local.airflow import free_port
+from tickit_platform.local.processes import free_port
 
 # Run with `bash -c WRAPPER mwaa SCRIPT ENV_FILE`: the shape of MWAA's execute-user-startup-script.
 WRAPPER = rf"""

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import duckdb
 
-from tickit_platform.local.airflow import session_members
+from tickit_platform.local.processes import session_members
 
 GOLD_VIEWS = ("gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity")
 

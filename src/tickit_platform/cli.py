@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from tickit_platform import envvars
 from tickit_platform.commands import airflow, data, dbt, deploy, run
 from tickit_platform.console import say_error
 from tickit_platform.errors import SettingsError, TickitError
@@ -17,7 +18,7 @@ COMMAND_GROUPS = (run, airflow, data, deploy, dbt)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tickit", description=__doc__)
-    parser.add_argument("--home", help="where everything is written (default $TICKIT_HOME or ./.tickit)")
+    parser.add_argument("--home", help=f"where everything is written (default ${envvars.HOME} or ./.tickit)")
     sub = parser.add_subparsers(dest="command", required=True)
     for group in COMMAND_GROUPS:
         group.add_parsers(sub)

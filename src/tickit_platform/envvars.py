@@ -51,6 +51,9 @@ ALERTS = (
     ALERT_QUARANTINE_THRESHOLD,
 )
 
+# data/fetch.py: one URL in place of the official tickitdb.zip URLs (a mirror, or a local server in tests).
+DATA_URL = "TICKIT_DATA_URL"
+
 # Run history (orchestration/artifacts.py): where every DAG run's artifacts are kept (a folder or
 # s3://bucket/prefix; default $TICKIT_HOME/runs) and how many runs are kept.
 RUNS_URI = "TICKIT_RUNS_URI"
@@ -68,6 +71,11 @@ POSTGRES_DBNAME = "DBT_POSTGRES_DBNAME"
 POSTGRES_PASSWORD = "DBT_POSTGRES_PASSWORD"  # pragma: allowlist secret (a variable name)
 POSTGRES_SCHEMA = "DBT_POSTGRES_SCHEMA"
 POSTGRES = (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DBNAME, POSTGRES_PASSWORD, POSTGRES_SCHEMA)
+# Where Redshift's COPY reads the raw files, read by the dbt project's load macros (load_raw/redshift.sql);
+# the DAG renders them from Airflow Variables (orchestration/config.py, REDSHIFT_ENV_TEMPLATES).
+S3_IAM_ROLE_ARN = "DBT_TICKIT_S3_IAM_ROLE_ARN"
+S3_REGION = "DBT_TICKIT_S3_REGION"
+S3_MANIFEST_URI = "DBT_TICKIT_S3_MANIFEST_URI"
 
 # Every name above that a DAG process reads: the startup script may export only these.
 DAG_VARIABLES = (
@@ -88,6 +96,18 @@ DAG_VARIABLES = (
     *POSTGRES,
 )
 
+# startup.sh's values block, filled in by `tickit deploy build` (deploy/bundle.py) and read by the script
+# itself on MWAA: shell variables of the script, never exported to Airflow.
+STARTUP_DBT_REQUIREMENTS = "TICKIT_DBT_REQUIREMENTS"
+STARTUP_DBT_LOCK_SHA256 = "TICKIT_DBT_LOCK_SHA256"
+STARTUP_DBT_DOCS = "TICKIT_DBT_DOCS"
+STARTUP_DOCS_TITLE = "TICKIT_DOCS_TITLE"
+
+# A rehearsal's own (deploy/rehearsal/): the file the startup wrapper saves the script's environment to,
+# and each Celery worker's host name, set by cluster.py and read by worker_hostname.py (which cannot import
+# this module, so it spells the name itself; tests/unit/test_envvars_spelled_once.py holds the two equal).
+STARTUP_ENV_FILE = "TICKIT_STARTUP_ENV_FILE"
+REHEARSAL_HOSTNAME = "TICKIT_REHEARSAL_HOSTNAME"
 
 # The warehouses a target can name (profiles.yml): DuckDB, PostgreSQL, Redshift.
 TARGETS = ("local", "postgres", "dwh")

@@ -39,7 +39,8 @@ from tickit_platform.deploy.rehearsal.runtime import find_python
 from tickit_platform.deploy.rehearsal.services import Redis
 from tickit_platform.deploy.rehearsal.startup import TIMEOUT_SECONDS
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
-from tickit_platform.local.airflow import ADMIN_USER, AirflowApi
+from tickit_platform.local.airflow import ADMIN_USER
+from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.orchestration.config import DAG_ID
 from tickit_platform.orchestration.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
 from tickit_platform.paths import REPO_ROOT

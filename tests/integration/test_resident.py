@@ -19,7 +19,7 @@ import pytest
 from tests.faults import alive_components
 from tests.support import copy_project
 
-from tickit_platform.local.airflow import session_members
+from tickit_platform.local.processes import session_members
 from tickit_platform.local.resident import RESIDENT_COMPONENTS, RESIDENT_FILE, stop_resident
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]

@@ -23,8 +23,9 @@ from typing import cast
 
 import pytest
 
+from tickit_platform import envvars
 from tickit_platform.data import fetch as fetch_module
-from tickit_platform.data.fetch import URL_ENV, FetchError, fetch
+from tickit_platform.data.fetch import FetchError, fetch
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.provenance import is_complete, read_provenance
 from tickit_platform.data.verify import DataFilesError
@@ -441,7 +442,7 @@ def test_official_mode_expects_official_counts(
 ) -> None:
     server.routes["/tickitdb.zip"] = Route(good_zip)
     url = server.url("/tickitdb.zip")
-    monkeypatch.setenv(URL_ENV, url)
+    monkeypatch.setenv(envvars.DATA_URL, url)
     dest = tmp_path / "official"
     with pytest.raises(FetchError) as caught:
         quick(dest)
@@ -460,7 +461,7 @@ def test_official_mode_with_official_counts(
 ) -> None:
     body = zip_folder(official_folder, padding=0)
     server.routes["/tickitdb.zip"] = Route(body)
-    monkeypatch.setenv(URL_ENV, server.url("/tickitdb.zip"))
+    monkeypatch.setenv(envvars.DATA_URL, server.url("/tickitdb.zip"))
     folder = quick(tmp_path / "official")
     prov = read_provenance(folder)
     assert prov.kind == "official"
@@ -471,7 +472,7 @@ def test_official_mode_with_official_counts(
 def test_official_falls_back_to_single_files(
     tmp_path: Path, server: Server, official_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(URL_ENV, raising=False)
+    monkeypatch.delenv(envvars.DATA_URL, raising=False)
     monkeypatch.setattr(fetch_module, "OFFICIAL_ZIP_URLS", (server.url("/gone/tickitdb.zip"),))
     monkeypatch.setattr(fetch_module, "OFFICIAL_FILE_BASE", server.url("/tickit/"))
     for fmt in load_formats().values():
@@ -483,7 +484,7 @@ def test_official_falls_back_to_single_files(
 
 
 def test_official_failure_reports_every_source(tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(URL_ENV, raising=False)
+    monkeypatch.delenv(envvars.DATA_URL, raising=False)
     monkeypatch.setattr(fetch_module, "OFFICIAL_ZIP_URLS", (server.url("/gone/tickitdb.zip"),))
     monkeypatch.setattr(fetch_module, "OFFICIAL_FILE_BASE", server.url("/tickit/"))
     with pytest.raises(FetchError) as caught:

@@ -113,3 +113,10 @@ def test_the_checker_sees_an_arrow_running_up(tmp_path: Path) -> None:
     module.write_text("from tickit_platform.local.runner import run_dag\nfrom tickit_platform import console\n")
     assert list(_imports(module)) == ["tickit_platform.local.runner", "tickit_platform.console"]
     assert LAYER[_room("tickit_platform.local.runner")] > LAYER["history"]
+
+
+def test_local_processes_and_api_client_sit_below_the_components() -> None:
+    """Inside local/: the process bookkeeping knows no Airflow, the REST client no launcher (local/airflow.py)."""
+    local = PACKAGE / "local"
+    assert [m for m in _imports(local / "processes.py") if _room(m) == "local"] == []
+    assert [m for m in _imports(local / "api_client.py") if _room(m) == "local"] == ["tickit_platform.local.processes"]

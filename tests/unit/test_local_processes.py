@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tickit_platform.local.airflow import AUTH_MANAGER_FILE, LocalAirflow, process_start, stop_strays
+from tickit_platform.local.airflow import AUTH_MANAGER_FILE, LocalAirflow
+from tickit_platform.local.processes import process_start, stop_strays
 
 
 @contextlib.contextmanager

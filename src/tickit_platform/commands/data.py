@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from tickit_platform import envvars
 from tickit_platform.commands.session import SubCommands, settings_from
 
 
@@ -17,7 +18,7 @@ def add_parsers(sub: SubCommands) -> None:
     synth = data.add_parser("synth", help="write synthetic files in exactly the official formats")
     synth.add_argument("--scale", type=float, help="1 = the official row counts (default 1)")
     synth.add_argument("--seed", type=int, help="random seed (default 42)")
-    synth.add_argument("--out", help="folder to write (default under TICKIT_HOME)")
+    synth.add_argument("--out", help=f"folder to write (default under {envvars.HOME})")
     synth.set_defaults(func=cmd_data_synth)
 
 

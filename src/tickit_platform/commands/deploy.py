@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from tickit_platform import console as out
+from tickit_platform import envvars
 from tickit_platform.commands.session import SubCommands, data_options, data_session, settings_from
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.errors import SettingsError
@@ -22,7 +23,7 @@ def add_parsers(sub: SubCommands) -> None:
 
 def _build_parser(deploy: SubCommands) -> None:
     bundle = deploy.add_parser("build", help="write the MWAA bucket layout: dags/, requirements.txt, startup.sh")
-    bundle.add_argument("--out", help="folder to write (default TICKIT_HOME/deploy/bundle)")
+    bundle.add_argument("--out", help=f"folder to write (default {envvars.HOME}/deploy/bundle)")
     bundle.add_argument(
         "--airflow-version",
         default=MWAA_DEFAULT_AIRFLOW_VERSION,

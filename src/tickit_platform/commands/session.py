@@ -46,7 +46,7 @@ def check_warehouse(settings: Settings, *, write: bool) -> None:
     from tickit_platform.warehouse.availability import check_writable
 
     if write:
-        from tickit_platform.local.airflow import stop_strays
+        from tickit_platform.local.processes import stop_strays
 
         check_writable(settings.home)
         # An Airflow a killed `tickit` left behind may still hold the warehouse: ours to stop, not to report.

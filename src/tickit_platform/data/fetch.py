@@ -31,6 +31,7 @@ from typing import Literal
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from tickit_platform import envvars
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.provenance import Provenance, is_complete, read_provenance, write_provenance
 from tickit_platform.data.verify import DataFilesError, find_files, verify_folder
@@ -39,8 +40,6 @@ from tickit_platform.errors import TickitError
 OFFICIAL_ZIP_URLS: tuple[str, ...] = ("https://docs.aws.amazon.com/redshift/latest/gsg/samples/tickitdb.zip",)
 # The same seven files, one by one, from the bucket the Redshift tutorials COPY from: used when no zip URL works.
 OFFICIAL_FILE_BASE = "https://s3.amazonaws.com/redshift-downloads/tickit/"
-# Replaces the official zip URLs with one URL (a mirror, or a local server in tests); still checked as official.
-URL_ENV = "TICKIT_DATA_URL"
 
 _CHUNK = 1 << 16
 _USER_AGENT = "tickit-platform"
@@ -156,7 +155,7 @@ def _is_url(source: str) -> bool:
 
 
 def _fetch_official(dest: Path, net: _Net) -> Path:
-    override = os.environ.get(URL_ENV, "").strip()
+    override = os.environ.get(envvars.DATA_URL, "").strip()
     urls = (override,) if override else OFFICIAL_ZIP_URLS
     failures: list[tuple[str, list[str]]] = []
     first_error: Exception | None = None

@@ -212,7 +212,7 @@ def decide(
         tried.append(f"{staged} ({_first_problem(still)})")
     raise PostgresStagingError(
         f"the PostgreSQL server at {address} cannot read the raw files in {raw_dir} ({reason}), nor a copy "
-        f"in {'; nor in '.join(tried) or 'a temp folder'}. Point TICKIT_RAW_DIR at a folder its OS user can "
+        f"in {'; nor in '.join(tried) or 'a temp folder'}. Point {envvars.RAW_DIR} at a folder its OS user can "
         "read (every parent folder must let it in), or use the local target."
     )
 
@@ -221,7 +221,7 @@ def _not_this_machine(raw_dir: Path, address: PostgresAddress, staged: Path) -> 
     return (
         f"the PostgreSQL server at {address} does not see this machine's files: it found no copy of the raw "
         f"files in {staged}, a folder written for it. The postgres target loads by having the server read "
-        f"TICKIT_RAW_DIR ({raw_dir}) itself, so the server must run on this machine (not another host or a "
+        f"{envvars.RAW_DIR} ({raw_dir}) itself, so the server must run on this machine (not another host or a "
         "container without that folder), as a role that is a superuser or has pg_read_server_files. "
         "Use a PostgreSQL on this machine (DBT_POSTGRES_HOST=127.0.0.1), or the local target."
     )

@@ -33,6 +33,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.version import Version
 
+from tickit_platform import envvars
 from tickit_platform.dbt_project.docs import DOCS_TITLE, docs_current, generate_docs
 from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.deploy.raw_manifests import DEFAULT_SOURCE_URI, MANIFEST_FOLDER, raw_manifests
@@ -190,7 +191,7 @@ def render_requirements(airflow_version: str, python_version: str, cosmos_versio
 astronomer-cosmos=={cosmos_version}
 # No dbt-core or dbt-redshift here on purpose: dbt's own pins clash with Airflow's constraints, so
 # dbt lives in its own virtualenv, {MWAA_DBT_VENV} (made by startup.sh
-# on the workers), and Cosmos runs that venv's dbt binary (TICKIT_DBT_EXECUTABLE).
+# on the workers), and Cosmos runs that venv's dbt binary ({envvars.DBT_EXECUTABLE}).
 """
 
 
@@ -211,10 +212,10 @@ def render_startup(dbt_core_version: str, dbt_redshift_version: str, lock_sha256
     lock_sha256: the wheelhouse's requirements file in plugins.zip, which the script checks before installing.
     """
     values = {
-        "TICKIT_DBT_REQUIREMENTS": f"dbt-core=={dbt_core_version} dbt-redshift=={dbt_redshift_version}",
-        "TICKIT_DBT_LOCK_SHA256": lock_sha256,
-        "TICKIT_DBT_DOCS": "true" if docs else "false",
-        "TICKIT_DOCS_TITLE": DOCS_TITLE,
+        envvars.STARTUP_DBT_REQUIREMENTS: f"dbt-core=={dbt_core_version} dbt-redshift=={dbt_redshift_version}",
+        envvars.STARTUP_DBT_LOCK_SHA256: lock_sha256,
+        envvars.STARTUP_DBT_DOCS: "true" if docs else "false",
+        envvars.STARTUP_DOCS_TITLE: DOCS_TITLE,
     }
     block = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
     template = STARTUP_TEMPLATE.read_text()

@@ -1,8 +1,11 @@
-"""A real, local Airflow under TICKIT_HOME: API server, scheduler and DAG processor as child processes.
+"""A real, local Airflow under TICKIT_HOME: API server, scheduler, DAG processor and triggerer as children.
 
 `tickit run` and `tickit ui` both start the same components Airflow's `standalone` would, but with
 free ports, telemetry off, a small LocalExecutor and everything kept under TICKIT_HOME. They run in
 their own process group so that stopping (or Ctrl-C) ends exactly what was started, nothing else.
+
+The components' processes (sessions, the state file, strays left by a killed `tickit`) are handled by
+local/processes.py; the REST API they serve is called through local/api_client.py.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,78 +24,35 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from tickit_platform.dbt_project.docs import cosmos_docs_projects
-from tickit_platform.errors import TickitError
+from tickit_platform.local.api_client import AirflowApi
+from tickit_platform.local.processes import (
+    GONE,
+    STATE_FILE,
+    AirflowStartError,
+    ComponentDiedError,
+    Process,
+    free_port,
+    kill_sessions,
+    process_start,
+    signal_group,
+    stop_strays,
+)
 from tickit_platform.paths import DAGS_DIR
 
-TERMINAL_RUN_STATES = {"success", "failed"}
 ADMIN_USER = "admin"
-
-
-class AirflowStartError(TickitError):
-    """A component did not come up; the message names its log file."""
-
-
-class ComponentDiedError(TickitError):
-    """A component exited during a run and again after its one restart; the message says which and why."""
-
 
 # Every component is restarted once (docs/decisions/018-supervision.md): Airflow is built for it (the
 # scheduler adopts or fails by heartbeat what its predecessor left, the API server is stateless), and a
 # second death in one run means something a restart will not fix.
 RESTARTS_PER_COMPONENT = 1
 LOG_TAIL_LINES = 15
-STATE_FILE = "components.json"
 # Where SimpleAuthManager keeps the admin's generated password (in AIRFLOW_HOME).
 AUTH_MANAGER_FILE = "simple_auth_manager_passwords.json.generated"
 # How long `stop` waits for killed processes to end.
 STOP_KILL_TIMEOUT = 10.0
-API_ATTEMPTS = 5
-# The exit "code" of a component this process did not start (a resident one, local/resident.py): it is not
-# our child, so its real exit status is not ours to read.
-GONE = -(1 << 16)
-
-
-class Process(Protocol):
-    """What supervision needs of a component: a `subprocess.Popen`, or a resident one adopted by PID."""
-
-    @property
-    def pid(self) -> int: ...
-
-    def poll(self) -> int | None: ...
-
-    def wait(self, timeout: float | None = None) -> int: ...
-
-
-@dataclass
-class AdoptedProcess:
-    """A component an earlier `tickit up` started: not this process's child, so it is watched through /proc."""
-
-    pid: int
-    # When it started (process_start): a PID alone may name another process since.
-    started: str | None
-    returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None and not _is_ours(self.pid, self.started):
-            self.returncode = GONE
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while (code := self.poll()) is None:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(f"PID {self.pid}", timeout or 0.0)
-            time.sleep(0.05)
-        return code
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # The triggerer holds every model task while it waits (docs/decisions/023): one trigger per waiting task,
@@ -346,13 +305,13 @@ class LocalAirflow:
         (stuck in the kernel, on a hung disk) is named, and stays recorded for the next start to stop.
         """
         for proc in self.spawned:
-            _signal_group(proc, signal.SIGTERM)
+            signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + grace
         for proc in self.spawned:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(max(0.1, deadline - time.monotonic()))
         # Also after a leader exited: what it started may still run in its session.
-        _kill_sessions({proc.pid for proc in self.spawned})
+        kill_sessions({proc.pid for proc in self.spawned})
         deadline = time.monotonic() + kill_timeout
         survivors = []
         for proc in self.spawned:
@@ -402,38 +361,6 @@ def _passwords(path: Path) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def stop_strays(
-    airflow_home: Path,
-    say: Callable[[str], None],
-    state_file: str = STATE_FILE,
-    why: str = "left running by an earlier tickit that was killed",
-) -> None:
-    """Stop what an earlier `tickit` left running under this AIRFLOW_HOME (it was killed, no cleanup)."""
-    state = airflow_home / state_file
-    if not state.exists():
-        return
-    ours = set()
-    for name, pid, started in recorded_components(airflow_home, state_file):
-        if started is None and process_start(pid) is not None:
-            # Recorded without its start time (by an older version): it may be another program's PID by now.
-            say(f"Not stopping PID {pid} (recorded as Airflow {name}): nothing says it is still that process.")
-        elif _is_ours(pid, started):
-            say(f"Stopping Airflow {name} (PID {pid}) {why}.")
-            ours.add(pid)
-    _kill_sessions(ours)
-    state.unlink(missing_ok=True)
-
-
-def recorded_components(airflow_home: Path, state_file: str = STATE_FILE) -> list[tuple[str, int, str | None]]:
-    """(name, PID, start time) of every process `LocalAirflow.record` listed in this state file (the start
-    time None where the record has none); none if it is unreadable."""
-    try:
-        recorded = json.loads((airflow_home / state_file).read_text())
-        return [(str(row[0]), int(row[1]), str(row[2]) if row[2:3] and row[2] else None) for row in recorded]
-    except (OSError, ValueError, TypeError, IndexError):
-        return []
-
-
 def _exit_reason(code: int) -> str:
     if code == GONE:
         return "is no longer running"
@@ -450,38 +377,6 @@ def _tail(path: Path, lines: int) -> str:
     return "\n".join("    " + line for line in text.splitlines()[-lines:])
 
 
-def _is_ours(pid: int, started: str | None) -> bool:
-    """Is this PID still the process recorded with this start time, and running? A PID is reused (after it
-    exits, or a reboot); a PID together with its start time names one process for good."""
-    if started is None or process_start(pid) != started:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie holds nothing
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): the start time matched
-
-
-def process_start(pid: int) -> str | None:
-    """When this process started, as the system records it; None when no such process exists.
-
-    Linux: field 22 of /proc/<pid>/stat (clock ticks after boot) with the boot's id, since the same tick
-    comes again after a reboot. Elsewhere (macOS): what `ps -o lstart=` prints.
-    """
-    if Path("/proc/self/stat").exists():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        except (OSError, IndexError):
-            return None
-        # The fields after the command's ")" start at field 3: field 22 is the 20th of them.
-        return f"{boot}:{fields[19]}" if len(fields) > 19 else None
-    try:
-        result = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
 def private_file(path: Path, content: Callable[[], str]) -> None:
     """Make sure `path` exists and only its owner can read it; a new one is created so (never widened and
     then narrowed), with `content()`. One from an older version, readable by others, is narrowed."""
@@ -493,174 +388,3 @@ def private_file(path: Path, content: Callable[[], str]) -> None:
         return
     with os.fdopen(fd, "w") as handle:
         handle.write(content())
-
-
-def session_members(sessions: set[int]) -> list[int]:
-    """The processes still running in these sessions (zombies, which hold nothing, aside).
-
-    Each component is started in a session of its own (its PID is the session id), and everything it
-    starts stays in it, a task process that moved to a process group of its own included.
-    """
-    members = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[3]) in sessions:
-            members.append(int(proc.name))
-    return members
-
-
-def _kill_sessions(sessions: set[int], timeout: float = 5.0) -> None:
-    """SIGKILL everything in these sessions, and return once nothing of them runs (ports, files released)."""
-    deadline = time.monotonic() + timeout
-    while (members := session_members(sessions)) and time.monotonic() < deadline:
-        for pid in members:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)
-
-
-def _signal_group(proc: Process, sig: signal.Signals) -> None:
-    if proc.poll() is not None and sig == signal.SIGTERM:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-
-
-class AirflowApi:
-    """The handful of Airflow REST API v2 calls the runner needs, with a token from the auth manager."""
-
-    def __init__(self, base_url: str, username: str, password: str) -> None:
-        self.base_url = base_url
-        body = json.dumps({"username": username, "password": password}).encode()
-        req = urllib.request.Request(
-            f"{base_url}/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
-        )
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            self.token = json.loads(resp.read())["access_token"]
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            f"{self.base_url}/api/v2{path}",
-            data=data,
-            method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        # SQLite metadata answers "database is locked" (a 500) while many tasks start at once: try again.
-        for attempt in range(API_ATTEMPTS):
-            try:
-                with urllib.request.urlopen(req, timeout=30) as resp:
-                    return json.loads(resp.read() or b"null")
-            except urllib.error.HTTPError as err:
-                if err.code < 500 or attempt == API_ATTEMPTS - 1:
-                    raise
-            time.sleep(1.0 + attempt)
-        raise AssertionError("unreachable")
-
-    def warm_execution_api(self) -> None:
-        """The API server builds its task-execution API on first use (about 4 s here); pay that now,
-        while Airflow starts, rather than inside the first task of a run."""
-        with urllib.request.urlopen(f"{self.base_url}/execution/health", timeout=60):
-            pass
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 180.0) -> None:
-        """Wait until the DAG processor has parsed the DAG; fail with its import error if it has one."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                self.call("GET", f"/dags/{dag_id}")
-                return
-            except urllib.error.HTTPError as err:
-                if err.code != 404:
-                    raise
-            errors = self.call("GET", "/importErrors").get("import_errors", [])
-            if errors:
-                raise AirflowStartError(f"The DAG file failed to import:\n{errors[0].get('stack_trace', errors[0])}")
-            time.sleep(0.5)
-        raise AirflowStartError(f"DAG {dag_id} did not appear within {timeout:.0f} s")
-
-    def trigger(self, dag_id: str, run_id: str, logical_date: str | None, conf: dict[str, Any] | None = None) -> str:
-        self.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
-        body: dict[str, Any] = {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf or {}}
-        try:
-            return str(self.call("POST", f"/dags/{dag_id}/dagRuns", body)["dag_run_id"])
-        except urllib.error.HTTPError as err:
-            if err.code == 409:  # a retried request whose first try was stored after all
-                return run_id
-            raise
-
-    def fail_unfinished_runs(self, dag_id: str, prefix: str) -> list[str]:
-        """Mark failed the runs with this id prefix that are still queued or running; their ids."""
-        runs = self.call("GET", f"/dags/{dag_id}/dagRuns?state=queued&state=running&limit=100")["dag_runs"]
-        abandoned = [str(r["dag_run_id"]) for r in runs if str(r["dag_run_id"]).startswith(prefix)]
-        for run_id in abandoned:
-            self.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", {"state": "failed"})
-        return abandoned
-
-    def run_state(self, dag_id: str, run_id: str) -> str:
-        return str(self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        """Every task instance of the run: the API returns at most `maximum_page_limit` (100) per page."""
-        found: list[dict[str, Any]] = []
-        while True:
-            page = self.call(
-                "GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?order_by=id&limit=100&offset={len(found)}"
-            )
-            found.extend(page["task_instances"])
-            if not page["task_instances"] or len(found) >= int(page["total_entries"]):
-                return found
-
-    def clear(self, dag_id: str, run_id: str, task_ids: list[str], downstream: bool = True) -> None:
-        body = {
-            "dry_run": False,
-            "dag_run_id": run_id,
-            "task_ids": task_ids,
-            "include_downstream": downstream,
-            "only_failed": False,
-            "reset_dag_runs": True,
-        }
-        self.call("POST", f"/dags/{dag_id}/clearTaskInstances", body)
-
-    def wait_run(
-        self,
-        dag_id: str,
-        run_id: str,
-        on_change: Callable[[list[dict[str, Any]]], None] | None = None,
-        timeout: float = 1800.0,
-        interval: float = 0.5,
-        supervise: Callable[[], None] | None = None,
-    ) -> str:
-        """Poll until the run ends; `on_change` sees the task instances whenever a state changes.
-
-        `supervise` is called on every poll: it restarts a dead component or raises. Meanwhile a
-        restarting API server refuses connections; that is waited out, not taken for the run's end.
-        """
-        deadline = time.monotonic() + timeout
-        seen: dict[str, str | None] = {}
-        while time.monotonic() < deadline:
-            if supervise is not None:
-                supervise()
-            try:
-                tis = self.task_instances(dag_id, run_id)
-                states = {ti["task_id"]: ti["state"] for ti in tis}
-                if states != seen and on_change is not None:
-                    on_change(tis)
-                seen = states
-                state = self.run_state(dag_id, run_id)
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if supervise is None:
-                    raise
-                time.sleep(interval)
-                continue
-            if state in TERMINAL_RUN_STATES:
-                if on_change is not None:
-                    on_change(self.task_instances(dag_id, run_id))
-                return state
-            time.sleep(interval)
-        raise TimeoutError(f"DAG run {run_id} did not finish within {timeout:.0f} s")

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from tickit_platform.dbt_project.manifest import MANIFEST_STAMP, project_fingerprint
-from tickit_platform.local.airflow import (
+from tickit_platform.local.airflow import LocalAirflow
+from tickit_platform.local.api_client import AirflowApi
+from tickit_platform.local.processes import (
     AdoptedProcess,
-    AirflowApi,
     AirflowStartError,
-    LocalAirflow,
     free_port,
     recorded_components,
     stop_strays,

@@ -14,7 +14,8 @@ from tickit_platform.dbt_project.manifest import ensure_manifest
 # Re-exported: the rehearsal takes the run's types from the launcher that makes them.
 from tickit_platform.history.record import DagRunResult as DagRunResult
 from tickit_platform.history.record import TaskOutcome as TaskOutcome
-from tickit_platform.local.airflow import AirflowApi, LocalAirflow
+from tickit_platform.local.airflow import LocalAirflow
+from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.local.resident import adopt, resident_session
 from tickit_platform.orchestration.alerts.messages import run_failure_subject
 from tickit_platform.orchestration.alerts.settings import AlertSettings

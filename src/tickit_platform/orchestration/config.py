@@ -37,10 +37,10 @@ REDSHIFT_ENV_TEMPLATES: dict[str, str] = {
     "DBT_REDSHIFT_REGION": "{{ var.value.get('redshift_region', 'eu-central-1') }}",
     "DBT_REDSHIFT_CLUSTER_ID": "{{ var.value.get('redshift_cluster_identifier', '') }}",
     "DBT_REDSHIFT_WORKGROUP_NAME": "{{ var.value.get('redshift_workgroup_name', '') }}",
-    "DBT_TICKIT_S3_IAM_ROLE_ARN": "{{ var.value.get('tickit_source_iam_role_arn', '') }}",
-    "DBT_TICKIT_S3_REGION": "{{ var.value.get('tickit_source_s3_region', 'us-east-1') }}",
+    envvars.S3_IAM_ROLE_ARN: "{{ var.value.get('tickit_source_iam_role_arn', '') }}",
+    envvars.S3_REGION: "{{ var.value.get('tickit_source_s3_region', 'us-east-1') }}",
     # The S3 folder of the manifests COPY reads (`tickit deploy push` uploads them to raw-manifests/).
-    "DBT_TICKIT_S3_MANIFEST_URI": "{{ var.value.get('tickit_source_manifest_uri', '') }}",
+    envvars.S3_MANIFEST_URI: "{{ var.value.get('tickit_source_manifest_uri', '') }}",
     "DBT_REDSHIFT_SCHEMA": "tickit",
     "DBT_REDSHIFT_PORT": "5439",
 }

@@ -15,6 +15,7 @@ from cosmos.constants import DbtResourceType, ExecutionMode, InvocationMode, Loa
 from cosmos.dbt.graph import DbtNode
 from cosmos.operators.local import DbtRunOperationLocalOperator
 
+from tickit_platform import envvars
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration import artifacts
 from tickit_platform.orchestration.alerts.notifiers import (
@@ -130,7 +131,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
     if not config.manifest_path.exists():
         raise ManifestMissingError(
             f"dbt manifest not found at {config.manifest_path}. Run `tickit run` once, or write it with "
-            f"`{manifest_command(config)}`, or point TICKIT_DBT_MANIFEST at one."
+            f"`{manifest_command(config)}`, or point {envvars.DBT_MANIFEST} at one."
         )
     env = config.dbt_env()
     common: dict[str, Any] = {

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from tickit_platform import envvars
 from tickit_platform.errors import TickitError
 
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
@@ -39,7 +40,7 @@ def check_warehouse(path: Path, *, write: bool) -> None:
         if "not a valid DuckDB database" in str(err):
             raise WarehouseUnavailableError(
                 f"{path} is not a DuckDB database; move it away (it is rebuilt by `tickit run`), or point "
-                "TICKIT_HOME elsewhere."
+                f"{envvars.HOME} elsewhere."
             ) from None
         raise WarehouseUnavailableError(f"the warehouse {path} cannot be opened: {err}") from None
 
@@ -54,7 +55,7 @@ def check_writable(folder: Path) -> None:
     except OSError as err:
         raise WarehouseUnavailableError(
             f"cannot write under {folder} ({err.strerror or err}); free some space or choose a writable folder "
-            "with --home or TICKIT_HOME."
+            f"with --home or {envvars.HOME}."
         ) from None
     finally:
         with contextlib.suppress(OSError):

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tickit_platform.local.airflow import LocalAirflow, free_port
+from tickit_platform import envvars
+from tickit_platform.local.airflow import LocalAirflow
+from tickit_platform.local.processes import free_port
 
 HOSTNAME_MODULE = Path(__file__).with_name("worker_hostname.py")
 # MWAA's container kind for each component (MWAA_AIRFLOW_COMPONENT, which startup.sh branches on).
@@ -103,7 +105,7 @@ class CeleryAirflow(LocalAirflow):
             p for p in (self.component_envs.get(kind, {}).get("PYTHONPATH"), env.get("PYTHONPATH")) if p
         )
         merged.update(self.dag_env)
-        merged["TICKIT_REHEARSAL_HOSTNAME"] = name
+        merged[envvars.REHEARSAL_HOSTNAME] = name
         merged["TMPDIR"] = str(self._host_dir(name) / "tmp")
         if name.startswith(WORKER_PREFIX):
             merged["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(free_port())

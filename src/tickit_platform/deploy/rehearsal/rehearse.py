@@ -30,7 +30,7 @@ from tickit_platform.deploy.rehearsal.startup import TIMEOUT_SECONDS, mwaa_env, 
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.deploy.wheelhouse import PLUGINS_ZIP, extract_plugins_zip
 from tickit_platform.home import HomeLayout
-from tickit_platform.local.airflow import AirflowApi
+from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.local.runner import DagRunResult, trigger_and_wait
 from tickit_platform.orchestration.config import DAG_ID, airflow_variable_names
 from tickit_platform.warehouse.results import GOLD_ORDER
@@ -158,7 +158,7 @@ def _check_dbt_postgres(worker_env: Mapping[str, str], say: Say) -> None:
     dbt = Path(worker_env.get(envvars.DBT_EXECUTABLE, ""))
     python = dbt.parent / "python"
     if not python.exists():
-        raise RehearsalError(f"step 'startup.sh' left no dbt virtualenv: TICKIT_DBT_EXECUTABLE={dbt} does not exist")
+        raise RehearsalError(f"step 'startup.sh' left no dbt virtualenv: {envvars.DBT_EXECUTABLE}={dbt} does not exist")
     probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('dbt-postgres'))"]
     done = subprocess.run(probe, capture_output=True, text=True, check=False, timeout=60)
     if done.returncode == 0:

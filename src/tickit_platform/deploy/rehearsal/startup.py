@@ -12,24 +12,25 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from tickit_platform import envvars
 from tickit_platform.deploy.rehearsal import RehearsalError
-from tickit_platform.local.airflow import free_port
+from tickit_platform.local.processes import free_port
 
 # Run with `bash -c WRAPPER mwaa SCRIPT ENV_FILE`: the shape of MWAA's execute-user-startup-script.
-WRAPPER = r"""
-tickit_startup_done() {
-    env -0 > "$TICKIT_STARTUP_ENV_FILE"
-    builtin exit "${1:-0}"
-}
+WRAPPER = rf"""
+tickit_startup_done() {{
+    env -0 > "${envvars.STARTUP_ENV_FILE}"
+    builtin exit "${{1:-0}}"
+}}
 shopt -s expand_aliases
 alias exit=tickit_startup_done
-TICKIT_STARTUP_ENV_FILE="$2"
+{envvars.STARTUP_ENV_FILE}="$2"
 # shellcheck disable=SC1090
 source "$1"
 tickit_startup_done 0
 """
 # The wrapper's own variables are not the script's exports.
-_WRAPPER_NAMES = {"TICKIT_STARTUP_ENV_FILE", "_", "SHLVL", "PWD", "OLDPWD"}
+_WRAPPER_NAMES = {envvars.STARTUP_ENV_FILE, "_", "SHLVL", "PWD", "OLDPWD"}
 TIMEOUT_SECONDS = 300
 
 

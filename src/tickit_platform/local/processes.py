@@ -1,0 +1,178 @@
+"""The processes of a local Airflow's components: recorded, found again, stopped, and the errors they end in.
+
+Every component runs in a session (process group) of its own, so that stopping it ends what it started
+too, and is recorded in a state file (components.json) with its start time, so that a later start or
+`tickit down` stops exactly those processes, never another that reused a PID. What the components are
+and how they start is local/airflow.py's: nothing here runs an Airflow command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from tickit_platform.errors import TickitError
+
+
+class AirflowStartError(TickitError):
+    """A component did not come up; the message names its log file."""
+
+
+class ComponentDiedError(TickitError):
+    """A component exited during a run and again after its one restart; the message says which and why."""
+
+
+# Where an installation lists its running processes (in AIRFLOW_HOME), for a later start to find.
+STATE_FILE = "components.json"
+# The exit "code" of a component this process did not start (a resident one, local/resident.py): it is not
+# our child, so its real exit status is not ours to read.
+GONE = -(1 << 16)
+
+
+class Process(Protocol):
+    """What supervision needs of a component: a `subprocess.Popen`, or a resident one adopted by PID."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+@dataclass
+class AdoptedProcess:
+    """A component an earlier `tickit up` started: not this process's child, so it is watched through /proc."""
+
+    pid: int
+    # When it started (process_start): a PID alone may name another process since.
+    started: str | None
+    returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and not _is_ours(self.pid, self.started):
+            self.returncode = GONE
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"PID {self.pid}", timeout or 0.0)
+            time.sleep(0.05)
+        return code
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_strays(
+    airflow_home: Path,
+    say: Callable[[str], None],
+    state_file: str = STATE_FILE,
+    why: str = "left running by an earlier tickit that was killed",
+) -> None:
+    """Stop what an earlier `tickit` left running under this AIRFLOW_HOME (it was killed, no cleanup)."""
+    state = airflow_home / state_file
+    if not state.exists():
+        return
+    ours = set()
+    for name, pid, started in recorded_components(airflow_home, state_file):
+        if started is None and process_start(pid) is not None:
+            # Recorded without its start time (by an older version): it may be another program's PID by now.
+            say(f"Not stopping PID {pid} (recorded as Airflow {name}): nothing says it is still that process.")
+        elif _is_ours(pid, started):
+            say(f"Stopping Airflow {name} (PID {pid}) {why}.")
+            ours.add(pid)
+    kill_sessions(ours)
+    state.unlink(missing_ok=True)
+
+
+def recorded_components(airflow_home: Path, state_file: str = STATE_FILE) -> list[tuple[str, int, str | None]]:
+    """(name, PID, start time) of every process `LocalAirflow.record` listed in this state file (the start
+    time None where the record has none); none if it is unreadable."""
+    try:
+        recorded = json.loads((airflow_home / state_file).read_text())
+        return [(str(row[0]), int(row[1]), str(row[2]) if row[2:3] and row[2] else None) for row in recorded]
+    except (OSError, ValueError, TypeError, IndexError):
+        return []
+
+
+def _is_ours(pid: int, started: str | None) -> bool:
+    """Is this PID still the process recorded with this start time, and running? A PID is reused (after it
+    exits, or a reboot); a PID together with its start time names one process for good."""
+    if started is None or process_start(pid) != started:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie holds nothing
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): the start time matched
+
+
+def process_start(pid: int) -> str | None:
+    """When this process started, as the system records it; None when no such process exists.
+
+    Linux: field 22 of /proc/<pid>/stat (clock ticks after boot) with the boot's id, since the same tick
+    comes again after a reboot. Elsewhere (macOS): what `ps -o lstart=` prints.
+    """
+    if Path("/proc/self/stat").exists():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        except (OSError, IndexError):
+            return None
+        # The fields after the command's ")" start at field 3: field 22 is the 20th of them.
+        return f"{boot}:{fields[19]}" if len(fields) > 19 else None
+    try:
+        result = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def session_members(sessions: set[int]) -> list[int]:
+    """The processes still running in these sessions (zombies, which hold nothing, aside).
+
+    Each component is started in a session of its own (its PID is the session id), and everything it
+    starts stays in it, a task process that moved to a process group of its own included.
+    """
+    members = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[3]) in sessions:
+            members.append(int(proc.name))
+    return members
+
+
+def kill_sessions(sessions: set[int], timeout: float = 5.0) -> None:
+    """SIGKILL everything in these sessions, and return once nothing of them runs (ports, files released)."""
+    deadline = time.monotonic() + timeout
+    while (members := session_members(sessions)) and time.monotonic() < deadline:
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+def signal_group(proc: Process, sig: signal.Signals) -> None:
+    if proc.poll() is not None and sig == signal.SIGTERM:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)

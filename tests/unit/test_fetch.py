@@ -351,6 +351,21 @@ def test_not_found_fails_at_once(tmp_path: Path, server: Server) -> None:
     assert not (tmp_path / "dl").exists()
 
 
+def test_a_failed_download_never_repeats_the_urls_credentials(tmp_path: Path, server: Server) -> None:
+    """A pre-signed link's signature and a user:token in the URL are secrets: the error shows scheme, host and
+    path (what the user needs to see which download failed), never them."""
+    signed = server.url("/nothing.zip") + "?X-Amz-Signature=s3cr3t-signature"
+    with pytest.raises(FetchError) as caught:
+        quick(tmp_path / "dl", signed)
+    assert "s3cr3t-signature" not in str(caught.value)
+    assert f"could not download {server.url('/nothing.zip')}?…: HTTP 404" in str(caught.value)
+    with_user = server.url("/nothing.zip").replace("http://", "http://someone:s3cr3t-token@")
+    with pytest.raises(FetchError) as caught:
+        quick(tmp_path / "dl", with_user, retries=0)
+    assert "s3cr3t-token" not in str(caught.value) and "someone" not in str(caught.value)
+    assert "/nothing.zip" in str(caught.value)
+
+
 def test_unreachable_server_fails_fast(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/tickitdb.zip"
     started = time.monotonic()

@@ -109,7 +109,7 @@ def fetch(
             return _fetch_zip_url(dest, source, kind="given", net=net)
         if "://" in source:
             raise _fail(
-                f"unsupported source {source}: only http(s) URLs, zip files and folders are supported",
+                f"unsupported source {shown(source)}: only http(s) URLs, zip files and folders are supported",
                 "Download it first (e.g. `aws s3 cp` for s3://) and pass the local zip or folder.",
             )
         path = Path(source).expanduser()
@@ -125,6 +125,16 @@ def fetch(
         _drop_if_empty(dest)
 
 
+def shown(source: str) -> str:
+    """A source as messages and the provenance show it: a URL without the user, password and query where
+    credentials and signatures travel (a pre-signed S3 link, `https://user:token@host/...`); else as given."""
+    parts = urllib.parse.urlsplit(source)
+    if not parts.scheme or not parts.netloc:
+        return source
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
+
+
 def _same_source(dest: Path, source: str | None) -> bool:
     try:
         prov = read_provenance(dest)
@@ -132,7 +142,7 @@ def _same_source(dest: Path, source: str | None) -> bool:
         return False
     if source is None:
         return prov.kind == "official"
-    return prov.kind == "given" and prov.source == source
+    return prov.kind == "given" and prov.source == shown(source)
 
 
 def _local_source_changed(dest: Path, source: str | None) -> bool:
@@ -195,7 +205,7 @@ def _reason_of(err: FetchError) -> tuple[str, list[str]]:
 def _not_official(url: str, err: DataFilesError) -> tuple[str, list[str]]:
     problems = err.problems or (str(err).splitlines()[0],)
     more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
-    return f"{url} did not give the official tickit files ({problems[0]}{more})", [f"  - {p}" for p in problems]
+    return f"{shown(url)} did not give the official tickit files ({problems[0]}{more})", [f"  - {p}" for p in problems]
 
 
 def _fetch_files(dest: Path, base: str, net: _Net) -> Path:
@@ -227,7 +237,7 @@ def _fetch_zip_url(dest: Path, url: str, *, kind: str, net: _Net) -> Path:
     # A finished download left by a run interrupted while unpacking; it is validated like a fresh one.
     if not target.is_file():
         _download(url, target, net)
-    return _install_zip(dest, target, kind=kind, source=url, owned=True)
+    return _install_zip(dest, target, kind=kind, source=shown(url), owned=True)
 
 
 def _zip_name(url: str) -> str:
@@ -373,7 +383,7 @@ def _download(url: str, target: Path, net: _Net) -> None:
             if not err.retry or attempt >= net.retries:
                 tries = f" (after {attempt + 1} attempts)" if attempt else ""
                 kept = ["The partial download is kept; the next try resumes it."] if part.is_file() else []
-                raise _fail(f"could not download {url}: {err.reason}{tries}", *kept) from None
+                raise _fail(f"could not download {shown(url)}: {err.reason}{tries}", *kept) from None
             net.sleep(net.backoff * 2**attempt)
             attempt += 1
             continue

@@ -118,7 +118,7 @@ def three_runs(builds: Builds, tmp_path: Path) -> Iterator[Settings]:
             keep(project, settings.runs_dir, run_id, **{"sources.json": "target/sources.json"})
         quarantined = {**figures, "load_audit": [{**a, "quarantined": i} for a in figures["load_audit"]]}
         run = dag_run(run_id, state, start + timedelta(hours=i), 60.0 + i)
-        record_run(settings.layout, run, quarantined, keep=DagConfig.from_settings(settings).keep_runs)
+        record_run(settings.layout, run, quarantined, keep=settings.dag.keep_runs)
         age(settings.layout.run_folder(run_id), start + timedelta(hours=i))
     yield settings
 

@@ -161,7 +161,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"No runs kept under {settings.runs_dir} yet: `tickit run` keeps each run there.")
         return 0
-    keep = DagConfig.from_settings(settings).keep_runs
+    keep = settings.dag.keep_runs
     out.print_kept_runs(out.console(), runs, keep)
     print(f"Report of one: tickit report --run ID (kept: the last {keep}, {envvars.KEEP_RUNS})")
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeAlias
 
@@ -35,8 +35,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
         source=getattr(args, "source", None),
         synthetic=True if getattr(args, "synthetic", False) else None,
     )
-    # The DAG's settings come from the environment too: a bad one is reported before any work starts.
-    DagConfig.from_settings(settings)
     return settings
 
 
@@ -95,4 +93,4 @@ def data_session(
 
             record_dataset(settings, folder)
     with raw_dir_for_target(target or settings.target, folder, say=say) as raw_dir:
-        yield DataSession(settings, folder, description, raw_dir, DagConfig.from_settings(settings, raw_dir))
+        yield DataSession(settings, folder, description, raw_dir, replace(settings.dag, raw_dir=raw_dir))

@@ -103,4 +103,13 @@ class Settings:
 
     @property
     def runs_dir(self) -> Path:
-        return self.layout.runs
+        """Where the DAG keeps its runs and `tickit run` records them, the one place `tickit runs` and the
+        report read: TICKIT_RUNS_URI's folder, else the home's runs/ (`DagConfig.history`)."""
+        location = self.dag.history.location
+        if "://" in location:
+            # An S3 prefix is MWAA's; the CLI records and reads runs it ran itself, in a folder.
+            raise SettingsError(
+                f"{envvars.RUNS_URI} (or {envvars.AIRFLOW_RUNS_URI}) is {location}: the CLI keeps its runs in a "
+                "local folder; unset it or give a folder"
+            )
+        return Path(location)

@@ -92,6 +92,9 @@ class DagConfig:
         object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
         if self.manifest_path is None:
             object.__setattr__(self, "manifest_path", self.layout.manifest)
+        if self.runs_uri is not None and "://" not in self.runs_uri:
+            # A folder, made absolute here: Airflow's processes do not share the CLI's working directory.
+            object.__setattr__(self, "runs_uri", str(Path(self.runs_uri).expanduser().resolve()))
 
     @property
     def layout(self) -> HomeLayout:

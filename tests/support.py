@@ -221,7 +221,7 @@ def latest_run_record(home: Path) -> dict[str, Any]:
     from tickit_platform.history.runs import RUN_RECORD, kept_runs, latest_recorded
     from tickit_platform.home import HomeLayout
 
-    latest = latest_recorded(kept_runs(HomeLayout(home)))
+    latest = latest_recorded(kept_runs(HomeLayout(home).runs))
     assert latest is not None, f"no run recorded under {home / 'runs'}"
     record: dict[str, Any] = json.loads((latest.folder / RUN_RECORD).read_text())
     return record

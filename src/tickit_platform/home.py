@@ -90,7 +90,8 @@ class HomeLayout:
 
     @property
     def runs(self) -> Path:
-        """What `tickit run` records of its DAG runs (the report's run section reads it)."""
+        """What `tickit run` records of its DAG runs (the report's run section reads it), unless
+        TICKIT_RUNS_URI names another folder (`Settings.runs_dir`)."""
         return self.root / "runs"
 
     def run_folder(self, run_id: str) -> Path:

@@ -1,7 +1,8 @@
 """The CLI's typed settings: flags win over environment variables, which win over defaults.
 
 Everything a run writes lives under `home` (TICKIT_HOME, default `./.tickit`), laid out by
-`HomeLayout`: delete that folder and the machine is as it was before.
+`HomeLayout`: delete that folder and the machine is as it was before. `from_env` reads the environment
+once per command, the DAG's configuration (`dag`) included, so the CLI and the DAG it starts agree.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tickit_platform import envvars
 from tickit_platform.envvars import check_target
 from tickit_platform.errors import SettingsError
 from tickit_platform.home import DEFAULT_HOME, HomeLayout
+from tickit_platform.orchestration.config import DagConfig
 
 DEFAULT_SCALE = 1.0
 DEFAULT_SEED = 42
@@ -32,12 +34,20 @@ class Settings:
     # A local zip, a folder of the seven files, or a URL; None means the official download.
     source: str | None = None
     synthetic: bool = False
+    # What the DAG's processes need, over the same home and target (it reaches Airflow via `dag.to_env()`).
+    # None: the DAG's default tuning, for settings made in code rather than read from the environment.
+    dag: DagConfig = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         check_target(self.target)
         if not self.scale > 0:
             raise SettingsError(f"scale must be greater than 0, got {self.scale}")
         object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
+        if self.dag is None:
+            object.__setattr__(self, "dag", DagConfig.for_home(self.home, self.target, {}))
+        elif (self.dag.home, self.dag.target) != (self.home, self.target):
+            # A programming error: two homes would mean the CLI and the DAG write to different places.
+            raise ValueError(f"the DAG's home and target {self.dag.home}, {self.dag.target} are not the settings'")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -54,7 +64,9 @@ class Settings:
             given["seed"] = envvars.whole_number(env, envvars.SEED, DEFAULT_SEED)
         given.setdefault("home", Path(envvars.text(env, envvars.HOME) or DEFAULT_HOME))
         given.setdefault("source", envvars.text(env, envvars.SOURCE))
-        return cls(**given)
+        # The DAG's tuning from the same mapping: a bad value is reported before any work starts.
+        home = Path(given["home"]).expanduser().resolve()
+        return cls(**given, dag=DagConfig.for_home(home, given["target"], env))
 
     @property
     def layout(self) -> HomeLayout:
@@ -91,4 +103,13 @@ class Settings:
 
     @property
     def runs_dir(self) -> Path:
-        return self.layout.runs
+        """Where the DAG keeps its runs and `tickit run` records them, the one place `tickit runs` and the
+        report read: TICKIT_RUNS_URI's folder, else the home's runs/ (`DagConfig.history`)."""
+        location = self.dag.history.location
+        if "://" in location:
+            # An S3 prefix is MWAA's; the CLI records and reads runs it ran itself, in a folder.
+            raise SettingsError(
+                f"{envvars.RUNS_URI} (or {envvars.AIRFLOW_RUNS_URI}) is {location}: the CLI keeps its runs in a "
+                "local folder; unset it or give a folder"
+            )
+        return Path(location)

@@ -185,7 +185,9 @@ def test_a_report_after_a_recorded_run_shows_its_tasks_and_timeline(built: Writt
         TaskOutcome("silver_users", "failed", 4.0, 2, start, end, log),
         TaskOutcome("gold_user_activity", "upstream_failed", None, 0, None, None, log),
     )
-    record_run(HomeLayout(home), DagRunResult("tickit_run__x", "failed", 9.0, tasks, started_at=start), {}, keep=20)
+    record_run(
+        HomeLayout(home).runs, DagRunResult("tickit_run__x", "failed", 9.0, tasks, started_at=start), {}, keep=20
+    )
     result = tickit("report", home=home)
     assert result.returncode == 0, result.stdout + result.stderr
     run = Written(home, result).data()["run"]

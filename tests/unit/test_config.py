@@ -8,6 +8,7 @@ user's to fix: every command says which variable and exits non-zero, with no tra
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,15 +49,28 @@ def test_only_the_dags_own_variable_names_cross_to_airflow(tmp_path: Path) -> No
 def test_a_local_runs_configuration_comes_from_the_settings_and_the_dags_tuning_from_the_environment(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(home=tmp_path / "home", target="postgres")
     env = {"TICKIT_HOME": str(tmp_path / "elsewhere"), "TICKIT_DAG_RETRIES": "4", "DBT_POSTGRES_DBNAME": "tickit"}
-    config = DagConfig.from_settings(settings, tmp_path / "raw", env=env)
+    settings = Settings.from_env(env, home=tmp_path / "home", target="postgres")
+    config = replace(settings.dag, raw_dir=tmp_path / "raw")
     layout = HomeLayout(tmp_path / "home")
     assert (config.home, config.target, config.raw_dir) == (layout.root, "postgres", tmp_path / "raw")
     assert config.manifest_path == layout.manifest
     assert config.warehouse_path == settings.warehouse_path == layout.warehouse
     assert config.retries == 4
     assert config.dbt_env()["DBT_POSTGRES_DBNAME"] == "tickit"
+
+
+def test_settings_made_in_code_carry_the_dags_default_tuning_over_their_own_home(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, target="postgres")
+    assert (settings.dag.home, settings.dag.target) == (tmp_path.resolve(), "postgres")
+    assert settings.dag == Settings.from_env({}, home=tmp_path, target="postgres").dag
+    with pytest.raises(ValueError, match="not the settings'"):
+        Settings(home=tmp_path, dag=DagConfig(home=tmp_path / "other"))
+
+
+def test_a_bad_dag_variable_stops_the_settings_themselves() -> None:
+    with pytest.raises(SettingsError, match="TICKIT_DAG_RETRIES"):
+        Settings.from_env({"TICKIT_DAG_RETRIES": "two"})
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ and compared with the kept files themselves.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -22,7 +23,9 @@ from tests.support import copy_project, in_process_tickit, run_dbt
 from tests.unit.test_deploy_push import aws_env, new_bucket, s3, s3_endpoint  # noqa: F401 - moto's S3 fixtures
 from tests.unit.test_report_page import CHARTS, embedded_json
 
+from tickit_platform.commands.session import settings_from
 from tickit_platform.data.synth import generate
+from tickit_platform.errors import SettingsError
 from tickit_platform.history.record import DagRunResult, TaskOutcome
 from tickit_platform.history.runs import DATA_FIGURES, RUN_RECORD, find_run, kept_runs, record_run
 from tickit_platform.history.summary import read_summary
@@ -118,7 +121,7 @@ def three_runs(builds: Builds, tmp_path: Path) -> Iterator[Settings]:
             keep(project, settings.runs_dir, run_id, **{"sources.json": "target/sources.json"})
         quarantined = {**figures, "load_audit": [{**a, "quarantined": i} for a in figures["load_audit"]]}
         run = dag_run(run_id, state, start + timedelta(hours=i), 60.0 + i)
-        record_run(settings.layout, run, quarantined, keep=DagConfig.from_settings(settings).keep_runs)
+        record_run(settings.runs_dir, run, quarantined, keep=settings.dag.keep_runs)
         age(settings.layout.run_folder(run_id), start + timedelta(hours=i))
     yield settings
 
@@ -140,7 +143,7 @@ def test_the_callback_keeps_the_builds_files_and_only_the_last_n_runs(builds: Bu
 
 
 def test_history_figures_are_the_kept_artifacts(three_runs: Settings) -> None:
-    runs = kept_runs(three_runs.layout)
+    runs = kept_runs(three_runs.runs_dir)
     assert [r.run_id for r in runs] == ["tickit_run__0", "tickit_run__1", "tickit_run__2"]
     trends = history(runs)
     assert [r.state for r in trends.runs] == ["success", "failed", "success"]
@@ -194,7 +197,7 @@ def test_one_run_says_there_is_no_history_yet_and_fifty_stay_readable(builds: Bu
     layout = HomeLayout(tmp_path / "home")
     start = datetime(2026, 1, 1, tzinfo=UTC)
     keep(builds.green, layout.runs, "only")
-    one = history(kept_runs(layout))
+    one = history(kept_runs(layout.runs))
     assert one.notices == ["Only one run is kept so far: no history yet. Trends appear from the next run on."]
     assert all(png.startswith(b"\x89PNG") for png in history_charts(one).values())
     for i in range(50):
@@ -202,14 +205,14 @@ def test_one_run_says_there_is_no_history_yet_and_fifty_stay_readable(builds: Bu
         keep(builds.broken if i % 7 == 3 else builds.green, layout.runs, run_id, keep_runs=60)
         age(layout.run_folder(run_id), start + timedelta(hours=i))
     age(layout.run_folder("only"), start - timedelta(days=1))
-    fifty = history(kept_runs(layout))
+    fifty = history(kept_runs(layout.runs))
     assert len(fifty.runs) == 51 and fifty.runs[0].run_id == "only" and fifty.runs[-1].run_id == "run49"
     assert [r.state for r in fifty.runs[1:8]] == ["success"] * 3 + ["failed"] + ["success"] * 3  # from dbt alone
     assert all(png.startswith(b"\x89PNG") for png in history_charts(fifty).values())
     # `tickit run` prunes to TICKIT_KEEP_RUNS when it records its run.
-    dropped = record_run(layout, dag_run("run49", "success", start, 1.0), {}, keep=20)
+    dropped = record_run(layout.runs, dag_run("run49", "success", start, 1.0), {}, keep=20)
     assert dropped == ["only", *(f"run{i:02d}" for i in range(30))]
-    assert [r.run_id for r in kept_runs(layout)] == [f"run{i:02d}" for i in range(30, 50)]
+    assert [r.run_id for r in kept_runs(layout.runs)] == [f"run{i:02d}" for i in range(30, 50)]
     assert (layout.run_folder("run49") / RUN_RECORD).is_file()
 
 
@@ -220,6 +223,33 @@ def test_history_settings_come_from_tickit_variables_or_mwaas_airflow_options(tm
     assert DagConfig.from_env({**home, **mwaa}).history == HistoryConfig("s3://bucket/runs", 5)
     ours = {**home, **mwaa, "TICKIT_RUNS_URI": str(tmp_path / "x"), "TICKIT_KEEP_RUNS": "3"}
     assert DagConfig.from_env(ours).history == HistoryConfig(str(tmp_path / "x"), 3)
+
+
+def test_the_cli_records_and_lists_runs_where_tickit_runs_uri_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The folder the DAG keeps its artifacts in is the one `tickit run` records in and `tickit runs` reads."""
+    elsewhere = (tmp_path / "elsewhere").resolve()
+    monkeypatch.setenv("TICKIT_RUNS_URI", str(elsewhere))
+    settings = settings_from(argparse.Namespace(home=str(tmp_path / "home")))
+    assert settings.runs_dir == elsewhere
+    # The DAG reads its configuration back from the environment `tickit run` hands Airflow.
+    assert DagConfig.from_env(settings.dag.to_env()).history.location == str(elsewhere)
+    record_run(settings.runs_dir, dag_run("tickit_run__1", "success", datetime(2026, 1, 1, tzinfo=UTC), 5.0), {}, 20)
+    assert (elsewhere / "tickit_run__1" / RUN_RECORD).is_file() and not settings.layout.runs.exists()
+    code, out, err = in_process_tickit(capsys, "--home", str(settings.home))("runs")
+    assert code == 0, err
+    assert [line.split()[1] for line in out.splitlines() if "tickit_run__" in line] == ["tickit_run__1"]
+
+
+def test_a_relative_runs_folder_is_the_same_for_every_process_and_an_s3_one_is_not_the_clis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({"TICKIT_RUNS_URI": "kept"})
+    assert settings.runs_dir == tmp_path.resolve() / "kept" and settings.dag.runs_uri == str(settings.runs_dir)
+    with pytest.raises(SettingsError, match="AIRFLOW__TICKIT__RUNS_URI"):
+        _ = Settings.from_env({"AIRFLOW__TICKIT__RUNS_URI": "s3://bucket/runs"}).runs_dir
 
 
 def test_runs_and_report_of_an_unknown_run(three_runs: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -235,7 +265,7 @@ def test_runs_and_report_of_an_unknown_run(three_runs: Settings, capsys: pytest.
         f"tickit: no kept run 'nope' under {three_runs.runs_dir}; `tickit runs` lists the kept runs' ids"
     ]
     with pytest.raises(Exception, match="no kept run"):
-        find_run(three_runs.layout, "../runs")
+        find_run(three_runs.runs_dir, "../runs")
     code, out, err = tickit("report", "--run", "tickit_run__1")
     assert code == 0, err
     page = three_runs.layout.run_report("tickit_run__1") / "report.html"

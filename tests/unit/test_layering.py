@@ -16,12 +16,13 @@ PACKAGE = Path(tickit_platform.__file__).parent
 
 # Lowest first. A room may import its own modules and those of any room in an earlier layer; never one
 # of its own layer's other rooms, never a later one. orchestration/ is low because it is the DAG's code,
-# shipped to MWAA alone: it may lean on the settings and the home's layout and on nothing of the CLI.
+# shipped to MWAA alone: it leans on the home's layout and on nothing of the CLI. The CLI's settings sit
+# just above it, because they hold the DAG's configuration (`Settings.dag`), built with them once.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "paths"),
     ("envvars", "home"),
-    ("settings",),
     ("orchestration",),
+    ("settings",),
     ("data", "dbt_project", "warehouse"),
     ("history",),
     ("reporting",),

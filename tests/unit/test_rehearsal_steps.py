@@ -11,20 +11,25 @@ from pathlib import Path
 
 import pytest
 
+from tickit_platform import envvars
+from tickit_platform.commands.session import postgres_address
+from tickit_platform.data.postgres_staging import PostgresAddress
 from tickit_platform.deploy.rehearsal import RehearsalError
 from tickit_platform.deploy.rehearsal.cluster import CeleryAirflow
-from tickit_platform.deploy.rehearsal.rehearse import RehearsalOptions, rehearsal_variables
+from tickit_platform.deploy.rehearsal.rehearse import RehearsalOptions, rehearsal_dag_env, rehearsal_variables
 from tickit_platform.deploy.rehearsal.runtime import (
     Constraints,
     effective_requirements,
     find_python,
     requirements_install_args,
 )
+from tickit_platform.deploy.rehearsal.services import Postgres
 from tickit_platform.deploy.rehearsal.startup import offline_pip_env, source_startup
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
 from tickit_platform.errors import TickitError
-from tickit_platform.orchestration.config import airflow_variable_names
+from tickit_platform.orchestration.config import DagConfig, airflow_variable_names
 from tickit_platform.paths import REPO_ROOT
+from tickit_platform.settings import Settings
 
 CONSTRAINTS = Constraints.for_airflow("3.0.6")
 
@@ -125,6 +130,38 @@ def test_the_variables_set_are_the_dags_and_terraforms_names(tmp_path: Path) -> 
     options = RehearsalOptions(home=tmp_path, bundle_dir=tmp_path, raw_dir=tmp_path, warehouse_db="wh")
     assert set(rehearsal_variables(options)) == terraform
     assert rehearsal_variables(options)["redshift_database_name"] == "wh"
+
+
+def test_the_rehearsal_sets_only_what_replaces_aws_and_writes_it_as_to_env_does(tmp_path: Path) -> None:
+    options = RehearsalOptions(home=tmp_path, bundle_dir=tmp_path, raw_dir=tmp_path / "raw", warehouse_db="wh")
+    env = rehearsal_dag_env(options)
+    assert set(env) == {
+        "TICKIT_TARGET", "TICKIT_RAW_DIR",
+        "DBT_POSTGRES_HOST", "DBT_POSTGRES_PORT", "DBT_POSTGRES_USER", "DBT_POSTGRES_DBNAME",
+    }  # fmt: skip
+    read = DagConfig.from_env(env)
+    assert (read.target, read.raw_dir) == ("postgres", tmp_path / "raw")
+    assert PostgresAddress.from_env(dict(read.postgres)) == PostgresAddress(dbname="wh")
+    secret = RehearsalOptions(
+        home=tmp_path,
+        bundle_dir=tmp_path,
+        raw_dir=tmp_path,
+        postgres=PostgresAddress(password="pw"),
+        extra_env={"X": "1"},
+    )
+    written = rehearsal_dag_env(secret)
+    assert (written[envvars.POSTGRES_PASSWORD], written["X"]) == ("pw", "1")
+
+
+def test_the_staging_check_and_the_rehearsal_talk_to_one_server(tmp_path: Path) -> None:
+    """One address model, read from DBT_POSTGRES_* once with the settings, with dbt's profile's defaults."""
+    assert RehearsalOptions(home=tmp_path, bundle_dir=tmp_path, raw_dir=tmp_path).postgres == PostgresAddress()
+    settings = Settings.from_env({"DBT_POSTGRES_HOST": "db.example.org", "DBT_POSTGRES_PORT": "5433"}, home=tmp_path)
+    address = postgres_address(settings)
+    assert (address.host, address.port, address.user) == ("db.example.org", 5433, "postgres")
+    options = RehearsalOptions(home=tmp_path, bundle_dir=tmp_path, raw_dir=tmp_path, postgres=address)
+    assert rehearsal_dag_env(options)["DBT_POSTGRES_HOST"] == "db.example.org"
+    assert Postgres(address).url("meta") == "postgresql+psycopg2://postgres@db.example.org:5433/meta"
 
 
 def test_mwaa_gets_the_scheduler_timeouts_the_rehearsal_runs_with() -> None:

@@ -116,7 +116,7 @@ def test_a_run_record_round_trips(tmp_path: Path) -> None:
         tmp_path, task("silver_users", "failed", log), task("gold_user_activity", "upstream_failed", log, None)
     )
     layout = Settings(home=tmp_path).layout
-    assert record_run(layout, run, {}, keep=20) == []
+    assert record_run(layout.runs, run, {}, keep=20) == []
     path = tmp_path / "runs" / "tickit_run__1" / RUN_RECORD
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["tickit_run__1"]  # one record per run
     record = json.loads(path.read_text())
@@ -142,7 +142,7 @@ def test_a_report_after_a_recorded_run_shows_its_tasks(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     log = tmp_path / "logs" / "attempt=1.log"
     record_run(
-        settings.layout,
+        settings.runs_dir,
         run_result(tmp_path, task("bronze_users", "success", log), task("silver_users", "failed", log)),
         {},
         keep=20,
@@ -182,6 +182,6 @@ def test_the_run_just_recorded_is_what_a_later_reader_finds(tmp_path: Path) -> N
     log = tmp_path / "logs" / "attempt=1.log"
     run = run_result(tmp_path, task("bronze_users", "success", log), task("silver_users", "failed", log))
     figures = {"description": "synthetic", "layers": {"raw": {"sales": 10}}, "load_audit": []}
-    record_run(layout, run, figures, keep=20)
-    assert as_recorded(layout, run, figures) == read_recorded_run(layout.run_folder(run.run_id))
-    assert latest_recorded(kept_runs(layout)) == as_recorded(layout, run, figures)
+    record_run(layout.runs, run, figures, keep=20)
+    assert as_recorded(layout.runs, run, figures) == read_recorded_run(layout.run_folder(run.run_id))
+    assert latest_recorded(kept_runs(layout.runs)) == as_recorded(layout.runs, run, figures)

@@ -7,7 +7,13 @@ from pathlib import Path
 
 from tickit_platform import console as out
 from tickit_platform import envvars
-from tickit_platform.commands.session import SubCommands, data_options, data_session, settings_from
+from tickit_platform.commands.session import (
+    SubCommands,
+    data_options,
+    data_session,
+    postgres_address,
+    settings_from,
+)
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.errors import SettingsError
 from tickit_platform.orchestration.config import DAG_ID
@@ -155,6 +161,8 @@ def cmd_deploy_rehearse(args: argparse.Namespace) -> int:
             constraints=Path(args.constraints) if args.constraints else None,
             warehouse_db=args.warehouse_db,
             redis_db=args.redis_db,
+            # The server the staging check above asked: one address for the check and the build.
+            postgres=postgres_address(settings),
         )
         with out.TaskProgress(console) as progress:
             result = rehearse(options, say, on_change=progress)

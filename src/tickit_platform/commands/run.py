@@ -105,10 +105,10 @@ def _record_history(
     from tickit_platform.history.runs import as_recorded, record_run
 
     figures = summary.data_figures()
-    dropped = record_run(settings.layout, result, figures, keep=config.keep_runs)
+    dropped = record_run(settings.runs_dir, result, figures, keep=config.keep_runs)
     if dropped:
         console.print(f"Run history: kept the last {config.keep_runs} runs, dropped {len(dropped)}.")
-    return as_recorded(settings.layout, result, figures)
+    return as_recorded(settings.runs_dir, result, figures)
 
 
 def _write_docs(console: Console, config: DagConfig) -> None:
@@ -140,7 +140,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.run is not None:  # an unknown id is said before anything else
         from tickit_platform.history.runs import find_run
 
-        find_run(settings.layout, args.run)
+        find_run(settings.runs_dir, args.run)
     check_warehouse(settings, write=False)  # before importing the charts' libraries: a busy file is said at once
     from tickit_platform.history.summary import read_summary
     from tickit_platform.reporting.report import write_report
@@ -157,11 +157,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from tickit_platform.history.runs import kept_runs
 
     settings = settings_from(args)
-    runs = kept_runs(settings.layout)
+    runs = kept_runs(settings.runs_dir)
     if not runs:
         print(f"No runs kept under {settings.runs_dir} yet: `tickit run` keeps each run there.")
         return 0
-    keep = DagConfig.from_settings(settings).keep_runs
+    keep = settings.dag.keep_runs
     out.print_kept_runs(out.console(), runs, keep)
     print(f"Report of one: tickit report --run ID (kept: the last {keep}, {envvars.KEEP_RUNS})")
     return 0

@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from tickit_platform.console import say_error
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
+
+if TYPE_CHECKING:
+    from tickit_platform.data.postgres_staging import PostgresAddress
 
 Say = Callable[[str], None]
 # Where a command group adds its parsers (a string: argparse's class is not generic at run time).
@@ -35,8 +38,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
         source=getattr(args, "source", None),
         synthetic=True if getattr(args, "synthetic", False) else None,
     )
-    # The DAG's settings come from the environment too: a bad one is reported before any work starts.
-    DagConfig.from_settings(settings)
     return settings
 
 
@@ -53,6 +54,14 @@ def check_warehouse(settings: Settings, *, write: bool) -> None:
         stop_strays(settings.layout.airflow, say_error)
     if settings.target == "local":
         check(settings.warehouse_path, write=write)
+
+
+def postgres_address(settings: Settings) -> PostgresAddress:
+    """The PostgreSQL server the DAG's dbt connects to (DBT_POSTGRES_*, as the settings read them): the
+    staging check and the rehearsal talk to this one server."""
+    from tickit_platform.data.postgres_staging import PostgresAddress
+
+    return PostgresAddress.from_env(dict(settings.dag.postgres))
 
 
 @dataclass(frozen=True)
@@ -94,5 +103,8 @@ def data_session(
             from tickit_platform.reporting.data import record_dataset
 
             record_dataset(settings, folder)
-    with raw_dir_for_target(target or settings.target, folder, say=say) as raw_dir:
-        yield DataSession(settings, folder, description, raw_dir, DagConfig.from_settings(settings, raw_dir))
+    target = target or settings.target
+    # Built only for the postgres target: another target never reads DBT_POSTGRES_*, bad or not.
+    address = postgres_address(settings) if target == "postgres" else None
+    with raw_dir_for_target(target, folder, say=say, address=address) as raw_dir:
+        yield DataSession(settings, folder, description, raw_dir, replace(settings.dag, raw_dir=raw_dir))

@@ -69,6 +69,18 @@ class PostgresAddress:
             password=envvars.text(env, envvars.POSTGRES_PASSWORD) or default.password,
         )
 
+    def dbt_variables(self, dbname: str | None = None) -> tuple[tuple[str, str], ...]:
+        """This address as the DBT_POSTGRES_* variables `from_env` reads back (`DagConfig.postgres`), over
+        `dbname` when given; no password variable when there is none."""
+        named = (
+            (envvars.POSTGRES_HOST, self.host),
+            (envvars.POSTGRES_PORT, str(self.port)),
+            (envvars.POSTGRES_USER, self.user),
+            (envvars.POSTGRES_DBNAME, dbname or self.dbname),
+            (envvars.POSTGRES_PASSWORD, self.password),
+        )
+        return tuple((name, value) for name, value in named if value)
+
     def __str__(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
 
@@ -257,11 +269,11 @@ def server_readable_raw_dir(
 
 @contextmanager
 def raw_dir_for_target(
-    target: str, raw_dir: Path | None, *, say: Callable[[str], None] = print
+    target: str, raw_dir: Path | None, *, say: Callable[[str], None] = print, address: PostgresAddress | None = None
 ) -> Iterator[Path | None]:
-    """The folder to hand dbt as TICKIT_RAW_DIR: only the postgres target has the server read it."""
+    """The folder to hand dbt as TICKIT_RAW_DIR: only the postgres target has the server (at `address`) read it."""
     if target != "postgres" or raw_dir is None:
         yield raw_dir
         return
-    with server_readable_raw_dir(raw_dir, say=say) as folder:
+    with server_readable_raw_dir(raw_dir, address, say=say) as folder:
         yield folder

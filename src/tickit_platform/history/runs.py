@@ -1,4 +1,7 @@
-"""The kept runs under `$TICKIT_HOME/runs/<run_id>/`: written by `tickit run` and the DAG, read back here.
+"""The kept runs under `<runs>/<run_id>/`: written by `tickit run` and the DAG, read back here.
+
+`<runs>` is the one location the DAG keeps its runs in (`Settings.runs_dir`: TICKIT_RUNS_URI's folder,
+else `$TICKIT_HOME/runs`), so every function here takes that folder rather than the home.
 
 A run's folder holds what the DAG's tasks kept of dbt (`dbt/run_results.json`, `dbt/manifest.json`,
 `dbt/sources.json`; orchestration/artifacts.py) and what `tickit run` adds when the run ends: the task
@@ -21,7 +24,6 @@ from typing import Any
 
 from tickit_platform.errors import TickitError
 from tickit_platform.history.record import DagRunResult, RunRecordError, read_run, run_started, to_json
-from tickit_platform.home import HomeLayout
 from tickit_platform.orchestration.artifacts import ARTIFACTS_DIR, FolderStore, prune
 
 RUN_RECORD = "run.json"
@@ -123,12 +125,12 @@ def _recorded(
     )
 
 
-def kept_runs(layout: HomeLayout, known: RecordedRun | None = None) -> list[RecordedRun]:
-    """Every kept run, oldest first (the order the DAG's pruning uses too); `known`, the run this process
-    just recorded, is taken as it is rather than read back."""
+def kept_runs(runs: Path, known: RecordedRun | None = None) -> list[RecordedRun]:
+    """Every kept run under the folder `runs`, oldest first (the order the DAG's pruning uses too); `known`,
+    the run this process just recorded, is taken as it is rather than read back."""
     return [
-        known if known is not None and r.run_id == known.run_id else read_recorded_run(layout.run_folder(r.run_id))
-        for r in FolderStore(layout.runs).runs()
+        known if known is not None and r.run_id == known.run_id else read_recorded_run(runs / r.run_id)
+        for r in FolderStore(runs).runs()
     ]
 
 
@@ -137,23 +139,23 @@ def latest_recorded(runs: list[RecordedRun]) -> RecordedRun | None:
     return next((r for r in reversed(runs) if r.recorded), None)
 
 
-def find_run(layout: HomeLayout, run_id: str) -> RecordedRun:
-    folder = layout.run_folder(run_id)
+def find_run(runs: Path, run_id: str) -> RecordedRun:
+    folder = runs / run_id
     if not run_id or "/" in run_id or run_id.startswith(".") or not folder.is_dir():
-        raise UnknownRunError(f"no kept run {run_id!r} under {layout.runs}; `tickit runs` lists the kept runs' ids")
+        raise UnknownRunError(f"no kept run {run_id!r} under {runs}; `tickit runs` lists the kept runs' ids")
     return read_recorded_run(folder)
 
 
-def record_run(layout: HomeLayout, result: DagRunResult, data: Mapping[str, Any], keep: int) -> list[str]:
-    """Keep `tickit run`'s record and data figures in the run's folder, then keep the last `keep` runs;
-    the run ids dropped."""
-    folder = layout.run_folder(result.run_id)
+def record_run(runs: Path, result: DagRunResult, data: Mapping[str, Any], keep: int) -> list[str]:
+    """Keep `tickit run`'s record and data figures in the run's folder under `runs`, then keep the last
+    `keep` runs; the run ids dropped."""
+    folder = runs / result.run_id
     _write_json(folder / RUN_RECORD, to_json(result))
     _write_json(folder / DATA_FIGURES, data)
-    return prune(FolderStore(layout.runs), keep)
+    return prune(FolderStore(runs), keep)
 
 
-def as_recorded(layout: HomeLayout, result: DagRunResult, data: Mapping[str, Any]) -> RecordedRun:
+def as_recorded(runs: Path, result: DagRunResult, data: Mapping[str, Any]) -> RecordedRun:
     """The run `record_run` just kept, as a reader would find it, without reading its record back."""
     figures = json.loads(json.dumps(data, default=str))  # the values data.json holds, as JSON gives them back
-    return _recorded(layout.run_folder(result.run_id), result, run_started(result), figures, None)
+    return _recorded(runs / result.run_id, result, run_started(result), figures, None)

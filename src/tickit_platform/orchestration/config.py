@@ -14,16 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tickit_platform import envvars
 from tickit_platform.home import DEFAULT_HOME, HomeLayout
 from tickit_platform.orchestration.alerts.settings import AlertSettings, variable_name
 from tickit_platform.orchestration.artifacts import DEFAULT_KEEP_RUNS, HistoryConfig
 from tickit_platform.paths import DBT_PROJECT_DIR
-
-if TYPE_CHECKING:
-    from tickit_platform.settings import Settings
 
 DAG_ID = "dbt_tickit_medallion_dag"
 DEFAULT_TASK_TIMEOUT_SECONDS = 3600.0
@@ -57,8 +54,8 @@ def airflow_variable_names() -> list[str]:
 class DagConfig:
     """What the DAG needs to know, from the process that starts Airflow to every process that parses it.
 
-    Made from the CLI's `Settings` locally (`from_settings`), it crosses into Airflow's processes as
-    environment variables: `to_env` writes them and `from_env` reads them back, the only two places
+    Built once per command with the CLI's settings (`Settings.dag`), it crosses into Airflow's processes
+    as environment variables: `to_env` writes them and `from_env` reads them back, the only two places
     that spell their names (through `envvars`). MWAA's startup script exports the same names.
     """
 
@@ -95,6 +92,9 @@ class DagConfig:
         object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
         if self.manifest_path is None:
             object.__setattr__(self, "manifest_path", self.layout.manifest)
+        if self.runs_uri is not None and "://" not in self.runs_uri:
+            # A folder, made absolute here: Airflow's processes do not share the CLI's working directory.
+            object.__setattr__(self, "runs_uri", str(Path(self.runs_uri).expanduser().resolve()))
 
     @property
     def layout(self) -> HomeLayout:
@@ -114,13 +114,10 @@ class DagConfig:
         return self.layout.warehouse_lock
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, raw_dir: Path | None = None, env: Mapping[str, str] | None = None
-    ) -> DagConfig:
-        """A local run's configuration: home and target from the CLI, the DAG's tuning from the environment."""
-        return cls(
-            home=settings.home, target=settings.target, raw_dir=raw_dir, **_tuning(os.environ if env is None else env)
-        )
+    def for_home(cls, home: Path, target: str, env: Mapping[str, str]) -> DagConfig:
+        """A local command's configuration: home and target as the CLI settled them, the DAG's tuning from
+        `env`, the same mapping the settings were read from (`Settings.from_env` is the one caller)."""
+        return cls(home=home, target=target, **_tuning(env))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DagConfig:

@@ -174,7 +174,7 @@ def gather(
 ) -> Report:
     """Everything the page shows; with `run_id`, the Run and History sections are that kept run's.
     `latest`: the run this process just recorded, taken as it is rather than read back."""
-    chosen = find_run(settings.layout, run_id) if run_id is not None else None  # an unknown id fails first
+    chosen = find_run(settings.runs_dir, run_id) if run_id is not None else None  # an unknown id fails first
     notices: dict[str, list[str]] = {"business": [], "run": [], "data": [], "history": []}
     figures = summary.warehouse
     if settings.target != "local":
@@ -197,7 +197,7 @@ def gather(
                 "Fix the failed models (see Run) and run `tickit run` again."
             )
 
-    runs = kept_runs(settings.layout, known=latest)
+    runs = kept_runs(settings.runs_dir, known=latest)
     if chosen is None:
         shown = latest_run(settings, runs, notices["run"])
     else:

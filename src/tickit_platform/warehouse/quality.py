@@ -15,7 +15,6 @@ from typing import Any
 
 import duckdb
 
-from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
 from tickit_platform.warehouse.results import Row, rows, tables
 
@@ -90,7 +89,7 @@ def quarantine_by_source(con: duckdb.DuckDBPyConnection) -> list[Row] | None:
 
 def manifest_path(settings: Settings) -> Path:
     """The manifest the DAG is built from: the same rule as the DAG's own configuration."""
-    return DagConfig.from_settings(settings).manifest_path
+    return settings.dag.manifest_path
 
 
 def test_outcomes(con: duckdb.DuckDBPyConnection, manifest: Path) -> list[TestOutcome]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tickit_platform import envvars
+from tickit_platform.data.postgres_staging import PostgresAddress
 from tickit_platform.deploy.bundle import bundle_airflow_version
 from tickit_platform.deploy.rehearsal import RehearsalError
 from tickit_platform.deploy.rehearsal.cluster import CeleryAirflow
@@ -32,7 +33,7 @@ from tickit_platform.deploy.wheelhouse import PLUGINS_ZIP, extract_plugins_zip
 from tickit_platform.home import HomeLayout
 from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.local.runner import DagRunResult, trigger_and_wait
-from tickit_platform.orchestration.config import DAG_ID, airflow_variable_names
+from tickit_platform.orchestration.config import DAG_ID, DagConfig, airflow_variable_names
 from tickit_platform.warehouse.results import GOLD_ORDER
 
 Say = Callable[[str], None]
@@ -54,7 +55,8 @@ class RehearsalOptions:
     constraints: Path | None = None
     warehouse_db: str = "tickit_rehearsal"
     redis_db: int | None = None
-    postgres: Postgres = field(default_factory=Postgres)
+    # dbt's postgres address (DBT_POSTGRES_*, the same defaults as profiles.yml); its database is warehouse_db.
+    postgres: PostgresAddress = field(default_factory=PostgresAddress)
     # Extra variables for the DAG's processes (tests shorten TICKIT_DAG_RETRY_DELAY_SECONDS with it).
     extra_env: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 1800.0
@@ -117,6 +119,21 @@ def rehearsal_variables(options: RehearsalOptions) -> dict[str, str]:
     if unknown:  # a name the DAG no longer reads
         raise RehearsalError(f"the rehearsal sets Airflow Variables the DAG does not read: {sorted(unknown)}")
     return values
+
+
+# What the rehearsal sets over startup.sh's exports; the rest of the DAG's variables stay MWAA's.
+_REHEARSAL_VARIABLES = (envvars.TARGET, *envvars.POSTGRES, envvars.RAW_DIR)
+
+
+def rehearsal_dag_env(options: RehearsalOptions) -> dict[str, str]:
+    """The DAG's variables the rehearsal sets over startup.sh's exports, written by `DagConfig.to_env` as
+    for any other Airflow: instead of Redshift, the same dbt project on PostgreSQL, with the raw files from
+    a local folder. `extra_env` last: the tests' own tuning."""
+    config = DagConfig(
+        target="postgres", raw_dir=options.raw_dir, postgres=options.postgres.dbt_variables(options.warehouse_db)
+    )
+    written = config.to_env()
+    return {**{k: written[k] for k in _REHEARSAL_VARIABLES if k in written}, **options.extra_env}
 
 
 def _machine_env() -> dict[str, str]:
@@ -258,24 +275,14 @@ def rehearse(
     startup_seconds: dict[str, float] = {}
     started = time.monotonic()
     runtime, envs = prepare(options, say, seconds, startup_seconds)
-    pg = options.postgres
+    pg = Postgres(options.postgres)
     redis = Redis()
     owner = uuid.uuid4().hex
     redis_db = options.redis_db if options.redis_db is not None else redis.claim_empty_db(owner)
     broker = f"redis://{redis.host}:{redis.port}/{redis_db}"
     if not pg.exists(options.warehouse_db):
         pg.create(options.warehouse_db)
-    dag_env = {
-        # Instead of Redshift: the same dbt project on PostgreSQL, with the raw files from a local folder.
-        envvars.TARGET: "postgres",
-        envvars.POSTGRES_HOST: pg.host,
-        envvars.POSTGRES_PORT: str(pg.port),
-        envvars.POSTGRES_USER: pg.user,
-        envvars.POSTGRES_DBNAME: options.warehouse_db,
-        envvars.RAW_DIR: str(options.raw_dir),
-        **({envvars.POSTGRES_PASSWORD: pg.password} if pg.password else {}),
-        **options.extra_env,
-    }
+    dag_env = rehearsal_dag_env(options)
     say(
         "rehearsal only, over startup.sh's exports: "
         + " ".join(f"{k}={v}" for k, v in dag_env.items() if "PASSWORD" not in k)

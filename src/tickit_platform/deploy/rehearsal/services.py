@@ -10,38 +10,39 @@ import contextlib
 import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg2
 from psycopg2 import sql
 
+from tickit_platform.data.postgres_staging import PostgresAddress
 from tickit_platform.deploy.rehearsal import RehearsalError
+
+# Where databases are created and dropped from: the server's own, whatever database dbt's address names.
+MAINTENANCE_DB = "postgres"
 
 
 @dataclass(frozen=True)
 class Postgres:
-    host: str = "127.0.0.1"
-    port: int = 5432
-    user: str = "postgres"
-    password: str = ""
+    """What the rehearsal does on the server at `address`, the one address model of dbt's postgres target
+    (DBT_POSTGRES_*, postgres_staging.PostgresAddress): the staging check, dbt and this talk to one server."""
+
+    address: PostgresAddress = field(default_factory=PostgresAddress)
 
     def url(self, dbname: str, scheme: str = "postgresql+psycopg2") -> str:
-        auth = f"{self.user}:{self.password}" if self.password else self.user
-        return f"{scheme}://{auth}@{self.host}:{self.port}/{dbname}"
+        a = self.address
+        auth = f"{a.user}:{a.password}" if a.password else a.user
+        return f"{scheme}://{auth}@{a.host}:{a.port}/{dbname}"
 
-    def _connect(self, dbname: str = "postgres") -> psycopg2.extensions.connection:
+    def _connect(self, dbname: str = MAINTENANCE_DB) -> psycopg2.extensions.connection:
+        a = self.address
         try:
             conn = psycopg2.connect(
-                host=self.host,
-                port=self.port,
-                user=self.user,
-                password=self.password,
-                dbname=dbname,
-                connect_timeout=10,
+                host=a.host, port=a.port, user=a.user, password=a.password, dbname=dbname, connect_timeout=10
             )
         except psycopg2.OperationalError as err:
             raise RehearsalError(
-                f"PostgreSQL is not reachable at {self.host}:{self.port} as {self.user} ({str(err).strip()}); "
+                f"PostgreSQL is not reachable at {a.host}:{a.port} as {a.user} ({str(err).strip()}); "
                 "the rehearsal keeps Airflow's metadata and the warehouse there"
             ) from None
         conn.autocommit = True

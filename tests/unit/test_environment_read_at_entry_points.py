@@ -1,0 +1,68 @@
+"""The process environment is read where a process starts, not wherever a value happens to be needed (issue 21).
+
+A command reads it once (`Settings.from_env`, which builds the DAG's configuration from the same mapping);
+Airflow's processes read what `DagConfig.to_env` wrote (`DagConfig.from_env`). Every other read of
+`os.environ` is listed here with why it stays, so a new one is a decision, not a drift.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from pathlib import Path
+
+import tickit_platform
+
+PACKAGE = Path(tickit_platform.__file__).parent
+
+# file (relative to the package) -> (reads, why it stays)
+ALLOWED: dict[str, tuple[int, str]] = {
+    # The entry points: the CLI's one read, and the DAG file's in Airflow's processes (MWAA's too).
+    "settings.py": (1, "Settings.from_env's default: the CLI reads its environment once per command"),
+    "orchestration/config.py": (1, "DagConfig.from_env's default: what to_env wrote, read by Airflow's processes"),
+    "orchestration/alerts/notifiers.py": (1, "AIRFLOW_ENV_NAME, read in the Airflow process sending the alert"),
+    "deploy/rehearsal/worker_hostname.py": (1, "copied alone beside the rehearsal's Airflow; runs in its worker"),
+    # A child process's environment: the whole environment handed on, plus or minus a few names.
+    "local/airflow.py": (1, "the local Airflow's processes start from the CLI's environment"),
+    "dbt_project/docs.py": (1, "the dbt process that writes the docs"),
+    "dbt_project/manifest.py": (1, "the dbt process that parses the project"),
+    "commands/dbt.py": (1, "`tickit dbt` hands dbt the caller's environment"),
+    "deploy/wheelhouse.py": (1, "pip, downloading the bundle's wheels"),
+    "deploy/rehearsal/rehearse.py": (2, "what an MWAA worker keeps from the machine: locale, proxies, pip's index"),
+    "deploy/rehearsal/runtime.py": (2, "pyenv's root, to find MWAA's Python; pip building the runtime"),
+    # Not yet moved into the settings (a follow-up of issue 21): each has a caller that passes no value.
+    "data/postgres_staging.py": (1, "PostgresAddress.from_env's default, for a caller without settings"),
+    "data/fetch.py": (1, "TICKIT_DATA_URL, the download's address, read where the download happens"),
+}
+
+
+def _reads(path: Path) -> int:
+    """How many times the module names `os.environ` (attribute access, calls and subscripts alike)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return sum(
+        1
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "environ"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+    )
+
+
+def _found() -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        n = _reads(path)
+        if n:
+            counts[path.relative_to(PACKAGE).as_posix()] = n
+    return dict(counts)
+
+
+def test_os_environ_is_read_only_where_a_process_starts_or_hands_its_environment_on() -> None:
+    assert _found() == {name: reads for name, (reads, _why) in ALLOWED.items()}
+
+
+def test_the_checker_counts_every_form_of_read(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("import os\na = os.environ['X']\nb = os.environ.get('Y')\nc = {**os.environ}\nd = 'os.environ'\n")
+    assert _reads(module) == 3

@@ -127,7 +127,7 @@ def fetch(
 
 def shown(source: str) -> str:
     """A source as messages and the provenance show it: a URL without the user, password and query where
-    credentials and signatures travel (a pre-signed S3 link, `https://user:token@host/...`); else as given."""
+    credentials and signatures travel (a pre-signed S3 link, a user and token before the host); else as given."""
     parts = urllib.parse.urlsplit(source)
     if not parts.scheme or not parts.netloc:
         return source

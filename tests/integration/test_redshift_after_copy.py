@@ -13,22 +13,19 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.support import PG, damage_raw_files, fresh_database, psql
+from tests.support import PG, damage_raw_files, fresh_database, psql, run_dbt_postgres
 
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.synth import generate
-from tickit_platform.paths import DBT_PROJECT_DIR
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
 
@@ -49,24 +46,6 @@ class AfterCopy:
     lines: dict[str, int]  # lines per file, counted here from the bytes
     first_sale: list[str]
     empty_key_line: int
-
-
-def _dbt(args: list[str], work: Path, database: str, raw_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "TICKIT_"))}
-    env.update(
-        DBT_TARGET="postgres",
-        DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
-        DBT_POSTGRES_HOST=PG["host"],
-        DBT_POSTGRES_PORT=PG["port"],
-        DBT_POSTGRES_USER=PG["user"],
-        DBT_POSTGRES_DBNAME=database,
-        DBT_USE_COLORS="false",
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        TICKIT_RAW_DIR=str(raw_dir),
-    )
-    cmd = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_PROJECT_DIR)]
-    cmd += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=300)
 
 
 def _rows(database: str, sql: str) -> list[tuple[str, ...]]:
@@ -97,7 +76,7 @@ def _as_copy_loads_it(table: str, line: str) -> str:
 
 def after_copy_sql(work: Path, database: str, raw_dir: Path, tables: list[str]) -> str:
     vars_ = "{tables: [" + ", ".join(tables) + "]}"
-    compiled = _dbt(
+    compiled = run_dbt_postgres(
         ["compile", "--no-populate-cache", "--vars", vars_, "--inline", AFTER_COPY_SQL], work, database, raw_dir
     )
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
@@ -125,7 +104,7 @@ def after_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AfterCopy]:
             data = (raw_dir / FORMATS[table].file).read_bytes()
             lines[table] = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
         with fresh_database("tickit_after_copy") as database:
-            load = _dbt(["run-operation", "load_raw_tables"], work, database, raw_dir)
+            load = run_dbt_postgres(["run-operation", "load_raw_tables"], work, database, raw_dir)
             assert load.returncode == 0, load.stdout + load.stderr
             # What COPY would have loaded: the local parse's rows and the lines it refused for a
             # duplicate or an empty key, which COPY does not check.
@@ -199,7 +178,7 @@ def test_a_row_lost_behind_the_loaders_back_fails_reconciliation(after_copy: Aft
     """The count is independent: a venue that vanishes between COPY and the audit is not explained
     away by the audit (as loaded + errors would), so bronze_venue's reconciliation fails."""
     db, work, raw_dir = after_copy.database, after_copy.work, after_copy.raw_dir
-    before = _dbt(["build", "--select", "bronze_venue"], work, db, raw_dir)
+    before = run_dbt_postgres(["build", "--select", "bronze_venue"], work, db, raw_dir)
     assert before.returncode == 0, before.stdout
     assert re.search(r"PASS +reconciles_with_raw_file_bronze_venue_", before.stdout), before.stdout
     _run(
@@ -208,7 +187,7 @@ def test_a_row_lost_behind_the_loaders_back_fails_reconciliation(after_copy: Aft
         "delete from raw.load_audit where source_name = 'venue'",
     )
     _run(db, after_copy_sql(work, db, raw_dir, ["venue"]))
-    after = _dbt(["build", "--select", "bronze_venue"], work, db, raw_dir)
+    after = run_dbt_postgres(["build", "--select", "bronze_venue"], work, db, raw_dir)
     assert after.returncode == 1, after.stdout
     assert re.search(r"FAIL 1 +reconciles_with_raw_file_bronze_venue_", after.stdout), after.stdout
 

@@ -302,32 +302,25 @@ def test_the_bundle_runs_green_on_two_celery_workers_with_duckdbs_gold_even_when
     assert all(log.is_file() for log in result.component_logs.values())
 
 
+def _tickit_deploy_rehearse(
+    home: Path, args: list[str], timeout: float, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`tickit deploy rehearse ARGS` as a user types it, on the session's home (CI's no-skip rule passed on)."""
+    full_env = {**os.environ, "TICKIT_HOME": str(home), **env}
+    if IN_CI:
+        full_env["CI"] = "true"
+    command = [str(Path(sys.executable).parent / "tickit"), "deploy", "rehearse", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=full_env, timeout=timeout, check=False)
+
+
 def test_the_bundle_runs_green_on_mwaa_306_too(
     rehearsal_home: Path, raw_dir: Path, reference: dict[str, Any], tmp_path: Path
 ) -> None:
     """`tickit deploy rehearse --airflow-version 3.0.6`, as a user types it: MWAA's 3.0.6 image, its constraints,
     the same offline startup.sh, green, and the warehouse equal to plain dbt's on DuckDB. No dbt docs there."""
     with fresh_database("tickit_rehearsal_wh") as warehouse:
-        env = {**os.environ, "TICKIT_HOME": str(rehearsal_home)}
-        if IN_CI:
-            env["CI"] = "true"
-        done = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "tickit"),
-                "deploy",
-                "rehearse",
-                "--airflow-version",
-                "3.0.6",
-                "--source",
-                str(raw_dir),
-                "--warehouse-db",
-                warehouse,
-            ],
-            capture_output=True,
-            text=True,
-            env={**env, **FAST_RETRY},
-            timeout=1500,
-        )
+        rehearse_args = ["--airflow-version", "3.0.6", "--source", str(raw_dir), "--warehouse-db", warehouse]
+        done = _tickit_deploy_rehearse(rehearsal_home, rehearse_args, timeout=1500, **FAST_RETRY)
         out = done.stdout + done.stderr
         assert done.returncode == 0, out[-6000:]
         assert "for Airflow 3.0.6" in out
@@ -348,25 +341,7 @@ def test_a_requirement_that_cannot_resolve_fails_the_install_step(
     broken = Path(shutil.copytree(bundle, tmp_path / "bundle"))
     with (broken / "requirements.txt").open("a") as handle:
         handle.write("tickit-rehearsal-no-such-package==0.0.1\n")
-    env = {**os.environ, "TICKIT_HOME": str(rehearsal_home)}
-    if IN_CI:
-        env["CI"] = "true"
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "tickit"),
-            "deploy",
-            "rehearse",
-            "--bundle",
-            str(broken),
-            "--synthetic",
-            "--scale",
-            "0.02",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
+    done = _tickit_deploy_rehearse(rehearsal_home, ["--bundle", str(broken), "--synthetic", "--scale", "0.02"], 900)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "step 'install requirements.txt (as MWAA does)' failed: pip exited with code 1" in done.stderr
     # pip's own words, not ours.

@@ -35,6 +35,13 @@ REGION = "eu-central-1"
 ENV_NAME = "tickit-prod"
 MODEL = "dags/dbt_tickit/models/gold/gold_revenue_by_venue.sql"
 DAG_FILE = "dags/dbt_tickit_medallion_dag.py"
+# The MWAA environment's fields that pin each file push uploads: its S3 path and its object version.
+PIN_FIELDS = {
+    "plugins.zip": ("PluginsS3Path", "PluginsS3ObjectVersion"),
+    "requirements.txt": ("RequirementsS3Path", "RequirementsS3ObjectVersion"),
+    "startup.sh": ("StartupScriptS3Path", "StartupScriptS3ObjectVersion"),
+}
+EVERY_PIN_FIELD = tuple(field for fields in PIN_FIELDS.values() for field in fields)
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +127,7 @@ class Mwaa:
             "SourceBucketArn": f"arn:aws:s3:::{bucket}",
             "DagS3Path": f"{prefix}dags",
         }
-        for file, (path_field, version_field) in (
-            ("plugins.zip", ("PluginsS3Path", "PluginsS3ObjectVersion")),
-            ("requirements.txt", ("RequirementsS3Path", "RequirementsS3ObjectVersion")),
-            ("startup.sh", ("StartupScriptS3Path", "StartupScriptS3ObjectVersion")),
-        ):
+        for file, (path_field, version_field) in PIN_FIELDS.items():
             if pins and file in pins:
                 environment[path_field] = prefix + file
                 environment[version_field] = pins[file]
@@ -188,14 +191,7 @@ def first_push(s3: Any, mwaa: Mwaa, bundle: Path) -> tuple[str, dict[str, str]]:
     """A bucket holding the bundle, and the versions the environment then pins."""
     bucket = new_bucket(s3)
     mwaa.expect_environment(bucket)
-    mwaa.expect_update(
-        "PluginsS3Path",
-        "PluginsS3ObjectVersion",
-        "RequirementsS3Path",
-        "RequirementsS3ObjectVersion",
-        "StartupScriptS3Path",
-        "StartupScriptS3ObjectVersion",
-    )
+    mwaa.expect_update(*EVERY_PIN_FIELD)
     publish(s3, mwaa.client, bundle, bucket=bucket, environment=ENV_NAME, say=lambda _: None)
     return bucket, {f: version(s3, bucket, f) for f in ("plugins.zip", "requirements.txt", "startup.sh")}
 
@@ -205,14 +201,7 @@ def test_first_push_builds_uploads_everything_and_pins_both_files(
 ) -> None:
     bucket = new_bucket(s3)
     mwaa.expect_environment(bucket)
-    mwaa.expect_update(
-        "PluginsS3Path",
-        "PluginsS3ObjectVersion",
-        "RequirementsS3Path",
-        "RequirementsS3ObjectVersion",
-        "StartupScriptS3Path",
-        "StartupScriptS3ObjectVersion",
-    )
+    mwaa.expect_update(*EVERY_PIN_FIELD)
 
     code, out, err = tickit("deploy", "push", "--bucket", bucket, "--environment", ENV_NAME)  # no --bundle: builds one
 
@@ -410,14 +399,7 @@ def test_dry_run_changes_nothing_and_says_what_it_would_do(
 def test_a_prefix_puts_the_bundle_in_a_folder(s3: Any, mwaa: Mwaa, bundle: Path) -> None:
     bucket = new_bucket(s3)
     mwaa.expect_environment(bucket, prefix="team/mwaa/")
-    mwaa.expect_update(
-        "PluginsS3Path",
-        "PluginsS3ObjectVersion",
-        "RequirementsS3Path",
-        "RequirementsS3ObjectVersion",
-        "StartupScriptS3Path",
-        "StartupScriptS3ObjectVersion",
-    )
+    mwaa.expect_update(*EVERY_PIN_FIELD)
 
     publish(s3, mwaa.client, bundle, bucket=bucket, environment=ENV_NAME, prefix="/team/mwaa/", say=lambda _: None)
 
@@ -567,14 +549,7 @@ def test_push_builds_for_the_airflow_the_environment_runs(
 
     # The same environment, really pushed, with the version named explicitly: the bucket serves that file.
     mwaa.expect_environment(bucket, airflow_version="3.1.7")
-    mwaa.expect_update(
-        "PluginsS3Path",
-        "PluginsS3ObjectVersion",
-        "RequirementsS3Path",
-        "RequirementsS3ObjectVersion",
-        "StartupScriptS3Path",
-        "StartupScriptS3ObjectVersion",
-    )
+    mwaa.expect_update(*EVERY_PIN_FIELD)
     code, out, err = tickit(
         "deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--airflow-version", "3.1.7"
     )
@@ -649,14 +624,7 @@ def test_the_bundle_carries_a_manifest_per_raw_file_naming_its_exact_key(
     """Redshift's COPY reads these instead of a prefix, which would also read sales_tab.txt.bak."""
     bucket = new_bucket(s3)
     mwaa.expect_environment(bucket)
-    mwaa.expect_update(
-        "PluginsS3Path",
-        "PluginsS3ObjectVersion",
-        "RequirementsS3Path",
-        "RequirementsS3ObjectVersion",
-        "StartupScriptS3Path",
-        "StartupScriptS3ObjectVersion",
-    )
+    mwaa.expect_update(*EVERY_PIN_FIELD)
     code, out, err = tickit(
         "deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--source-uri", "s3://our-data/tickit"
     )

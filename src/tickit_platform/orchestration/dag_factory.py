@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,15 @@ def tests_reading_other_models(manifest_path: Path) -> Mapping[str, list[tuple[s
     read were built in the run, and leaves them out of the other models' own builds: on a new warehouse a
     test run before one of its tables exists fails with "table does not exist", whichever build ran first.
     """
+    stat = manifest_path.stat()
+    return _tests_reading_other_models(manifest_path, stat.st_mtime_ns, stat.st_size)
+
+
+# The DAG processor parses the DAG again every interval; the manifest changes only when dbt parses again.
+@lru_cache(maxsize=4)
+def _tests_reading_other_models(
+    manifest_path: Path, _mtime_ns: int, _size: int
+) -> Mapping[str, list[tuple[str, list[str]]]]:
     nodes = json.loads(manifest_path.read_text())["nodes"]
     found: dict[str, list[tuple[str, list[str]]]] = {}
     for test in nodes.values():

@@ -196,9 +196,10 @@ class LocalAirflow:
         return ("api-server", "scheduler", "dag-processor", "triggerer")
 
     def command(self, name: str) -> list[str]:
-        # The scheduler forks LocalExecutor workers, which fork the task processes: starting it
-        # through a module that first imports dbt and Cosmos lets every task inherit them warm.
-        module = "tickit_platform.local.warm_airflow" if name == "scheduler" else "airflow"
+        # Started through a module that prepares the process first (local/warm_airflow.py): the scheduler's
+        # and DAG processor's forks inherit dbt and Cosmos warm; the triggerer and DAG processor skip work
+        # Airflow does per model task and then throws away.
+        module = "airflow" if name == "api-server" else "tickit_platform.local.warm_airflow"
         return [self.python, "-m", module, *name.split()]
 
     def component_env(self, name: str, env: dict[str, str]) -> dict[str, str]:

@@ -33,6 +33,8 @@ from cosmos.operators._watcher.state import (
     is_dbt_node_status_terminal,
 )
 
+from tickit_platform.orchestration.triggerer_dags import share_deserialized_dags_in_runner
+
 # States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).
 PRODUCER_DONE = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 BUILD = "build"
@@ -217,3 +219,9 @@ class ModelTrigger(BaseTrigger):
     def _to_worker(self, action: str, why: str, **extra: str) -> TriggerEvent:
         self.log.info("Handing the task to a worker (%s): %s.", action, why)
         return TriggerEvent({"action": action, "why": why, **extra})  # type: ignore[no-untyped-call]
+
+
+MODEL_TRIGGER_CLASSPATH = f"{ModelTrigger.__module__}.{ModelTrigger.__qualname__}"
+# The triggerer's runner imports this module to create the first model trigger, before it deserializes that
+# trigger's DAG: from then on it deserializes each DAG once (orchestration/triggerer_dags.py).
+share_deserialized_dags_in_runner()

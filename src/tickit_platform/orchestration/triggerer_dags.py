@@ -1,0 +1,102 @@
+"""One deserialized DAG per triggerer for the model tasks, not one per waiting task.
+
+Airflow 3.2-3.3's triggerer starts a task that begins in the triggerer (`start_from_trigger`) by
+deserializing the task's whole DAG twice: once in the triggerer's supervisor to look the task up, and once in
+its trigger-runner process to build the task's template context, a copy it keeps for as long as the trigger
+waits. For a DAG of N model tasks that is 2N deserializations of an N-task DAG, quadratic in the project's
+size: at 1,017 models each took 0.25 s and each kept copy about 6 MB (the runner neared 6 GB, its event loop
+blocked for most of a second at a time; benchmarks/README.md).
+
+`ModelTrigger` renders no templates and reads only the task instance's identity, so it needs neither copy:
+- in the supervisor, its workload is built as for a trigger that a worker deferred to, without the DAG. Only
+  where we start the triggerer (the local Airflow, `local/warm_airflow.py`), since it patches the process
+  before Airflow's command line runs;
+- in the runner, wherever a `ModelTrigger` runs (MWAA's triggerer included, which we do not start): importing
+  this module's trigger makes the runner keep one deserialized DAG per DAG id and reuse it while the
+  serialized DAG it is given equals the one it came from. Equality is exact, so a changed DAG is deserialized
+  again; it costs 10 ms at 1,017 models against 250 ms for the deserialization.
+
+Both replace a private part of Airflow (docs/decisions/017 lists them; tests/unit/test_triggerer_dags.py
+fails when the names they rely on move). Where the names are missing, nothing is replaced and Airflow's own
+behaviour stays: slower at scale, never wrong.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+from typing import Any
+
+RUNNER_MODULE = "airflow.jobs.triggerer_job_runner"
+# Serialized DAGs kept per runner: one per DAG whose model tasks wait in it, a few DAGs at most.
+DAGS_KEPT = 8
+_INSTALLED = "_tickit_platform_shares_model_dags"
+
+
+class _SharedDagSerialization:
+    """Airflow's `DagSerialization`, whose `from_dict` reuses the last DAG deserialized from equal data."""
+
+    def __init__(self, serialization: Any) -> None:
+        self._serialization = serialization
+        self._kept: OrderedDict[str, tuple[dict[str, Any], Any]] = OrderedDict()
+
+    def from_dict(self, encoded: dict[str, Any]) -> Any:
+        dag_id = (encoded.get("dag") or {}).get("dag_id") if isinstance(encoded, dict) else None
+        if not isinstance(dag_id, str):
+            return self._serialization.from_dict(encoded)
+        kept = self._kept.get(dag_id)
+        if kept is not None and kept[0] == encoded:
+            self._kept.move_to_end(dag_id)
+            return kept[1]
+        dag = self._serialization.from_dict(encoded)
+        self._kept[dag_id] = (encoded, dag)
+        self._kept.move_to_end(dag_id)
+        while len(self._kept) > DAGS_KEPT:
+            self._kept.popitem(last=False)
+        return dag
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._serialization, name)
+
+
+def share_deserialized_dags_in_runner() -> bool:
+    """In a triggerer's runner process: reuse one deserialized DAG per DAG. Elsewhere: nothing. Idempotent."""
+    runner = sys.modules.get(RUNNER_MODULE)
+    if runner is None or getattr(runner, _INSTALLED, False):
+        return bool(runner is not None)
+    serialization = getattr(runner, "DagSerialization", None)
+    trigger_runner = getattr(runner, "TriggerRunner", None)
+    if serialization is None or not hasattr(trigger_runner, "create_runtime_ti"):
+        return False
+    runner.DagSerialization = _SharedDagSerialization(serialization)  # type: ignore[attr-defined]
+    setattr(runner, _INSTALLED, True)
+    return True
+
+
+class _NoDag:
+    """The triggerer supervisor's DAG bag, for a trigger whose workload needs no DAG: it finds none."""
+
+    def get_serialized_dag_model_for_run(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def get_serialized_dag_model(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def build_model_trigger_workloads_without_the_dag(model_trigger_classpath: str) -> bool:
+    """In the triggerer's supervisor (before it starts): a model trigger's workload carries no DAG."""
+    import importlib
+
+    supervisor = getattr(importlib.import_module(RUNNER_MODULE), "TriggerRunnerSupervisor", None)
+    original = getattr(supervisor, "_create_workload", None)
+    if original is None or getattr(original, _INSTALLED, False):
+        return original is not None
+
+    def _create_workload(self: Any, *, trigger: Any, dag_bag: Any, **kwargs: Any) -> Any:
+        if trigger.classpath == model_trigger_classpath:
+            dag_bag = _NoDag()
+        return original(self, trigger=trigger, dag_bag=dag_bag, **kwargs)
+
+    setattr(_create_workload, _INSTALLED, True)
+    supervisor._create_workload = _create_workload  # type: ignore[union-attr]
+    return True

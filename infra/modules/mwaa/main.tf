@@ -33,6 +33,12 @@ locals {
     {
       # Cosmos would otherwise send usage telemetry on every task and DAG run.
       "cosmos.enable_telemetry" = "False"
+      # Cosmos 1.15 otherwise rewrites a Variable holding every model result so far after each result:
+      # quadratic in the project's size (benchmarks/README.md). The local Airflow and the rehearsal set it too.
+      "cosmos.enable_watcher_reliable_retry" = "False"
+      # Every model task waits in the triggerer (docs/decisions/023): room for 1,000 at once, Airflow's
+      # default, written down so that it is not lowered by accident.
+      "triggerer.capacity" = "1000"
       # A task whose worker died (container replaced, out of memory) is failed and retried after 60 s
       # without a heartbeat instead of Airflow's 300 s. `tickit deploy rehearse` uses the same values
       # (deploy/rehearsal/cluster.py) and kills a worker mid-run to check the DAG recovers with them.

@@ -23,7 +23,8 @@ from tests.support import MODELS, copy_project, dag_config, wait_for_log
 
 from tickit_platform.data.formats import table_format
 from tickit_platform.data.synth import generate
-from tickit_platform.local.runner import DagRunResult, started_airflow, trigger_and_wait, wait_existing
+from tickit_platform.history.record import DagRunResult
+from tickit_platform.local.runner import started_airflow, trigger_and_wait, wait_existing
 from tickit_platform.orchestration.alerts.settings import AlertSettings
 from tickit_platform.orchestration.config import DAG_ID
 from tickit_platform.orchestration.dag_factory import LOAD_RAW_TASK_ID, PRODUCER_TASK_ID

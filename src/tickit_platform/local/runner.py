@@ -12,8 +12,7 @@ from typing import Any
 from tickit_platform.dbt_project.manifest import ensure_manifest
 
 # Re-exported: the rehearsal takes the run's types from the launcher that makes them.
-from tickit_platform.history.record import DagRunResult as DagRunResult
-from tickit_platform.history.record import TaskOutcome as TaskOutcome
+from tickit_platform.history.record import DagRunResult, TaskOutcome
 from tickit_platform.local.airflow import LocalAirflow
 from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.local.resident import adopt, resident_session

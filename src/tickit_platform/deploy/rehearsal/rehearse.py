@@ -30,9 +30,10 @@ from tickit_platform.deploy.rehearsal.services import Postgres, Redis
 from tickit_platform.deploy.rehearsal.startup import TIMEOUT_SECONDS, mwaa_env, offline_pip_env, source_startup
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.deploy.wheelhouse import PLUGINS_ZIP, extract_plugins_zip
+from tickit_platform.history.record import DagRunResult
 from tickit_platform.home import HomeLayout
 from tickit_platform.local.api_client import AirflowApi
-from tickit_platform.local.runner import DagRunResult, trigger_and_wait
+from tickit_platform.local.runner import trigger_and_wait
 from tickit_platform.orchestration.config import DAG_ID, DagConfig, airflow_variable_names
 from tickit_platform.warehouse.results import GOLD_ORDER
 

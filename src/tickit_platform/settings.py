@@ -34,6 +34,8 @@ class Settings:
     # A local zip, a folder of the seven files, or a URL; None means the official download.
     source: str | None = None
     synthetic: bool = False
+    # One URL in place of the official tickitdb.zip URLs (a mirror, or a local server in tests).
+    data_url: str | None = None
     # What the DAG's processes need, over the same home and target (it reaches Airflow via `dag.to_env()`).
     # None: the DAG's default tuning, for settings made in code rather than read from the environment.
     dag: DagConfig = None  # type: ignore[assignment]
@@ -64,6 +66,7 @@ class Settings:
             given["seed"] = envvars.whole_number(env, envvars.SEED, DEFAULT_SEED)
         given.setdefault("home", Path(envvars.text(env, envvars.HOME) or DEFAULT_HOME))
         given.setdefault("source", envvars.text(env, envvars.SOURCE))
+        given.setdefault("data_url", envvars.text(env, envvars.DATA_URL))
         # The DAG's tuning from the same mapping: a bad value is reported before any work starts.
         home = Path(given["home"]).expanduser().resolve()
         return cls(**given, dag=DagConfig.for_home(home, given["target"], env))

@@ -32,7 +32,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "deploy/rehearsal/runtime.py": (2, "pyenv's root, to find MWAA's Python; pip building the runtime"),
     # Not yet moved into the settings (a follow-up of issue 21): each has a caller that passes no value.
     "data/postgres_staging.py": (1, "PostgresAddress.from_env's default, for a caller without settings"),
-    "data/fetch.py": (1, "TICKIT_DATA_URL, the download's address, read where the download happens"),
 }
 
 

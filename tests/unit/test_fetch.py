@@ -452,15 +452,12 @@ def test_unsupported_scheme(tmp_path: Path) -> None:
 # --- the official download -------------------------------------------------------------------------------------
 
 
-def test_official_mode_expects_official_counts(
-    tmp_path: Path, server: Server, good_zip: bytes, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_official_mode_expects_official_counts(tmp_path: Path, server: Server, good_zip: bytes) -> None:
     server.routes["/tickitdb.zip"] = Route(good_zip)
     url = server.url("/tickitdb.zip")
-    monkeypatch.setenv(envvars.DATA_URL, url)
     dest = tmp_path / "official"
     with pytest.raises(FetchError) as caught:
-        quick(dest)
+        quick(dest, official_url=url)
     message = str(caught.value)
     first = message.splitlines()[0]
     assert url in first
@@ -471,13 +468,10 @@ def test_official_mode_expects_official_counts(
     assert_nothing_usable_left(tmp_path, dest)
 
 
-def test_official_mode_with_official_counts(
-    tmp_path: Path, server: Server, official_folder: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_official_mode_with_official_counts(tmp_path: Path, server: Server, official_folder: Path) -> None:
     body = zip_folder(official_folder, padding=0)
     server.routes["/tickitdb.zip"] = Route(body)
-    monkeypatch.setenv(envvars.DATA_URL, server.url("/tickitdb.zip"))
-    folder = quick(tmp_path / "official")
+    folder = quick(tmp_path / "official", official_url=server.url("/tickitdb.zip"))
     prov = read_provenance(folder)
     assert prov.kind == "official"
     assert prov.rows == {t: f.official_rows for t, f in load_formats().items()}
@@ -487,7 +481,6 @@ def test_official_mode_with_official_counts(
 def test_official_falls_back_to_single_files(
     tmp_path: Path, server: Server, official_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(envvars.DATA_URL, raising=False)
     monkeypatch.setattr(fetch_module, "OFFICIAL_ZIP_URLS", (server.url("/gone/tickitdb.zip"),))
     monkeypatch.setattr(fetch_module, "OFFICIAL_FILE_BASE", server.url("/tickit/"))
     for fmt in load_formats().values():
@@ -499,7 +492,6 @@ def test_official_falls_back_to_single_files(
 
 
 def test_official_failure_reports_every_source(tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(envvars.DATA_URL, raising=False)
     monkeypatch.setattr(fetch_module, "OFFICIAL_ZIP_URLS", (server.url("/gone/tickitdb.zip"),))
     monkeypatch.setattr(fetch_module, "OFFICIAL_FILE_BASE", server.url("/tickit/"))
     with pytest.raises(FetchError) as caught:
@@ -525,3 +517,17 @@ def test_a_local_folder_edited_after_it_was_copied_is_copied_again(tmp_path: Pat
     unchanged_at = (dest / "provenance.json").stat().st_mtime_ns
     quick(dest, str(source))
     assert (dest / "provenance.json").stat().st_mtime_ns == unchanged_at  # untouched source: the copy is reused
+
+
+def test_the_official_download_comes_from_tickit_data_url_read_once_into_the_settings(
+    tmp_path: Path, server: Server, official_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tickit_platform.data.acquire import acquire
+    from tickit_platform.settings import Settings
+
+    server.routes["/mirror/tickitdb.zip"] = Route(zip_folder(official_folder, padding=0))
+    monkeypatch.setattr(fetch_module, "OFFICIAL_ZIP_URLS", (server.url("/gone/tickitdb.zip"),))
+    settings = Settings.from_env({envvars.DATA_URL: server.url("/mirror/tickitdb.zip")}, home=tmp_path / "home")
+    dataset = acquire(settings, say=lambda line: None)
+    assert read_provenance(dataset.folder).source == server.url("/mirror/tickitdb.zip")
+    assert server.hits("/gone/tickitdb.zip") == []

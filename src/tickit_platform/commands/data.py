@@ -31,7 +31,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
     if settings.source is not None:
         dataset = acquire(settings)
     else:
-        folder = fetch(settings.downloads_dir / "official")
+        folder = fetch(settings.downloads_dir / "official", official_url=settings.data_url)
         dataset = Dataset(folder, describe(read_provenance(folder)))
     print(f"{dataset.description}: {dataset.folder}")
     return 0

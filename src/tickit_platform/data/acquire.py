@@ -38,7 +38,7 @@ def acquire(settings: Settings, *, say: Callable[[str], None] = print) -> Datase
         folder = fetch(settings.downloads_dir / f"given-{key}", settings.source)
         return Dataset(folder, describe(read_provenance(folder)))
     try:
-        folder = fetch(settings.downloads_dir / "official")
+        folder = fetch(settings.downloads_dir / "official", official_url=settings.data_url)
     except FetchError as err:
         reason = str(err).splitlines()[0]
         say(

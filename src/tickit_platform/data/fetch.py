@@ -31,7 +31,6 @@ from typing import Literal
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from tickit_platform import envvars
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.provenance import Provenance, is_complete, read_provenance, write_provenance
 from tickit_platform.data.verify import DataFilesError, find_files, verify_folder
@@ -86,12 +85,14 @@ def fetch(
     retries: int = 3,
     timeout: float = 30,
     backoff: float = 0.5,
+    official_url: str | None = None,
 ) -> Path:
     """The folder holding the seven verified tickit files, with their provenance; cached in `dest`.
 
     `source` is an http(s) URL of a zip, a local zip, or a local folder of the seven files (directly or in
     one subfolder); None means the official download, whose row counts must match the official ones.
-    `backoff` is the first retry delay in seconds, doubled on each further retry.
+    `backoff` is the first retry delay in seconds, doubled on each further retry. `official_url` replaces
+    the official download's URLs (`Settings.data_url`, from TICKIT_DATA_URL).
     """
     dest = Path(dest)
     if is_complete(dest):
@@ -104,7 +105,7 @@ def fetch(
     net = _Net(progress=mode, retries=max(0, retries), timeout=timeout, backoff=backoff)
     try:
         if source is None:
-            return _fetch_official(dest, net)
+            return _fetch_official(dest, net, official_url)
         if _is_url(source):
             return _fetch_zip_url(dest, source, kind="given", net=net)
         if "://" in source:
@@ -164,8 +165,8 @@ def _is_url(source: str) -> bool:
 # --- the official download -------------------------------------------------------------------------------------
 
 
-def _fetch_official(dest: Path, net: _Net) -> Path:
-    override = os.environ.get(envvars.DATA_URL, "").strip()
+def _fetch_official(dest: Path, net: _Net, override: str | None) -> Path:
+    override = (override or "").strip()
     urls = (override,) if override else OFFICIAL_ZIP_URLS
     failures: list[tuple[str, list[str]]] = []
     first_error: Exception | None = None

@@ -30,8 +30,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "deploy/wheelhouse.py": (1, "pip, downloading the bundle's wheels"),
     "deploy/rehearsal/rehearse.py": (2, "what an MWAA worker keeps from the machine: locale, proxies, pip's index"),
     "deploy/rehearsal/runtime.py": (2, "pyenv's root, to find MWAA's Python; pip building the runtime"),
-    # Not yet moved into the settings (a follow-up of issue 21): each has a caller that passes no value.
-    "data/postgres_staging.py": (1, "PostgresAddress.from_env's default, for a caller without settings"),
 }
 
 

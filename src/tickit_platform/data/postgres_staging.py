@@ -14,7 +14,6 @@ private home directory, so a TICKIT_HOME under one would fail deep inside the lo
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -58,8 +57,9 @@ class PostgresAddress:
     password: str = ""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> PostgresAddress:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> PostgresAddress:
+        """From DBT_POSTGRES_* in `env`: the DAG's configuration (`DagConfig.postgres`), read from the
+        process environment once by the settings."""
         default = cls()
         return cls(
             host=envvars.text(env, envvars.POSTGRES_HOST) or default.host,
@@ -247,13 +247,13 @@ def remove_copy(chosen: ServerRawDir) -> None:
 @contextmanager
 def server_readable_raw_dir(
     raw_dir: Path,
-    address: PostgresAddress | None = None,
+    address: PostgresAddress,
     *,
     say: Callable[[str], None] = print,
     staging_parents: Sequence[Path] | None = None,
 ) -> Iterator[Path]:
     """`raw_dir`, or a readable copy of it for as long as the block runs; says which folder it is."""
-    chosen = choose_raw_dir(raw_dir, address or PostgresAddress.from_env(), staging_parents=staging_parents)
+    chosen = choose_raw_dir(raw_dir, address, staging_parents=staging_parents)
     if chosen.copied:
         say(
             f"PostgreSQL cannot read {raw_dir} ({chosen.reason}); it reads a copy in {chosen.folder}, "
@@ -275,5 +275,7 @@ def raw_dir_for_target(
     if target != "postgres" or raw_dir is None:
         yield raw_dir
         return
+    if address is None:
+        raise TypeError("the postgres target needs the server's address")  # a programming error
     with server_readable_raw_dir(raw_dir, address, say=say) as folder:
         yield folder

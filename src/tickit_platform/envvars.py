@@ -71,6 +71,17 @@ POSTGRES_DBNAME = "DBT_POSTGRES_DBNAME"
 POSTGRES_PASSWORD = "DBT_POSTGRES_PASSWORD"  # pragma: allowlist secret (a variable name)
 POSTGRES_SCHEMA = "DBT_POSTGRES_SCHEMA"
 POSTGRES = (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DBNAME, POSTGRES_PASSWORD, POSTGRES_SCHEMA)
+# The Redshift target's connection, read by profiles.yml; the DAG renders them from Airflow Variables.
+REDSHIFT_HOST = "DBT_REDSHIFT_HOST"
+REDSHIFT_DBNAME = "DBT_REDSHIFT_DBNAME"
+REDSHIFT_USER = "DBT_REDSHIFT_USER"
+REDSHIFT_REGION = "DBT_REDSHIFT_REGION"
+REDSHIFT_CLUSTER_ID = "DBT_REDSHIFT_CLUSTER_ID"
+REDSHIFT_WORKGROUP_NAME = "DBT_REDSHIFT_WORKGROUP_NAME"
+REDSHIFT_SCHEMA = "DBT_REDSHIFT_SCHEMA"
+REDSHIFT_PORT = "DBT_REDSHIFT_PORT"
+# dbt's target, as profiles.yml reads it (also honoured by the CLI when TICKIT_TARGET is unset).
+DBT_TARGET = "DBT_TARGET"
 # Where Redshift's COPY reads the raw files, read by the dbt project's load macros (load_raw/redshift.sql);
 # the DAG renders them from Airflow Variables (orchestration/config.py, REDSHIFT_ENV_TEMPLATES).
 S3_IAM_ROLE_ARN = "DBT_TICKIT_S3_IAM_ROLE_ARN"

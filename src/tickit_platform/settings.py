@@ -58,7 +58,7 @@ class Settings:
         given = {k: v for k, v in overrides.items() if v is not None}
         # A flag spares its variable from being read at all: a bad value there does not matter then.
         if "target" not in given:
-            env_target = envvars.text(env, envvars.TARGET) or envvars.text(env, "DBT_TARGET") or "local"
+            env_target = envvars.text(env, envvars.TARGET) or envvars.text(env, envvars.DBT_TARGET) or "local"
             given["target"] = check_target(env_target, envvars.TARGET)
         if "scale" not in given:
             given["scale"] = envvars.number(env, envvars.SCALE, DEFAULT_SCALE)

@@ -1,4 +1,6 @@
-"""Every `TICKIT_*` environment variable name in the package is spelled once, in envvars.py.
+"""Every environment variable name of ours in the package is spelled once, in envvars.py: `TICKIT_*`, and
+the `DBT_*` names our profiles.yml and load macros read (`DBT_POSTGRES_*`, `DBT_REDSHIFT_*`, `DBT_TICKIT_*`,
+`DBT_TARGET`).
 
 Read from the source with `ast`: every string constant and every literal part of an f-string counts,
 docstrings do not (they describe the variables to a reader and are never handed to a process), and nor
@@ -8,6 +10,7 @@ do comments (`ast` does not see them). So a writer and a reader of a variable ca
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +25,8 @@ HOME = PACKAGE / "envvars.py"
 # installed: it cannot import envvars, so it spells its one name itself, held equal to envvars' here.
 EXCEPTIONS = {PACKAGE / "deploy" / "rehearsal" / "worker_hostname.py": {envvars.REHEARSAL_HOSTNAME}}
 
-MARK = "TICKIT_"
+# dbt's own DBT_TARGET_PATH is not ours: DBT_TARGET counts only as a whole word.
+OURS = re.compile(r"TICKIT_|DBT_POSTGRES_|DBT_REDSHIFT_|\bDBT_TARGET\b")
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
@@ -40,7 +44,7 @@ def _docstrings(tree: ast.Module) -> set[int]:
 
 
 def _spellings(source: str) -> Iterator[tuple[int, str]]:
-    """(line, text) of every string literal in `source` naming a TICKIT_ variable, docstrings left out.
+    """(line, text) of every string literal in `source` naming one of our variables, docstrings left out.
 
     An f-string's literal parts are ast.Constant nodes inside its JoinedStr, so the walk sees them too.
     """
@@ -51,7 +55,7 @@ def _spellings(source: str) -> Iterator[tuple[int, str]]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
     ]
-    yield from sorted((line, text) for line, text in found if MARK in text)
+    yield from sorted((line, text) for line, text in found if OURS.search(text))
 
 
 def _offenders() -> list[str]:

@@ -115,8 +115,8 @@ def _connect(address: PostgresAddress) -> Any:
         detail = " ".join(str(err).split())  # libpq's message spans lines
         raise PostgresStagingError(
             f"cannot connect to PostgreSQL at {address} to check that it can read the raw files ({detail}). "
-            "Start the server, or set DBT_POSTGRES_HOST, DBT_POSTGRES_PORT, DBT_POSTGRES_USER, "
-            "DBT_POSTGRES_PASSWORD and DBT_POSTGRES_DBNAME to reach it."
+            f"Start the server, or set {', '.join(envvars.POSTGRES[:3])}, {envvars.POSTGRES_PASSWORD} and "
+            f"{envvars.POSTGRES_DBNAME} to reach it."
         ) from None
     connection.autocommit = True  # a failed probe must not abort the ones after it
     return connection
@@ -128,7 +128,7 @@ def _require_file_privileges(cursor: Any, address: PostgresAddress) -> None:
         user = address.user
         raise PostgresStagingError(
             f"the PostgreSQL role {user!r} may not read files on the server, which the postgres target's load "
-            f"needs. Connect as a superuser (DBT_POSTGRES_USER), or, as one: GRANT pg_read_server_files TO "
+            f"needs. Connect as a superuser ({envvars.POSTGRES_USER}), or, as one: GRANT pg_read_server_files TO "
             f'"{user}"; GRANT EXECUTE ON FUNCTION pg_read_binary_file(text), '
             f'pg_read_binary_file(text, bigint, bigint, boolean), pg_stat_file(text, boolean) TO "{user}";'
         )
@@ -235,7 +235,7 @@ def _not_this_machine(raw_dir: Path, address: PostgresAddress, staged: Path) -> 
         f"files in {staged}, a folder written for it. The postgres target loads by having the server read "
         f"{envvars.RAW_DIR} ({raw_dir}) itself, so the server must run on this machine (not another host or a "
         "container without that folder), as a role that is a superuser or has pg_read_server_files. "
-        "Use a PostgreSQL on this machine (DBT_POSTGRES_HOST=127.0.0.1), or the local target."
+        f"Use a PostgreSQL on this machine ({envvars.POSTGRES_HOST}=127.0.0.1), or the local target."
     )
 
 

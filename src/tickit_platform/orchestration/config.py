@@ -28,18 +28,18 @@ PROFILE_NAME = "dbt_tickit"
 
 # The names the article's MWAA setup uses for its Airflow Variables; rendered at run time only.
 REDSHIFT_ENV_TEMPLATES: dict[str, str] = {
-    "DBT_REDSHIFT_HOST": "{{ var.value.get('redshift_host', '') }}",
-    "DBT_REDSHIFT_DBNAME": "{{ var.value.get('redshift_database_name', 'dev') }}",
-    "DBT_REDSHIFT_USER": "{{ var.value.get('redshift_db_user', 'admin') }}",
-    "DBT_REDSHIFT_REGION": "{{ var.value.get('redshift_region', 'eu-central-1') }}",
-    "DBT_REDSHIFT_CLUSTER_ID": "{{ var.value.get('redshift_cluster_identifier', '') }}",
-    "DBT_REDSHIFT_WORKGROUP_NAME": "{{ var.value.get('redshift_workgroup_name', '') }}",
+    envvars.REDSHIFT_HOST: "{{ var.value.get('redshift_host', '') }}",
+    envvars.REDSHIFT_DBNAME: "{{ var.value.get('redshift_database_name', 'dev') }}",
+    envvars.REDSHIFT_USER: "{{ var.value.get('redshift_db_user', 'admin') }}",
+    envvars.REDSHIFT_REGION: "{{ var.value.get('redshift_region', 'eu-central-1') }}",
+    envvars.REDSHIFT_CLUSTER_ID: "{{ var.value.get('redshift_cluster_identifier', '') }}",
+    envvars.REDSHIFT_WORKGROUP_NAME: "{{ var.value.get('redshift_workgroup_name', '') }}",
     envvars.S3_IAM_ROLE_ARN: "{{ var.value.get('tickit_source_iam_role_arn', '') }}",
     envvars.S3_REGION: "{{ var.value.get('tickit_source_s3_region', 'us-east-1') }}",
     # The S3 folder of the manifests COPY reads (`tickit deploy push` uploads them to raw-manifests/).
     envvars.S3_MANIFEST_URI: "{{ var.value.get('tickit_source_manifest_uri', '') }}",
-    "DBT_REDSHIFT_SCHEMA": "tickit",
-    "DBT_REDSHIFT_PORT": "5439",
+    envvars.REDSHIFT_SCHEMA: "tickit",
+    envvars.REDSHIFT_PORT: "5439",
 }
 
 
@@ -163,7 +163,7 @@ class DagConfig:
     def dbt_env(self) -> dict[str, str]:
         """Environment of every dbt process the DAG starts; production values are templates."""
         env = {
-            "DBT_TARGET": self.target,
+            envvars.DBT_TARGET: self.target,
             "DBT_PROFILES_DIR": str(self.project_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
             envvars.HOME: str(self.home),

@@ -2,7 +2,7 @@
 
     ./benchmarks/run [--scales 1 10] [--models 1000]
     ./benchmarks/run --loader-only [--against REF] [--repeat 3] [--scales 1 10]
-    ./benchmarks/run --wide-dag 200 [--scales 0.02]
+    ./benchmarks/run --wide-dag 200 [--against REF] [--scales 0.02]
     ./benchmarks/run --supervision-only
     ./benchmarks/run --whole-only [--scales 1]
 
@@ -26,7 +26,9 @@ its runs interleaved with this checkout's, so a busy machine slows both alike.
 can all run at once) and measures the DAG run against the black box on it, with the CPU the whole local
 Airflow used (its processes' user + system time, start-up and stop included) minus that of starting and
 stopping the same Airflow with no run: the CPU each task costs, and the floor that sets on this machine's
-cores.
+cores; and the triggerer's peak memory (its process and its runner). With `--against REF`, the same DAG run
+again with Airflow's components importing the package as it is at git REF (the DAG file, dbt project and
+black box stay this checkout's), one after the other on the same data.
 """
 
 from __future__ import annotations
@@ -84,6 +86,21 @@ def _tree_rss_mib(home: Path, root_pid: int) -> float:
             if int(proc.name) != root_pid and marker not in (proc / "environ").read_bytes().split(b"\0"):
                 continue
             status = (proc / "status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
+
+
+def _descendants_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants (read from /proc)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text().split())
         except OSError:
             continue
         total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
@@ -247,7 +264,63 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def wide_dag(models: int, scale: float) -> None:
+def package_at(ref: str, dest: Path) -> Path:
+    """The tickit_platform package as it is at git `ref`: the folder to put first on PYTHONPATH."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest / "src"
+
+
+def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float, float, int, int]:  # type: ignore[no-untyped-def]
+    """(seconds, CPU beyond an idle Airflow's, tasks, peak RSS of the triggerer in MiB) of one DAG run, the
+    Airflow components importing `package` (a checkout's src/) when given, this checkout's otherwise."""
+    saved = os.environ.get("PYTHONPATH")
+    if package is not None:
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(package), saved) if p)
+    try:
+        cpu = children_cpu()
+        with started_airflow(config) as (airflow, api):
+            peak = _PeakRss(airflow.processes["triggerer"].pid)
+            with peak:
+                result = trigger_and_wait(airflow, api)
+        run_cpu = children_cpu() - cpu - idle_cpu
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+    if result.state != "success":
+        raise SystemExit(f"DAG run {result.state}")
+    return result.seconds, run_cpu, len(result.tasks), peak.mib
+
+
+class _PeakRss:
+    """The largest resident memory of a process and its children, sampled twice a second while in use."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.pid, self.mib, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self.mib = max(self.mib, round(_descendants_rss_mib(self.pid)))
+
+    def __enter__(self) -> _PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def wide_dag(models: int, scale: float, against: str | None = None) -> None:
+    """The DAG on the wide project against its black box; with `against`, also with the package at that ref."""
+    rows = []
+    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="tickit-bench-wide-") as tmp:
         tmp_path = Path(tmp)
         raw = generate(tmp_path / "raw", scale=scale, seed=42)
@@ -262,28 +335,29 @@ def wide_dag(models: int, scale: float) -> None:
         with started_airflow(idle_cfg):
             pass
         idle_cpu = children_cpu() - cpu
-        dag_cfg = dag_config(tmp_path / "dag", raw, project_dir=project)
-        cpu = children_cpu()
-        with started_airflow(dag_cfg) as (airflow, api):
-            result = trigger_and_wait(airflow, api)
-        run_cpu = children_cpu() - cpu - idle_cpu
-    if result.state != "success":
-        raise SystemExit(f"DAG run {result.state}")
-    tasks = len(result.tasks)
-    per_task = (run_cpu - box_cpu) / tasks
-    cores = os.cpu_count() or 1
-    row = {"models": models + 17, "tasks": tasks, "scale": scale, "black_box_s": round(load + build, 1),
-           "dag_run_s": round(result.seconds, 1), "ratio": round(result.seconds / (load + build), 2),
-           "black_box_cpu_s": round(box_cpu, 1), "run_cpu_s": round(run_cpu, 1),
-           "orchestration_cpu_per_task_s": round(per_task, 2),
-           "floor_s": round(per_task * tasks / cores, 1), "cores": cores}  # fmt: skip
-    print(json.dumps(row), flush=True)
+        packages: dict[str, Path | None] = {"this checkout": None}
+        if against:
+            packages = {against: package_at(against, tmp_path / "against"), **packages}
+        for name, package in packages.items():
+            dag_cfg = dag_config(tmp_path / f"dag-{len(rows)}", raw, project_dir=project)
+            seconds, run_cpu, tasks, triggerer_mib = _timed_dag_run(dag_cfg, idle_cpu, package)
+            per_task = (run_cpu - box_cpu) / tasks
+            row = {"package": name, "models": models + 17, "tasks": tasks, "scale": scale,
+                   "black_box_s": round(load + build, 1), "dag_run_s": round(seconds, 1),
+                   "ratio": round(seconds / (load + build), 2), "black_box_cpu_s": round(box_cpu, 1),
+                   "run_cpu_s": round(run_cpu, 1), "orchestration_cpu_per_task_s": round(per_task, 2),
+                   "floor_s": round(per_task * tasks / cores, 1), "cores": cores,
+                   "triggerer_peak_mib": triggerer_mib}  # fmt: skip
+            print(json.dumps(row), flush=True)
+            rows.append(row)
     print()
-    print("| models | tasks | (1) load + build, s | (2) DAG run, s | (2)/(1) | CPU of the run beyond dbt's, s per task "
-          "| floor it sets on the cores, s |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
-    print(f"| {row['models']} | {tasks} | {row['black_box_s']} | {row['dag_run_s']} | {row['ratio']} "
-          f"| {row['orchestration_cpu_per_task_s']} | {row['floor_s']} ({cores} cores) |")  # fmt: skip
+    print("| package | models | tasks | (1) load + build, s | (2) DAG run, s | (2)/(1) | CPU of the run beyond dbt's, "
+          "s per task | floor it sets on the cores, s | triggerer's peak memory, MiB |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['package']} | {row['models']} | {row['tasks']} | {row['black_box_s']} | {row['dag_run_s']} "
+              f"| {row['ratio']} | {row['orchestration_cpu_per_task_s']} | {row['floor_s']} ({cores} cores) "
+              f"| {row['triggerer_peak_mib']} |")  # fmt: skip
 
 
 def generated_project(dest: Path, models: int) -> Path:
@@ -302,7 +376,9 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--loader-only", action="store_true", help="time only the raw load (see above)")
-    parser.add_argument("--against", metavar="REF", help="with --loader-only: also time the project at git REF")
+    parser.add_argument(
+        "--against", metavar="REF", help="with --loader-only or --wide-dag: also time the project or package at REF"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="with --loader-only: runs per scale and project")
     parser.add_argument("--wide-dag", type=int, metavar="N", help="time the DAG with N extra parallel models")
     parser.add_argument("--whole-only", action="store_true", help="time only the whole `tickit run` (3, above)")
@@ -315,7 +391,7 @@ def main() -> None:
         return
     if args.wide_dag:
         for scale in args.scales:
-            wide_dag(args.wide_dag, scale)
+            wide_dag(args.wide_dag, scale, args.against)
         return
     if args.whole_only:
         with tempfile.TemporaryDirectory(prefix="tickit-bench-") as tmp:

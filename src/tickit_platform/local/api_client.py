@@ -19,6 +19,11 @@ from tickit_platform.local.processes import AirflowStartError
 TERMINAL_RUN_STATES = {"success", "failed"}
 # How often a call is made before its server error is the answer.
 API_ATTEMPTS = 5
+# Listing a run's task instances costs the API server in proportion to the run's size: a run of 1,000 tasks
+# listed twice a second kept it busy for the whole run. The run's state is still read on every poll (its end
+# is seen at once); the list at most this many task instances a second: every poll up to 100 tasks, every
+# 5 s at 1,000.
+LISTED_PER_SECOND = 200.0
 
 
 class AirflowApi:
@@ -130,18 +135,22 @@ class AirflowApi:
 
         `supervise` is called on every poll: it restarts a dead component or raises. Meanwhile a
         restarting API server refuses connections; that is waited out, not taken for the run's end.
+        The task instances are listed on a poll only once LISTED_PER_SECOND allows it.
         """
         deadline = time.monotonic() + timeout
         seen: dict[str, str | None] = {}
+        next_listing = 0.0
         while time.monotonic() < deadline:
             if supervise is not None:
                 supervise()
             try:
-                tis = self.task_instances(dag_id, run_id)
-                states = {ti["task_id"]: ti["state"] for ti in tis}
-                if states != seen and on_change is not None:
-                    on_change(tis)
-                seen = states
+                if time.monotonic() >= next_listing:
+                    tis = self.task_instances(dag_id, run_id)
+                    next_listing = time.monotonic() + len(tis) / LISTED_PER_SECOND
+                    states = {ti["task_id"]: ti["state"] for ti in tis}
+                    if states != seen and on_change is not None:
+                        on_change(tis)
+                    seen = states
                 state = self.run_state(dag_id, run_id)
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if supervise is None:

@@ -281,8 +281,8 @@ def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float
     try:
         cpu = children_cpu()
         with started_airflow(config) as (airflow, api):
-            peak = _PeakRss(airflow.processes["triggerer"].pid)
-            with peak:
+            sampler = _Sampler({name: proc.pid for name, proc in airflow.processes.items()})
+            with sampler:
                 result = trigger_and_wait(airflow, api)
         run_cpu = children_cpu() - cpu - idle_cpu
     finally:
@@ -292,29 +292,54 @@ def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float
             os.environ["PYTHONPATH"] = saved
     if result.state != "success":
         raise SystemExit(f"DAG run {result.state}")
-    return result.seconds, run_cpu, len(result.tasks), peak.mib
+    print(json.dumps({"component_cpu_s": {k: round(v, 1) for k, v in sampler.cpu.items()}}), flush=True)
+    return result.seconds, run_cpu, len(result.tasks), sampler.mib
 
 
-class _PeakRss:
-    """The largest resident memory of a process and its children, sampled twice a second while in use."""
+class _Sampler:
+    """While in use, twice a second: the triggerer's peak resident memory (its process and its children), and
+    each component's CPU (its process, its reaped children and its live descendants) since the start."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pids: dict[str, int]) -> None:
         import threading
 
-        self.pid, self.mib, self._stop = pid, 0, threading.Event()
+        self.pids, self.mib, self._stop = pids, 0, threading.Event()
+        self._start = {name: _tree_cpu(pid) for name, pid in pids.items()}
+        self.cpu = dict.fromkeys(pids, 0.0)
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.5):
-            self.mib = max(self.mib, round(_descendants_rss_mib(self.pid)))
+            self.mib = max(self.mib, round(_descendants_rss_mib(self.pids["triggerer"])))
+            for name, pid in self.pids.items():
+                self.cpu[name] = max(self.cpu[name], _tree_cpu(pid) - self._start[name])
 
-    def __enter__(self) -> _PeakRss:
+    def __enter__(self) -> _Sampler:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process, its reaped children and its live descendants."""
+    ticks, todo, first = 0, [pid], True
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = [
+                int(c) for t in Path(f"/proc/{current}/task").iterdir() for c in (t / "children").read_text().split()
+            ]
+        except OSError:
+            continue
+        # utime, stime (and for the component itself cutime, cstime: its children already gone)
+        ticks += sum(int(f) for f in fields[11 : 15 if first else 13])
+        first = False
+        todo.extend(children)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wide_dag(models: int, scale: float, against: str | None = None) -> None:

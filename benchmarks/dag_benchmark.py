@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,22 +89,37 @@ def _tree_rss_mib(home: Path, root_pid: int) -> float:
             status = (proc / "status").read_text()
         except OSError:
             continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        total += _rss_kib(status)
     return total / 1024
 
 
-def _descendants_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants (read from /proc)."""
-    total, todo = 0, [pid]
+def _descendants(pid: int) -> Iterator[int]:
+    """A process and all its live descendants (read from /proc), the process first."""
+    todo = [pid]
     while todo:
         current = todo.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo.extend(int(child) for child in (task / "children").read_text().split())
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+            children = [int(c) for task in tasks for c in (task / "children").read_text().split()]
         except OSError:
             continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        yield current
+        todo.extend(children)
+
+
+def _rss_kib(status: str) -> int:
+    """VmRSS from a /proc/<pid>/status text."""
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+
+
+def _descendants_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    total = 0
+    for current in _descendants(pid):
+        try:
+            total += _rss_kib(Path(f"/proc/{current}/status").read_text())
+        except OSError:
+            continue
     return total / 1024
 
 
@@ -325,20 +341,14 @@ class _Sampler:
 
 def _tree_cpu(pid: int) -> float:
     """CPU seconds of a process, its reaped children and its live descendants."""
-    ticks, todo, first = 0, [pid], True
-    while todo:
-        current = todo.pop()
+    ticks = 0
+    for current in _descendants(pid):
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            children = [
-                int(c) for t in Path(f"/proc/{current}/task").iterdir() for c in (t / "children").read_text().split()
-            ]
         except OSError:
             continue
         # utime, stime (and for the component itself cutime, cstime: its children already gone)
-        ticks += sum(int(f) for f in fields[11 : 15 if first else 13])
-        first = False
-        todo.extend(children)
+        ticks += sum(int(f) for f in fields[11 : 15 if current == pid else 13])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

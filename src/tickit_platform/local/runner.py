@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from tickit_platform.dbt_project.manifest import ensure_manifest
-
-# Re-exported: the rehearsal takes the run's types from the launcher that makes them.
 from tickit_platform.history.record import DagRunResult, TaskOutcome
 from tickit_platform.local.airflow import LocalAirflow
 from tickit_platform.local.api_client import AirflowApi

@@ -111,6 +111,7 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
         airflow_version=args.airflow_version,
         python_version=args.python_version,
         cache_dir=settings.layout.deploy_cache,
+        project_dir=settings.dag.project_dir,
         source_uri=args.source_uri,
     )
     pins = report.pins
@@ -147,6 +148,7 @@ def cmd_deploy_rehearse(args: argparse.Namespace) -> int:
             settings.layout.deploy_bundle,
             airflow_version=args.airflow_version or MWAA_DEFAULT_AIRFLOW_VERSION,
             cache_dir=settings.layout.deploy_cache,
+            project_dir=settings.dag.project_dir,
         )
         bundle_dir = report.out_dir
         say(f"Bundle built in {bundle_dir} ({len(report.files)} files) for Airflow {report.pins['apache-airflow']}")
@@ -192,6 +194,7 @@ def cmd_deploy_push(args: argparse.Namespace) -> int:
             airflow_version=airflow_version,
             python_version=args.python_version,
             cache_dir=settings.layout.deploy_cache,
+            project_dir=settings.dag.project_dir,
             source_uri=args.source_uri,
         )
         print(f"Bundle built in {report.out_dir} ({len(report.files)} files) for Airflow {airflow_version}")

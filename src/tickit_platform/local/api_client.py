@@ -17,17 +17,22 @@ from typing import Any
 from tickit_platform.local.processes import AirflowStartError
 
 TERMINAL_RUN_STATES = {"success", "failed"}
+FINISHED_TASK_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 # How often a call is made before its server error is the answer.
 API_ATTEMPTS = 5
-# Listing a run's task instances costs the API server in proportion to the run's size: a run of 1,000 tasks
-# listed twice a second kept it busy for the whole run. The run's state is still read on every poll (its end
-# is seen at once); the list at most this many task instances a second: every poll up to 100 tasks, every
-# 5 s at 1,000.
-LISTED_PER_SECOND = 200.0
 
 
 class AirflowApi:
     """The handful of Airflow REST API v2 calls the runner needs, with a token from the auth manager."""
+
+    # Both reads below cost the API server in proportion to the run's size (a run's state lists the DAG
+    # versions of all its task instances): at 1,000 tasks, listing twice a second and reading the state on
+    # every poll kept it busy for the whole run. So the list is read at most this many task instances a
+    # second (every poll up to 100 tasks, every 5 s at 1,000) ...
+    listed_per_second = 200.0
+    # ... and the run's state once the last list shows every task instance finished (a run ends only after
+    # them), or at most this often otherwise (a run can end with tasks left: a deadlock, a timeout, by hand).
+    run_state_every = 5.0
 
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.base_url = base_url
@@ -135,23 +140,26 @@ class AirflowApi:
 
         `supervise` is called on every poll: it restarts a dead component or raises. Meanwhile a
         restarting API server refuses connections; that is waited out, not taken for the run's end.
-        The task instances are listed on a poll only once LISTED_PER_SECOND allows it.
+        The task instances and the run's state are read only as often as the class's paces allow.
         """
         deadline = time.monotonic() + timeout
         seen: dict[str, str | None] = {}
-        next_listing = 0.0
+        next_listing = next_state = 0.0
         while time.monotonic() < deadline:
             if supervise is not None:
                 supervise()
             try:
                 if time.monotonic() >= next_listing:
                     tis = self.task_instances(dag_id, run_id)
-                    next_listing = time.monotonic() + len(tis) / LISTED_PER_SECOND
+                    next_listing = time.monotonic() + len(tis) / self.listed_per_second
                     states = {ti["task_id"]: ti["state"] for ti in tis}
                     if states != seen and on_change is not None:
                         on_change(tis)
                     seen = states
-                state = self.run_state(dag_id, run_id)
+                state = None
+                if time.monotonic() >= next_state or (seen and set(seen.values()) <= FINISHED_TASK_STATES):
+                    state = self.run_state(dag_id, run_id)
+                    next_state = time.monotonic() + self.run_state_every
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if supervise is None:
                     raise

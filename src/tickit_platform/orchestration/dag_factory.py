@@ -27,6 +27,7 @@ from tickit_platform.orchestration.alerts.notifiers import (
     run_failure,
     task_failure,
 )
+from tickit_platform.orchestration.build_results import finish_publishing, start_publishing
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
 from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask, model_task_class
 
@@ -187,6 +188,9 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 "retry_delay": timedelta(0),
                 # After the build, with its run_results.json at hand: alert on tests that failed or warned.
                 "callback": AfterBuild(deployment),
+                # Every result so far under one key, for the model tasks waiting in the triggerer.
+                "pre_execute": start_publishing,
+                "post_execute": finish_publishing,
             },
         ),
         render_config=RenderConfig(

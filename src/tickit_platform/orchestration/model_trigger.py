@@ -13,7 +13,10 @@ task's `resume_on_worker`) only when work or a failure's own words are needed th
 
 The trigger reads what Cosmos' producer publishes (its XCom protocol, docs/decisions/017) through the Task
 SDK's XCom and task-state calls, the ones a trigger may use in the triggerer (each a request to the API
-server). The producer's state is read once per run and poll, however many model tasks wait on it.
+server). The triggers of one run share one reader: every `poke_interval / 2` at most, it reads the build's
+results published under one key (orchestration/build_results.py) and the producer's state, two requests
+however many model tasks wait. A trigger reads Cosmos' own key for its model only once the producer ended
+without that result in the last publication (a failed build's last second).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from cosmos.operators._watcher.state import (
     is_dbt_node_status_terminal,
 )
 
+from tickit_platform.orchestration.build_results import RESULTS_KEY, results_of
 from tickit_platform.orchestration.triggerer_dags import share_deserialized_dags_in_runner
 
 # States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).
@@ -40,16 +44,26 @@ PRODUCER_DONE = frozenset({"success", "failed", "skipped", "upstream_failed", "r
 BUILD = "build"
 FAIL = "fail"
 
-# The producer's state per (dag_id, run_id), shared by every trigger of the run in this triggerer process:
-# when it was read, and what it was.
-_producer_states: dict[tuple[str, str], tuple[float, str | None]] = {}
-_producer_locks: dict[tuple[str, str], asyncio.Lock] = {}
-# Every look is a request to the API server. Hundreds of model tasks can wait at once (a wide project, a
-# slow build), and each looking every few seconds cost more CPU than the build itself (benchmarks/README.md),
-# so the looks of one run share a budget: each waiting trigger looks every poke_interval, or less often when
-# that many waiting would exceed it. Measured against the one `dbt build`, a few seconds of latency is cheap.
+
+class _RunWatch:
+    """What one run's shared build reported, as last read for every trigger of the run in this process."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, str] = {}  # the producer's last publication: XCom key -> status
+        self.fetched: dict[str, str] = {}  # read from Cosmos' own keys once the producer ended
+        self.producer: str | None = None
+        self.read_at = float("-inf")
+        self.lock = asyncio.Lock()
+        self.triggers = 0
+
+
+_runs: dict[tuple[str, str], _RunWatch] = {}
+# A trigger waiting for other tasks (the models its tests read) asks for their states itself. Hundreds of
+# model tasks can wait at once, and each asking every few seconds cost more CPU than the build itself
+# (benchmarks/README.md), so those requests of one run share a budget: each such trigger looks every
+# poke_interval, or less often when that many waiting would exceed it.
 LOOKS_PER_SECOND_PER_RUN = 8.0
-_waiting: dict[tuple[str, str], set[int]] = {}
+_waiting_on_peers: dict[tuple[str, str], set[int]] = {}
 
 
 class ModelTrigger(BaseTrigger):
@@ -101,21 +115,39 @@ class ModelTrigger(BaseTrigger):
             run_id=ti.run_id, key=key, task_id=self.producer_task_id, dag_id=ti.dag_id, map_index=-1
         )
 
+    def _run_key(self) -> tuple[str, str]:
+        ti = self._ti()
+        return (ti.dag_id, ti.run_id)
+
+    async def _watch(self) -> _RunWatch:
+        """The run's shared reading, read again when older than half a poke_interval."""
+        watch = _runs.setdefault(self._run_key(), _RunWatch())
+        async with watch.lock:
+            if time.monotonic() - watch.read_at >= self.poke_interval / 2:
+                ti = self._ti()
+                # The producer's state first: once it ended, the results read after it are all it published.
+                watch.producer = await sync_to_async(self._read_producer_state)(ti.dag_id, ti.run_id)
+                published = await self._xcom(RESULTS_KEY)
+                watch.results = published if isinstance(published, dict) else {}
+                watch.read_at = time.monotonic()
+        return watch
+
+    async def _result(self, key: str) -> str | None:
+        watch = await self._watch()
+        found = watch.results.get(key) or watch.fetched.get(key)
+        if found is None and watch.producer in PRODUCER_DONE:
+            # The build's last results may not have been published (a failed build ends without the final
+            # publication): Cosmos' own key for them is complete once the producer ended.
+            value = results_of({key: await self._xcom(key)}).get(key)
+            if value is not None:
+                watch.fetched[key] = found = value
+        return found
+
     async def _status(self, unique_id: str) -> str | None:
-        value = await self._xcom(get_status_xcom_key(unique_id))
-        return value.get("status") if isinstance(value, dict) else value
+        return await self._result(get_status_xcom_key(unique_id))
 
     async def _producer_state(self) -> str | None:
-        ti = self._ti()
-        key = (ti.dag_id, ti.run_id)
-        lock = _producer_locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            read_at, state = _producer_states.get(key, (float("-inf"), None))
-            if time.monotonic() - read_at < self.poke_interval / 2:
-                return state
-            state = await sync_to_async(self._read_producer_state)(ti.dag_id, ti.run_id)
-            _producer_states[key] = (time.monotonic(), state)
-            return state
+        return (await self._watch()).producer
 
     def _read_producer_state(self, dag_id: str, run_id: str) -> str | None:
         return self._read_states(dag_id, run_id, [self.producer_task_id]).get(self.producer_task_id)
@@ -137,19 +169,23 @@ class ModelTrigger(BaseTrigger):
     # The verdict.
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        ti = self._ti()
-        waiting = _waiting.setdefault((ti.dag_id, ti.run_id), set())
-        waiting.add(id(self))
+        key = self._run_key()
+        watch = _runs.setdefault(key, _RunWatch())
+        watch.triggers += 1
         try:
-            event = await (self._retry() if ti.try_number > 1 else self._first_try())
+            event = await (self._retry() if self._ti().try_number > 1 else self._first_try())
         finally:
-            waiting.discard(id(self))
+            watch.triggers -= 1
+            if not watch.triggers:
+                _runs.pop(key, None)  # the run's reading goes with its last trigger
         yield event
 
     async def _pause(self) -> None:
-        """Wait before the next look: poke_interval, stretched so the run's waiting triggers keep to the budget."""
-        ti = self._ti()
-        waiting = len(_waiting.get((ti.dag_id, ti.run_id), ()))
+        await asyncio.sleep(self.poke_interval)
+
+    async def _pause_asking_for_peers(self) -> None:
+        """Wait before asking again: poke_interval, stretched so the run's askers keep to the budget."""
+        waiting = len(_waiting_on_peers.get(self._run_key(), ()))
         await asyncio.sleep(max(self.poke_interval, waiting / LOOKS_PER_SECOND_PER_RUN))
 
     async def _retry(self) -> TriggerEvent:
@@ -168,7 +204,7 @@ class ModelTrigger(BaseTrigger):
     async def _tests_passed(self) -> bool:
         if not self.has_tests:
             return True
-        return bool(await self._xcom(get_tests_status_xcom_key(self.model_unique_id)) == DbtTestStatus.PASS)
+        return bool(await self._result(get_tests_status_xcom_key(self.model_unique_id)) == DbtTestStatus.PASS.value)
 
     async def _first_try(self) -> TriggerEvent:
         while True:
@@ -198,11 +234,11 @@ class ModelTrigger(BaseTrigger):
         if not self.has_tests:
             self.log.info("dbt built %s.", self.model_unique_id)
             return TaskSuccessEvent()
-        tests = await self._xcom(get_tests_status_xcom_key(self.model_unique_id))
-        if tests == DbtTestStatus.PASS:
+        tests = await self._result(get_tests_status_xcom_key(self.model_unique_id))
+        if tests == DbtTestStatus.PASS.value:
             self.log.info("dbt built %s and its data-quality tests passed (or warned).", self.model_unique_id)
             return TaskSuccessEvent()
-        if tests == DbtTestStatus.FAIL:
+        if tests == DbtTestStatus.FAIL.value:
             return self._to_worker(FAIL, f"data-quality tests on {self.model_unique_id} failed", tests="fail")
         if await self._producer_state() in PRODUCER_DONE:
             return self._to_worker(FAIL, f"dbt finished without reporting every test of {self.model_unique_id}")
@@ -212,8 +248,15 @@ class ModelTrigger(BaseTrigger):
         """Hand the task to a worker to build its model, once the models its tests read were built in the run."""
         if self.test_peers and not await self._peers_done():
             self.log.info("Waiting for the tasks of %s: the tests on this model read them.", ", ".join(self.test_peers))
-            while not await self._peers_done():
-                await self._pause()
+            asking = _waiting_on_peers.setdefault(self._run_key(), set())
+            asking.add(id(self))
+            try:
+                while not await self._peers_done():
+                    await self._pause_asking_for_peers()
+            finally:
+                asking.discard(id(self))
+                if not asking:
+                    _waiting_on_peers.pop(self._run_key(), None)
         return self._to_worker(BUILD, why)
 
     def _to_worker(self, action: str, why: str, **extra: str) -> TriggerEvent:

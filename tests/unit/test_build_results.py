@@ -1,0 +1,139 @@
+"""The shared build's results under one key: what the model tasks in the triggerer read instead of one key each.
+
+The producer publishes the copy Cosmos keeps of every XCom it pushes (orchestration/build_results.py). These
+tests push through Cosmos' own functions, so a Cosmos release that renames its keys, reshapes their values or
+stops keeping the copy fails here, not as model tasks that never see their results.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key, push_test_result_or_aggregate
+from cosmos.operators._watcher.base import _process_dbt_log_event
+from cosmos.operators._watcher.state import DbtNodeStatus, get_dbt_event_xcom_key, get_status_xcom_key, safe_xcom_push
+from cosmos.operators._watcher.xcom import _init_xcom_backup
+
+from tickit_platform.orchestration.build_results import (
+    RESULTS_KEY,
+    ResultsPublisher,
+    results_of,
+    skip_needless_pushes,
+)
+
+MODEL = "model.dbt_tickit.silver_users"
+OTHER = "model.dbt_tickit.silver_venue"
+TEST = "test.dbt_tickit.not_null_silver_users_user_id.abc"
+
+
+class RecordingTaskInstance:
+    """Stands in for the producer's task instance: what was pushed, in order (Cosmos only calls xcom_push)."""
+
+    dag_id = "dbt_tickit_medallion_dag"
+    task = None
+
+    def __init__(self) -> None:
+        self.pushed: list[tuple[str, Any]] = []
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed.append((key, value))
+
+    def published(self) -> list[Any]:
+        return [value for key, value in self.pushed if key == RESULTS_KEY]
+
+
+def _producer() -> RecordingTaskInstance:
+    ti = RecordingTaskInstance()
+    _init_xcom_backup({"ti": ti, "run_id": "manual__1"}, persist=False)  # what Cosmos' producer does first
+    return ti
+
+
+def test_the_results_are_what_cosmos_pushed_per_node_and_per_model() -> None:
+    ti = _producer()
+    safe_xcom_push(ti, get_status_xcom_key(MODEL), {"status": DbtNodeStatus.SUCCESS, "outlet_uris": []})
+    safe_xcom_push(ti, get_status_xcom_key(OTHER), {"status": "error", "outlet_uris": []})
+    push_test_result_or_aggregate(TEST, "fail", {MODEL: [TEST]}, {}, ti)
+    safe_xcom_push(ti, "task_status", "completed")
+    safe_xcom_push(ti, f"{MODEL.replace('.', '__')}_compiled_sql", "select 1")
+
+    publisher = ResultsPublisher(ti)
+    publisher.publish()
+
+    assert ti.published() == [
+        {
+            get_status_xcom_key(MODEL): "success",
+            get_status_xcom_key(OTHER): "error",
+            get_tests_status_xcom_key(MODEL): "fail",
+        }
+    ]
+
+
+def test_a_publication_is_pushed_only_when_the_results_changed_and_once_more_at_the_end() -> None:
+    ti = _producer()
+    publisher = ResultsPublisher(ti, interval=3600)  # no thread publication during the test
+    publisher.start()
+    publisher.publish()
+    publisher.publish()
+    safe_xcom_push(ti, get_status_xcom_key(MODEL), {"status": "success", "outlet_uris": []})
+    publisher.finish()
+    publisher.finish()
+
+    assert ti.published() == [{}, {get_status_xcom_key(MODEL): "success"}]
+
+
+def test_a_publisher_thread_publishes_while_the_build_runs() -> None:
+    ti = _producer()
+    publisher = ResultsPublisher(ti, interval=0.01)
+    publisher.start()
+    safe_xcom_push(ti, get_status_xcom_key(MODEL), {"status": "success", "outlet_uris": []})
+    expected = {get_status_xcom_key(MODEL): "success"}
+    try:
+        for _ in range(1000):
+            if expected in ti.published():
+                break
+            time.sleep(0.01)
+        seen_before_the_end = ti.published()
+    finally:
+        publisher.finish()
+    assert expected in seen_before_the_end
+
+
+def test_results_of_skips_what_is_not_a_result() -> None:
+    assert results_of({"task_status": "completed", "x_status": {"status": None}, "y_status": "pass"}) == {
+        "y_status": "pass"
+    }
+
+
+def _dbt_event(name: str, status: str, message: str | None = None) -> dict[str, Any]:
+    """A dbt JSON log line as Cosmos' producer parses it (both invocation modes feed this shape)."""
+    node_info = {"unique_id": MODEL, "node_status": status, "node_started_at": "2026-12-03T10:00:00"}
+    data: dict[str, Any] = {"node_info": node_info}
+    if message:
+        data["run_result"] = {"message": message}
+    return {"info": {"name": name, "msg": f"{name} {MODEL}"}, "data": data}
+
+
+def test_a_nodes_in_between_dbt_events_are_not_pushed_and_its_last_is() -> None:
+    ti = _producer()
+    skip_needless_pushes(ti)
+    for name, status in (("NodeStart", "started"), ("NodeCompiling", "compiling"), ("NodeExecuting", "executing")):
+        _process_dbt_log_event(ti, _dbt_event(name, status))
+    _process_dbt_log_event(ti, _dbt_event("NodeFinished", "error", "Runtime Error: division by zero"))
+
+    event_key = get_dbt_event_xcom_key(MODEL)
+    assert [(key, value["status"], value["msg"]) for key, value in ti.pushed] == [
+        (event_key, "error", "Runtime Error: division by zero")
+    ]
+    # Cosmos' own copy still has the last event (what a retry of the producer would restore).
+    assert ti._cosmos_xcom_backup_buffer[event_key]["msg"] == "Runtime Error: division by zero"  # type: ignore[attr-defined]
+
+
+def test_a_value_a_key_already_holds_is_not_pushed_again() -> None:
+    ti = _producer()
+    skip_needless_pushes(ti)
+    sql_key = f"{MODEL.replace('.', '__')}_compiled_sql"
+    safe_xcom_push(ti, sql_key, "select 1")
+    safe_xcom_push(ti, sql_key, "select 1")
+    safe_xcom_push(ti, sql_key, "select 2")
+    assert ti.pushed == [(sql_key, "select 1"), (sql_key, "select 2")]

@@ -100,3 +100,14 @@ def build_model_trigger_workloads_without_the_dag(model_trigger_classpath: str) 
     setattr(_create_workload, _INSTALLED, True)
     supervisor._create_workload = _create_workload  # type: ignore[union-attr]
     return True
+
+
+def workloads_carry_no_dag() -> bool:
+    """In the trigger runner: whether its supervisor builds model-trigger workloads without the DAG.
+
+    The runner is forked from the supervisor, so it sees the supervisor's installed replacement.
+    """
+    import importlib
+
+    supervisor = getattr(importlib.import_module(RUNNER_MODULE), "TriggerRunnerSupervisor", None)
+    return bool(getattr(getattr(supervisor, "_create_workload", None), _INSTALLED, False))

@@ -193,12 +193,15 @@ class ModelTrigger(BaseTrigger):
         if workloads_carry_no_dag():
             await asyncio.sleep(self.poke_interval)
             return
-        waiting = _runs[self._run_key()].triggers if self._run_key() in _runs else 0
-        await asyncio.sleep(max(self.poke_interval, waiting / LOOKS_PER_SECOND_PER_RUN))
+        watch = _runs.get(self._run_key())
+        await self._sleep_within_budget(watch.triggers if watch is not None else 0)
 
     async def _pause_asking_for_peers(self) -> None:
-        """Wait before asking again: poke_interval, stretched so the run's askers keep to the budget."""
-        waiting = len(_waiting_on_peers.get(self._run_key(), ()))
+        """Wait before asking again, keeping the run's askers to the budget."""
+        await self._sleep_within_budget(len(_waiting_on_peers.get(self._run_key(), ())))
+
+    async def _sleep_within_budget(self, waiting: int) -> None:
+        """poke_interval, stretched so that `waiting` triggers of one run keep to LOOKS_PER_SECOND_PER_RUN."""
         await asyncio.sleep(max(self.poke_interval, waiting / LOOKS_PER_SECOND_PER_RUN))
 
     async def _retry(self) -> TriggerEvent:

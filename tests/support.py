@@ -86,6 +86,18 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def project_with_extra_models(dest: Path, count: int) -> Path:
+    """The project plus `count` generated models `extra_NNNN`, each reading silver_venue (a task each)."""
+    project = copy_project(dest)
+    folder = project / "models" / "generated"
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"extra_{i:04d}.sql").write_text(
+            f"select count(*) as n, {i} as i from {{{{ ref('silver_venue') }}}}\n"
+        )
+    return project
+
+
 def dag_config(home: Path, raw_dir: Path, project_dir: Path = DBT_PROJECT_DIR, **overrides: object) -> DagConfig:
     values: dict[str, object] = {
         "home": home,

@@ -16,25 +16,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.support import copy_project
+from tests.support import project_with_extra_models
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(2700)]
 EXTRA_MODELS = 1001  # with the 17 models, load_raw, the producer and freshness: 1,021 tasks
 
 
-def _project_with_extra_models(dest: Path) -> Path:
-    project = copy_project(dest)
-    folder = project / "models" / "generated"
-    folder.mkdir()
-    for i in range(EXTRA_MODELS):
-        (folder / f"extra_{i:04d}.sql").write_text(
-            f"select count(*) as n, {i} as i from {{{{ ref('silver_venue') }}}}\n"
-        )
-    return project
-
-
 def test_1000_model_tasks_run_green_in_the_triggerer_and_every_one_is_shown(tmp_path: Path) -> None:
-    project = _project_with_extra_models(tmp_path / "project")
+    project = project_with_extra_models(tmp_path / "project", EXTRA_MODELS)
     done = subprocess.run(
         [sys.executable, "-m", "tickit_platform.cli", "--home", str(tmp_path / "home"), "run", "--synthetic",
          "--scale", "0.01"],

@@ -28,7 +28,17 @@ import duckdb
 import pytest
 from tests.alert_receivers import wait_for, webhook_server
 from tests.integration.test_postgres_parity import GOLD, _as_text, _build, _duckdb_rows, _postgres_rows
-from tests.support import IN_CI, MODELS, PG, copy_project, fresh_database, psql, server_readable_synthetic, skip_or_fail
+from tests.support import (
+    IN_CI,
+    MODELS,
+    PG,
+    copy_project,
+    fresh_database,
+    project_with_extra_models,
+    psql,
+    server_readable_synthetic,
+    skip_or_fail,
+)
 
 from tickit_platform import envvars
 from tickit_platform.deploy.bundle import build_bundle
@@ -43,6 +53,7 @@ from tickit_platform.local.airflow import ADMIN_USER
 from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.orchestration.config import DAG_ID
 from tickit_platform.orchestration.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
+from tickit_platform.orchestration.triggerer_dags import MODEL_TRIGGER_CLASSPATH, WORKLOADS_WITHOUT_DAG_NOTE
 from tickit_platform.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.timeout(1500)]
@@ -272,6 +283,8 @@ def test_the_bundle_runs_green_on_two_celery_workers_with_duckdbs_gold_even_when
         assert result.runtime.airflow_version == "3.3.1"
         assert health["triggerer"]["status"] == "healthy", health
         assert "triggerer" in result.component_logs
+        # MWAA's triggerer got the bundle's change through plugins.zip (docs/decisions/023).
+        assert WORKLOADS_WITHOUT_DAG_NOTE % MODEL_TRIGGER_CLASSPATH in result.component_logs["triggerer"].read_text()
         assert docs == set(MODELS), docs
         # startup.sh installed dbt offline, well inside MWAA's limit.
         assert result.unreachable_index.startswith("http://127.0.0.1:")
@@ -299,6 +312,32 @@ def test_the_bundle_runs_green_on_two_celery_workers_with_duckdbs_gold_even_when
     # Airflow's metadata database was the rehearsal's own, and is gone.
     assert set(_metadata_databases()) == before
     assert all(log.is_file() for log in result.component_logs.values())
+
+
+def test_217_model_tasks_end_in_mwaas_triggerer_by_the_hundred_and_the_run_is_green(
+    rehearsal_home: Path, raw_dir: Path, tmp_path: Path
+) -> None:
+    """200 generated models beside the 17, on MWAA's 3.3.1 under Celery: their tasks wait and end in the
+    single triggerer, most of them within seconds of each other once the build reports them. An unchanged
+    triggerer supervisor hung there for good (decision 023); the bundle's plugins.zip changes MWAA's."""
+    extra = 200
+    project = project_with_extra_models(tmp_path / "project", extra)
+    wide = build_bundle(tmp_path / "bundle", project_dir=project).out_dir
+    with fresh_database("tickit_rehearsal_wide") as warehouse:
+        result = rehearse(_options(rehearsal_home, wide, raw_dir, warehouse), say=lambda _: None)
+        states = result.run.states()
+        assert result.run.state == "success", states
+        assert len(states) == len(ALL_TASKS) + extra and set(states.values()) == {"success"}, states
+        built = psql("select count(*) from information_schema.tables where table_name like 'extra_%'", warehouse)
+        assert int(built.stdout) == extra  # tables or views, each model's relation built once
+    assert WORKLOADS_WITHOUT_DAG_NOTE % MODEL_TRIGGER_CLASSPATH in result.component_logs["triggerer"].read_text()
+    # Every generated model's task started and ended in the triggerer: none had a worker process (whose log
+    # would be attempt=1.log beside the trigger's).
+    run_logs = result.logs_dir / f"dag_id={DAG_ID}" / f"run_id={result.run.run_id}"
+    on_trigger = {p.parent.name for p in run_logs.rglob("attempt=1.log.trigger.*.log")}
+    on_worker = {p.parent.name for p in run_logs.rglob("attempt=1.log")}
+    assert {f"task_id=extra_{i:04d}" for i in range(extra)} <= on_trigger
+    assert not {name for name in on_worker if name.startswith("task_id=extra_")}
 
 
 def _tickit_deploy_rehearse(

@@ -495,7 +495,9 @@ def test_plugins_zip_holds_every_dbt_wheel_for_mwaas_platform_pinned_by_hash(bun
     with zipfile.ZipFile(bundle.out_dir / "plugins.zip") as archive:
         names = archive.namelist()
         contents = {name.removeprefix(f"{WHEELHOUSE_DIR}/"): archive.read(name) for name in names}
-    assert all(name.startswith(f"{WHEELHOUSE_DIR}/") for name in names)  # nothing Airflow would import as a plugin
+    # Wheels, and the one Python file Airflow imports from the plugins folder (next test).
+    assert {name for name in names if not name.startswith(f"{WHEELHOUSE_DIR}/")} == {"airflow_local_settings.py"}
+    contents.pop("airflow_local_settings.py")
     lock = contents.pop("requirements.txt").decode()
     pinned = [line for line in lock.splitlines() if line and not line.startswith("#")]
     by_hash = {hashlib.sha256(body).hexdigest(): name for name, body in contents.items()}
@@ -517,6 +519,50 @@ def test_plugins_zip_holds_every_dbt_wheel_for_mwaas_platform_pinned_by_hash(bun
     supported = {*cpython_tags((3, 12), platforms=PLATFORMS), *compatible_tags((3, 12), "cp312", PLATFORMS)}
     for wheel in contents:
         assert parse_wheel_filename(wheel)[3] & supported, wheel
+
+
+# What `import airflow` runs in the triggerer on MWAA: Airflow's settings import `airflow_local_settings`;
+# MWAA 3.3.1's own (in AIRFLOW_HOME/config, first on the path) loads the plugins folder's copy by file
+# (aws/amazon-mwaa-docker-images, images/airflow/3.3.1/airflow_local_settings.py), plain Airflow finds it
+# on its path (the rehearsal). Then the triggerer imports its code, and the change is made.
+_IMPORT_AIRFLOW_AS_A_COMPONENT = """
+import airflow
+from airflow.jobs import triggerer_job_runner
+from tickit_platform.orchestration.triggerer_dags import workloads_carry_no_dag
+print(workloads_carry_no_dag())
+"""
+_MWAAS_OWN_LOCAL_SETTINGS = """
+import importlib.util, os
+path = os.path.join(os.environ["AIRFLOW_HOME"], "plugins", "airflow_local_settings.py")
+spec = importlib.util.spec_from_file_location("customer_plugins_airflow_local_settings", path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+__all__ = []
+"""
+
+
+@pytest.mark.parametrize("mwaas_own_settings", [False, True], ids=["plain-airflow", "mwaa-3.3.1"])
+def test_the_triggerer_builds_model_trigger_workloads_without_the_dag_from_plugins_zip(
+    bundle: BundleReport, tmp_path: Path, mwaas_own_settings: bool
+) -> None:
+    home = _mwaa_home(bundle, tmp_path)
+    if mwaas_own_settings:
+        (home / "config").mkdir()
+        (home / "config" / "airflow_local_settings.py").write_text(_MWAAS_OWN_LOCAL_SETTINGS)
+    # startup.sh puts the package on every component's path (tickit-python); here the bundle's copy of it.
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "PYTHONPATH": str(bundle.out_dir / "dags")}
+    env.pop("AIRFLOW__CORE__PLUGINS_FOLDER", None)
+
+    def component(name: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", _IMPORT_AIRFLOW_AS_A_COMPONENT, name],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.strip().splitlines()[-1]
+
+    assert component("triggerer") == "True"
+    assert component("scheduler") == "False"  # nothing changed elsewhere
 
 
 def test_the_dbt_docs_follow_the_airflow_the_bundle_targets(tmp_path: Path, parse_cache: Path) -> None:

@@ -21,7 +21,8 @@ from airflow.serialization.serialized_objects import DagSerialization
 
 from tickit_platform.local import warm_airflow
 from tickit_platform.orchestration import triggerer_dags
-from tickit_platform.orchestration.model_trigger import MODEL_TRIGGER_CLASSPATH, ModelTrigger
+from tickit_platform.orchestration.model_trigger import ModelTrigger
+from tickit_platform.orchestration.triggerer_dags import MODEL_TRIGGER_CLASSPATH
 
 
 def _encoded_dag(tasks: int) -> dict[str, Any]:
@@ -105,3 +106,28 @@ def test_the_dag_processor_skips_only_the_callbacks_it_would_ignore() -> None:
     from airflow.dag_processing import processor
 
     assert "if not request.is_failure_callback" in inspect.getsource(processor._execute_task_callbacks)
+
+
+def test_installed_in_a_triggerer_before_airflows_triggerer_code_is_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As MWAA's triggerer runs the bundle's airflow_local_settings: while `import airflow` runs, before the
+    triggerer's module can be imported; the change is made when it is."""
+    import airflow.jobs
+
+    monkeypatch.delitem(sys.modules, triggerer_dags.RUNNER_MODULE)
+    monkeypatch.delattr(airflow.jobs, "triggerer_job_runner")
+    finders = list(sys.meta_path)
+    monkeypatch.setattr(sys, "meta_path", list(finders))
+
+    triggerer_dags.install_in_triggerer_when_loaded()
+    triggerer_dags.install_in_triggerer_when_loaded()  # imported twice (Airflow's plugin loader): one change
+    assert len(sys.meta_path) == len(finders) + 1
+
+    fresh = importlib.import_module(triggerer_dags.RUNNER_MODULE)
+    assert fresh is not triggerer_job_runner
+    assert triggerer_dags.workloads_carry_no_dag()
+    assert sys.meta_path == finders  # the finder went with its one use
+    # The module is Airflow's own, found and run as Python would (its source readable, for tracebacks).
+    assert "class TriggerRunnerSupervisor(" in inspect.getsource(fresh.TriggerRunnerSupervisor)
+    # Installed where the module is already imported (the local triggerer): at once.
+    triggerer_dags.install_in_triggerer_when_loaded()
+    assert sys.meta_path == finders

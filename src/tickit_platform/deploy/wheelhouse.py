@@ -35,6 +35,9 @@ from tickit_platform.errors import TickitError
 # A name with a hyphen: no Python module of that name can exist, so Airflow's plugin manager, which
 # imports the .py files under plugins/, finds nothing to import here.
 WHEELHOUSE_DIR = "tickit-dbt-wheels"
+# Imported by every Airflow process from the plugins folder (MWAA's own local settings load it): it makes the
+# triggerer's model-trigger workloads lean (the file says how).
+LOCAL_SETTINGS = Path(__file__).with_name("airflow_local_settings.py")
 LOCK_FILE = "requirements.txt"
 PLUGINS_ZIP = "plugins.zip"
 # MWAA's platform. Amazon Linux 2023 has glibc 2.34, so every manylinux up to 2_34 runs there; pip
@@ -203,12 +206,14 @@ def ensure_wheelhouse(
 
 
 def write_plugins_zip(wheelhouse: Wheelhouse, target: Path) -> int:
-    """plugins.zip with the wheelhouse under WHEELHOUSE_DIR/, byte-identical for the same wheels; its size."""
-    files = [wheelhouse.lock, *wheelhouse.wheels]
+    """plugins.zip with the wheelhouse under WHEELHOUSE_DIR/ and our `airflow_local_settings.py` at its root,
+    byte-identical for the same wheels; its size."""
+    entries = [(f"{WHEELHOUSE_DIR}/{path.name}", path) for path in (wheelhouse.lock, *wheelhouse.wheels)]
+    entries.append((LOCAL_SETTINGS.name, LOCAL_SETTINGS))
     # Stored, not deflated: wheels are zip files already, and storing keeps the build fast.
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
-        for path in sorted(files, key=lambda p: p.name):
-            info = zipfile.ZipInfo(f"{WHEELHOUSE_DIR}/{path.name}", date_time=_ZIP_TIME)
+        for name, path in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.external_attr = 0o644 << 16
             info.create_system = 3  # Unix, so the permissions above are read as such
             archive.writestr(info, path.read_bytes())

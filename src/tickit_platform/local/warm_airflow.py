@@ -47,10 +47,9 @@ def prepare(component: str) -> None:
     if component == "dag-processor":
         skip_task_success_callbacks()
     if component == "triggerer":
-        from tickit_platform.orchestration.model_trigger import MODEL_TRIGGER_CLASSPATH
-        from tickit_platform.orchestration.triggerer_dags import build_model_trigger_workloads_without_the_dag
+        from tickit_platform.orchestration.triggerer_dags import install_in_triggerer_when_loaded
 
-        build_model_trigger_workloads_without_the_dag(MODEL_TRIGGER_CLASSPATH)
+        install_in_triggerer_when_loaded()
 
 
 def main() -> None:

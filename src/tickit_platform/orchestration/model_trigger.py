@@ -280,7 +280,6 @@ class ModelTrigger(BaseTrigger):
         return TriggerEvent({"action": action, "why": why, **extra})  # type: ignore[no-untyped-call]
 
 
-MODEL_TRIGGER_CLASSPATH = f"{ModelTrigger.__module__}.{ModelTrigger.__qualname__}"
 # The triggerer's runner imports this module to create the first model trigger, before it deserializes that
 # trigger's DAG: from then on it deserializes each DAG once (orchestration/triggerer_dags.py).
 share_deserialized_dags_in_runner()

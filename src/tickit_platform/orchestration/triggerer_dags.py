@@ -8,9 +8,11 @@ size: at 1,017 models each took 0.25 s and each kept copy about 6 MB (the runner
 blocked for most of a second at a time; benchmarks/README.md).
 
 `ModelTrigger` renders no templates and reads only the task instance's identity, so it needs neither copy:
-- in the supervisor, its workload is built as for a trigger that a worker deferred to, without the DAG. Only
-  where we start the triggerer (the local Airflow, `local/warm_airflow.py`), since it patches the process
-  before Airflow's command line runs;
+- in the supervisor, its workload is built as for a trigger that a worker deferred to, without the DAG. The
+  local triggerer installs it before Airflow's command line runs (`local/warm_airflow.py`); MWAA's triggerer,
+  which we do not start, through the bundle's `airflow_local_settings.py` (deploy/airflow_local_settings.py),
+  which Airflow imports as each of its processes starts, before its triggerer code is imported
+  (`install_in_triggerer_when_loaded`);
 - in the runner, wherever a `ModelTrigger` runs (MWAA's triggerer included, which we do not start): importing
   this module's trigger makes the runner keep one deserialized DAG per DAG id and reuse it while the
   serialized DAG it is given equals the one it came from. Equality is exact, so a changed DAG is deserialized
@@ -23,14 +25,26 @@ behaviour stays: slower at scale, never wrong.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import logging
 import sys
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 RUNNER_MODULE = "airflow.jobs.triggerer_job_runner"
+# model_trigger.ModelTrigger's class path, spelled out: this module must be importable before Airflow is
+# (tests/unit/test_triggerer_dags.py checks that the trigger serializes under it).
+MODEL_TRIGGER_CLASSPATH = "tickit_platform.orchestration.model_trigger.ModelTrigger"
 # Serialized DAGs kept per runner: one per DAG whose model tasks wait in it, a few DAGs at most.
 DAGS_KEPT = 8
 _INSTALLED = "_tickit_platform_shares_model_dags"
+
+log = logging.getLogger(__name__)
+# Said once in the triggerer's log where the change is made (tests look for it in the rehearsal's).
+WORKLOADS_WITHOUT_DAG_NOTE = "tickit_platform: the triggerer builds the workloads of %s without their DAG"
 
 
 class _SharedDagSerialization:
@@ -99,6 +113,7 @@ def build_model_trigger_workloads_without_the_dag(model_trigger_classpath: str) 
 
     setattr(_create_workload, _INSTALLED, True)
     supervisor._create_workload = _create_workload  # type: ignore[union-attr]
+    log.info(WORKLOADS_WITHOUT_DAG_NOTE, model_trigger_classpath)
     return True
 
 
@@ -111,3 +126,60 @@ def workloads_carry_no_dag() -> bool:
 
     supervisor = getattr(importlib.import_module(RUNNER_MODULE), "TriggerRunnerSupervisor", None)
     return bool(getattr(getattr(supervisor, "_create_workload", None), _INSTALLED, False))
+
+
+class _LoaderThen(importlib.abc.Loader):
+    """A module's own loader, then `then()` once the module ran."""
+
+    def __init__(self, loader: Any, then: Callable[[], object]) -> None:
+        self._loader = loader
+        self._then = then
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)  # type: ignore[no-any-return]
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        try:
+            self._then()
+        # Whatever goes wrong here must not stop the triggerer: Airflow's own behaviour stays.
+        except Exception:
+            log.warning("Could not change how the triggerer builds model-trigger workloads", exc_info=True)
+
+    def __getattr__(self, name: str) -> Any:  # get_source and the rest, for tracebacks
+        return getattr(self._loader, name)
+
+
+class _WhenLoaded(importlib.abc.MetaPathFinder):
+    """Finds Airflow's triggerer module as Python would, and has `then()` run once it is loaded."""
+
+    def __init__(self, name: str, then: Callable[[], object]) -> None:
+        self.name = name
+        self._then = then
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # once is enough
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _LoaderThen(spec.loader, self._then)
+        return spec
+
+
+def install_in_triggerer_when_loaded() -> None:
+    """In a triggerer before Airflow's triggerer code is imported: model-trigger workloads without the DAG.
+
+    Called from `airflow_local_settings`, which Airflow imports while `import airflow` itself runs, when its
+    triggerer module cannot be imported yet; so the change is made as that module is first imported.
+    """
+
+    def install() -> bool:
+        return build_model_trigger_workloads_without_the_dag(MODEL_TRIGGER_CLASSPATH)
+
+    if RUNNER_MODULE in sys.modules:
+        install()
+    elif not any(isinstance(finder, _WhenLoaded) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _WhenLoaded(RUNNER_MODULE, install))

@@ -7,12 +7,20 @@ stops keeping the copy fails here, not as model tasks that never see their resul
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key, push_test_result_or_aggregate
-from cosmos.operators._watcher.base import _process_dbt_log_event
-from cosmos.operators._watcher.state import DbtNodeStatus, get_dbt_event_xcom_key, get_status_xcom_key, safe_xcom_push
+from cosmos.operators._watcher.base import _process_dbt_log_event, store_dbt_resource_status_from_log
+from cosmos.operators._watcher.state import (
+    DbtNodeStatus,
+    get_compiled_sql_xcom_key,
+    get_dbt_event_xcom_key,
+    get_status_xcom_key,
+    safe_xcom_push,
+)
 from cosmos.operators._watcher.xcom import _init_xcom_backup
 
 from tickit_platform.orchestration.build_results import (
@@ -137,3 +145,71 @@ def test_a_value_a_key_already_holds_is_not_pushed_again() -> None:
     safe_xcom_push(ti, sql_key, "select 1")
     safe_xcom_push(ti, sql_key, "select 2")
     assert ti.pushed == [(sql_key, "select 1"), (sql_key, "select 2")]
+
+
+def _finished(unique_id: str, resource_type: str, status: str, message: str | None = None) -> str:
+    """dbt's NodeFinished as a JSON log line (what Cosmos' producer parses in both invocation modes)."""
+    node_info = {
+        "unique_id": unique_id,
+        "node_status": status,
+        "resource_type": resource_type,
+        "node_path": f"{unique_id.split('.')[-1]}.sql",
+    }
+    data: dict[str, Any] = {"node_info": node_info, "run_result": {"message": message}}
+    return json.dumps({"info": {"name": "NodeFinished", "msg": f"finished {unique_id}"}, "data": data})
+
+
+def _build_reports(ti: RecordingTaskInstance, project: Path) -> None:
+    """A build whose MODEL succeeded, OTHER failed and TEST passed, parsed by Cosmos' own parser."""
+    compiled = project / "target" / "compiled" / "dbt_tickit" / "models"
+    compiled.mkdir(parents=True)
+    for unique_id in (MODEL, OTHER):
+        (compiled / f"{unique_id.split('.')[-1]}.sql").write_text(f"select 1 -- {unique_id}")
+    extra = {"context": {"ti": ti}, "project_dir": str(project)}
+    for line in (
+        _finished(MODEL, "model", "success"),
+        _finished(OTHER, "model", "error", "Runtime Error: division by zero"),
+        _finished(TEST, "test", "pass"),
+    ):
+        store_dbt_resource_status_from_log(
+            line, extra, tests_per_model={MODEL: [TEST]}, test_results_per_model={}, should_generate_model_uris=False
+        )
+
+
+def test_where_model_tasks_wait_in_the_triggerer_a_succeeded_nodes_event_and_sql_are_not_pushed(
+    tmp_path: Path,
+) -> None:
+    ti = _producer()
+    skip_needless_pushes(ti, details_read_on_success=False)
+    _build_reports(ti, tmp_path)
+
+    pushed = [key for key, _ in ti.pushed]
+    # The succeeded model: only its status (read if the build ends without publishing it). The failed one:
+    # everything, its event quoted by its task's failure. The passed test: only its model's tests' verdict.
+    assert pushed == [
+        get_status_xcom_key(MODEL),
+        get_dbt_event_xcom_key(OTHER),
+        get_status_xcom_key(OTHER),
+        get_compiled_sql_xcom_key(OTHER),
+        get_tests_status_xcom_key(MODEL),
+    ]
+    assert dict(ti.pushed)[get_dbt_event_xcom_key(OTHER)]["msg"] == "Runtime Error: division by zero"
+    buffer = ti._cosmos_xcom_backup_buffer  # type: ignore[attr-defined]
+    kept = {get_dbt_event_xcom_key(MODEL), get_compiled_sql_xcom_key(MODEL), get_dbt_event_xcom_key(TEST)}
+    assert kept <= set(buffer)
+
+
+def test_where_model_tasks_wait_in_workers_every_nodes_details_are_pushed(tmp_path: Path) -> None:
+    ti = _producer()
+    skip_needless_pushes(ti, details_read_on_success=True)  # before Airflow 3.2: Cosmos' consumers read them
+    _build_reports(ti, tmp_path)
+    assert [key for key, _ in ti.pushed] == [
+        get_dbt_event_xcom_key(MODEL),
+        get_status_xcom_key(MODEL),
+        get_compiled_sql_xcom_key(MODEL),
+        get_dbt_event_xcom_key(OTHER),
+        get_status_xcom_key(OTHER),
+        get_compiled_sql_xcom_key(OTHER),
+        get_dbt_event_xcom_key(TEST),
+        get_tests_status_xcom_key(MODEL),
+    ]

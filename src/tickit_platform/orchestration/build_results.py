@@ -12,8 +12,13 @@ The results are the ones Cosmos pushed: its producer keeps a copy of each XCom i
 
 Cosmos also pushes a node's dbt event four times (started, compiling, executing, finished) under one key
 that is read only once the node ended, and a model's compiled SQL twice: each push is a request the API
-server answers (about 4,000 of them at 1,000 models). So the producer pushes neither the in-between events
-(the last, which says how the node ended and with what message, is pushed) nor a value its key already holds.
+server answers (about 4,000 of them at 1,000 models), made from dbt's own threads one at a time under one
+lock, so the build waits for them. So the producer pushes neither the in-between events (the last, which says
+how the node ended and with what message, is pushed) nor a value its key already holds. And where the model
+tasks wait in the triggerer (Airflow 3.2+), it pushes neither the dbt event nor the compiled SQL of a node that
+succeeded: their only readers are Cosmos' consumers in a worker (before 3.2), and a model task reads a
+model's event only to quote dbt's message on a failure. That leaves one push per succeeded model (its status,
+which a model task reads if the build ended without publishing it) instead of three.
 
 This module ships to MWAA with the DAG and needs nothing from the rest of the package.
 """
@@ -26,7 +31,13 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-from cosmos.operators._watcher.state import get_dbt_event_xcom_key, xcom_set_lock
+from cosmos.operators._watcher.state import (
+    get_compiled_sql_xcom_key,
+    get_dbt_event_xcom_key,
+    get_status_xcom_key,
+    is_dbt_node_status_success,
+    xcom_set_lock,
+)
 
 RESULTS_KEY = "tickit_build_results"
 PUBLISH_INTERVAL = 1.0
@@ -38,6 +49,8 @@ _NOT_A_RESULT = frozenset({"task_status"})
 # dbt's RunningStatus: a node's events before it ended.
 IN_BETWEEN_STATUSES = frozenset({"started", "compiling", "executing"})
 _EVENT_SUFFIX = get_dbt_event_xcom_key("")
+_COMPILED_SQL_SUFFIX = get_compiled_sql_xcom_key("")
+_STATUS_SUFFIX = get_status_xcom_key("")
 _NOTHING = object()
 
 log = logging.getLogger(__name__)
@@ -110,25 +123,41 @@ def is_in_between_event(key: str, value: Any) -> bool:
     return key.endswith(_EVENT_SUFFIX) and isinstance(value, Mapping) and value.get("status") in IN_BETWEEN_STATUSES
 
 
-def skip_needless_pushes(ti: Any) -> None:
+def is_a_succeeded_nodes_detail(key: str, value: Any, pushed: Mapping[str, Any]) -> bool:
+    """Whether an XCom is the dbt event or the compiled SQL of a node that succeeded (`pushed`: Cosmos' copy)."""
+    if key.endswith(_EVENT_SUFFIX):
+        return isinstance(value, Mapping) and bool(is_dbt_node_status_success(_plain(value)))
+    if key.endswith(_COMPILED_SQL_SUFFIX):
+        # Cosmos pushes a node's compiled SQL just after its status.
+        status = pushed.get(key.removesuffix(_COMPILED_SQL_SUFFIX) + _STATUS_SUFFIX)
+        return bool(is_dbt_node_status_success(_plain(status)))
+    return False
+
+
+def skip_needless_pushes(ti: Any, *, details_read_on_success: bool = True) -> None:
     """Make the producer's task instance drop the pushes of in-between dbt events and of values a key already
-    holds (Cosmos still keeps its copy of each)."""
+    holds, and unless `details_read_on_success`, a succeeded node's dbt event and compiled SQL (Cosmos still
+    keeps its copy of each)."""
     push = ti.xcom_push
 
     def xcom_push(key: str, value: Any, **kwargs: Any) -> None:
         # Cosmos updates its copy after the push, under the lock it pushes with: it holds the key's last value.
-        held = (getattr(ti, "_cosmos_xcom_backup_buffer", None) or {}).get(key, _NOTHING)
-        if not is_in_between_event(key, value) and held != value:
-            push(key=key, value=value, **kwargs)
+        pushed = getattr(ti, "_cosmos_xcom_backup_buffer", None) or {}
+        if is_in_between_event(key, value) or pushed.get(key, _NOTHING) == value:
+            return
+        if not details_read_on_success and is_a_succeeded_nodes_detail(key, value, pushed):
+            return
+        push(key=key, value=value, **kwargs)
 
     # The task instance is a pydantic model, which refuses new attributes: set it on the instance itself.
     object.__setattr__(ti, "xcom_push", xcom_push)
 
 
-def start_publishing(context: Any) -> None:
-    """The producer's `pre_execute`: publish the results while the build runs, without in-between events."""
+def start_publishing(context: Any, *, details_read_on_success: bool = True) -> None:
+    """The producer's `pre_execute`: publish the results while the build runs, without needless pushes
+    (`details_read_on_success`: whether Cosmos' consumers in workers wait on the build, before Airflow 3.2)."""
     ti = context["ti"]
-    skip_needless_pushes(ti)
+    skip_needless_pushes(ti, details_read_on_success=details_read_on_success)
     publisher = _publishers[id(ti)] = ResultsPublisher(ti)
     publisher.publish()  # an empty publication first: a model task that looks before dbt's first result finds it
     publisher.start()

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +189,10 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 # After the build, with its run_results.json at hand: alert on tests that failed or warned.
                 "callback": AfterBuild(deployment),
                 # Every result so far under one key, for the model tasks waiting in the triggerer.
-                "pre_execute": start_publishing,
+                # Before Airflow 3.2 Cosmos' consumers wait in workers and read every node's details.
+                "pre_execute": partial(
+                    start_publishing, details_read_on_success=model_task_class() is not DbtModelTask
+                ),
                 "post_execute": finish_publishing,
             },
         ),

@@ -75,7 +75,7 @@ def test_a_model_triggers_workload_is_built_without_its_dag(monkeypatch: pytest.
     assert {"trigger", "dag_bag"} <= set(parameters)
     seen: list[Any] = []
     monkeypatch.setattr(supervisor, "_create_workload", lambda self, *, trigger, dag_bag, **kw: seen.append(dag_bag))
-    # An unchanged supervisor (MWAA's): the model triggers keep the looks' pace (orchestration/model_trigger.py).
+    # An unchanged supervisor (Airflow's own, which MWAA runs without the bundle's local settings).
     assert not triggerer_dags.workloads_carry_no_dag()
     assert triggerer_dags.build_model_trigger_workloads_without_the_dag(MODEL_TRIGGER_CLASSPATH)
     assert triggerer_dags.workloads_carry_no_dag()

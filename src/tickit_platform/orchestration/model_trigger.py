@@ -37,7 +37,7 @@ from cosmos.operators._watcher.state import (
 )
 
 from tickit_platform.orchestration.build_results import RESULTS_KEY, results_of
-from tickit_platform.orchestration.triggerer_dags import share_deserialized_dags_in_runner, workloads_carry_no_dag
+from tickit_platform.orchestration.triggerer_dags import share_deserialized_dags_in_runner
 
 # States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).
 PRODUCER_DONE = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
@@ -61,8 +61,7 @@ _runs: dict[tuple[str, str], _RunWatch] = {}
 # A trigger waiting for other tasks (the models its tests read) asks for their states itself. Hundreds of
 # model tasks can wait at once, and each asking every few seconds cost more CPU than the build itself
 # (benchmarks/README.md), so those requests of one run share a budget: each such trigger looks every
-# poke_interval, or less often when that many waiting would exceed it. Where the triggerer's supervisor is
-# Airflow's own (MWAA), every waiting trigger keeps that pace (`_pause`).
+# poke_interval, or less often when that many waiting would exceed it.
 LOOKS_PER_SECOND_PER_RUN = 8.0
 _waiting_on_peers: dict[tuple[str, str], set[int]] = {}
 
@@ -182,19 +181,8 @@ class ModelTrigger(BaseTrigger):
         yield event
 
     async def _pause(self) -> None:
-        """Wait before the next look at the shared reading: poke_interval, paced where the supervisor is Airflow's.
-
-        Where the triggerer's supervisor is unchanged (MWAA), it sends every new trigger's workload with the
-        whole DAG in it; with a few hundred model tasks ending at once and logging as they end, its runner and
-        it blocked each other for good (benchmarks/README.md, the rehearsal at 217 models). There the ends keep
-        the pace of the looks' budget, as before the shared reading; the local triggerer builds model-trigger
-        workloads without the DAG (orchestration/triggerer_dags.py) and needs no pace.
-        """
-        if workloads_carry_no_dag():
-            await asyncio.sleep(self.poke_interval)
-            return
-        watch = _runs.get(self._run_key())
-        await self._sleep_within_budget(watch.triggers if watch is not None else 0)
+        """Wait before the next look at the shared reading (one reading per run, however many triggers look)."""
+        await asyncio.sleep(self.poke_interval)
 
     async def _pause_asking_for_peers(self) -> None:
         """Wait before asking again, keeping the run's askers to the budget."""

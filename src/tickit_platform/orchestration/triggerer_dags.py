@@ -118,10 +118,8 @@ def build_model_trigger_workloads_without_the_dag(model_trigger_classpath: str) 
 
 
 def workloads_carry_no_dag() -> bool:
-    """In the trigger runner: whether its supervisor builds model-trigger workloads without the DAG.
-
-    The runner is forked from the supervisor, so it sees the supervisor's installed replacement.
-    """
+    """Whether this triggerer's supervisor builds model-trigger workloads without the DAG (its runner, forked
+    from it, sees the same). What the tests ask of a process after `import airflow`."""
     import importlib
 
     supervisor = getattr(importlib.import_module(RUNNER_MODULE), "TriggerRunnerSupervisor", None)

@@ -98,6 +98,15 @@ def project_with_extra_models(dest: Path, count: int) -> Path:
     return project
 
 
+def where_extra_model_tasks_ran(logs: Path, count: int) -> tuple[set[str], set[str]]:
+    """Under a run's task logs: the generated models' tasks (`task_id=extra_NNNN`) whose first try has its
+    trigger's log, and the generated models' tasks with a worker process (whose log is attempt=1.log)."""
+    extra = {f"task_id=extra_{i:04d}" for i in range(count)}
+    on_trigger = {p.parent.name for p in logs.rglob("attempt=1.log.trigger.*.log")}
+    on_worker = {p.parent.name for p in logs.rglob("attempt=1.log")}
+    return extra & on_trigger, {name for name in on_worker if name.startswith("task_id=extra_")}
+
+
 def dag_config(home: Path, raw_dir: Path, project_dir: Path = DBT_PROJECT_DIR, **overrides: object) -> DagConfig:
     values: dict[str, object] = {
         "home": home,

@@ -8,8 +8,8 @@ source: aws/amazon-mwaa-docker-images, images/airflow/3.3.1/airflow_local_settin
 In the triggerer only (`airflow triggerer`, as MWAA starts it), it makes the supervisor build a model
 trigger's workload without the whole DAG, as the local triggerer does (orchestration/triggerer_dags.py,
 docs/decisions/023). Elsewhere it does nothing. Where the package is not importable (a bundle without
-startup.sh's path), nothing changes: Airflow's own behaviour, slower at scale, and the model triggers keep
-their pace.
+startup.sh's path), nothing changes: Airflow's own behaviour, slower at scale and, from a few hundred model
+tasks, open to the triggerer hang decision 023 describes.
 
 It may run twice in one process (Airflow's plugin loader imports every file of the plugins folder too): the
 change is made once.

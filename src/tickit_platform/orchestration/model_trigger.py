@@ -185,11 +185,8 @@ class ModelTrigger(BaseTrigger):
         await asyncio.sleep(self.poke_interval)
 
     async def _pause_asking_for_peers(self) -> None:
-        """Wait before asking again, keeping the run's askers to the budget."""
-        await self._sleep_within_budget(len(_waiting_on_peers.get(self._run_key(), ())))
-
-    async def _sleep_within_budget(self, waiting: int) -> None:
-        """poke_interval, stretched so that `waiting` triggers of one run keep to LOOKS_PER_SECOND_PER_RUN."""
+        """Wait before asking again: poke_interval, stretched so the run's askers keep to the budget."""
+        waiting = len(_waiting_on_peers.get(self._run_key(), ()))
         await asyncio.sleep(max(self.poke_interval, waiting / LOOKS_PER_SECOND_PER_RUN))
 
     async def _retry(self) -> TriggerEvent:

@@ -10,7 +10,8 @@ The bundle is a folder laid out like the MWAA environment's S3 bucket, ready for
     dags/tickit_platform/              the package source the DAG file imports
     requirements.txt                   Airflow's constraints line + astronomer-cosmos, nothing else
     startup.sh                         the dbt virtualenv on the workers, and the DAG's environment
-    plugins.zip                        tickit-dbt-wheels/: every wheel of that virtualenv, pinned by hash
+    plugins.zip                        tickit-dbt-wheels/: every wheel of that virtualenv, pinned by hash;
+                                       airflow_local_settings.py: the triggerer change of decision 023
     bundle-manifest.txt                sha256 of every file above (`sha256sum -c` format)
 
 Why the package source goes inside `dags/` (and not into `plugins.zip` or a wheel): Airflow 3 puts the

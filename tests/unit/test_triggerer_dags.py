@@ -10,6 +10,7 @@ import copy
 import importlib
 import inspect
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from airflow.sdk.bases.operator import BaseOperator
 from airflow.serialization.serialized_objects import DagSerialization
 
 from tickit_platform.local import warm_airflow
-from tickit_platform.orchestration import triggerer_dags
+from tickit_platform.orchestration import triggerer_cadence, triggerer_dags
 from tickit_platform.orchestration.model_trigger import ModelTrigger
 from tickit_platform.orchestration.triggerer_dags import MODEL_TRIGGER_CLASSPATH
 
@@ -131,3 +132,98 @@ def test_installed_in_a_triggerer_before_airflows_triggerer_code_is_imported(mon
     # Installed where the module is already imported (the local triggerer): at once.
     triggerer_dags.install_in_triggerer_when_loaded()
     assert sys.meta_path == finders
+
+
+def test_the_runner_talks_to_its_supervisor_briskly_only_around_model_triggers(
+    fresh_runner_module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's runner waits a second between two talks to its supervisor; while model triggers run (and a
+    moment after), at most BRISK_WAIT (orchestration/triggerer_cadence.py)."""
+    import anyio
+
+    # The runner's loop waits on the name looked up in its module at each turn.
+    assert "anyio.move_on_after(1)" in inspect.getsource(fresh_runner_module.TriggerRunner.arun)
+    assert triggerer_cadence.sync_briskly_in_runner()
+    assert triggerer_cadence.sync_briskly_in_runner()  # a second import changes nothing
+    waits = fresh_runner_module.anyio
+    assert waits.Event is anyio.Event  # the rest of anyio is anyio's own
+
+    def wait_of_one_turn() -> float:
+        async def turn() -> float:
+            with waits.move_on_after(1) as scope:
+                return float(scope.deadline - anyio.current_time())
+
+        return anyio.run(turn)
+
+    monkeypatch.setattr(triggerer_cadence._Activity, "last_ended", float("-inf"))
+    assert wait_of_one_turn() > 0.9  # idle: Airflow's own second
+    with triggerer_cadence.model_trigger_running():
+        assert wait_of_one_turn() <= triggerer_cadence.BRISK_WAIT
+    assert wait_of_one_turn() <= triggerer_cadence.BRISK_WAIT  # the next stage's tasks come a moment later
+    monkeypatch.setattr(triggerer_cadence._Activity, "running", triggerer_cadence.BRISK_UP_TO + 1)
+    assert wait_of_one_turn() > 0.9  # a stage of hundreds of model tasks keeps Airflow's second
+    monkeypatch.setattr(triggerer_cadence._Activity, "running", 0)
+    monkeypatch.setattr(triggerer_cadence, "BRISK_AFTER", 0.0)
+    assert wait_of_one_turn() > 0.9
+
+
+def test_a_model_trigger_keeps_the_runner_brisk_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    seen: list[bool] = []
+
+    async def first_try(self: ModelTrigger) -> Any:
+        seen.append(triggerer_cadence.brisk())
+        return "event"
+
+    class Ti:
+        dag_id, run_id, task_id, map_index, try_number = "d", "r", "m", -1, 1
+
+    monkeypatch.setattr(ModelTrigger, "_first_try", first_try)
+    monkeypatch.setattr(triggerer_cadence, "BRISK_AFTER", 0.0)
+    trigger = ModelTrigger("m", "p")
+    trigger.task_instance = Ti()  # type: ignore[assignment]
+
+    async def events() -> list[Any]:
+        return [event async for event in trigger.run()]
+
+    assert not triggerer_cadence.brisk()
+    assert asyncio.run(events()) == ["event"]
+    assert seen == [True] and not triggerer_cadence.brisk()
+
+
+def test_a_triggers_end_is_reported_a_grace_after_it_ended_and_its_event_at_once(
+    fresh_runner_module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The supervisor closes a trigger's log file when told it finished: told at once, it sent lines still
+    on their way to the triggerer's own log instead (orchestration/triggerer_cadence.py)."""
+    import asyncio
+    import collections
+
+    from airflow.triggers.base import TriggerEvent
+
+    runner_class = fresh_runner_module.TriggerRunner
+    assert "finished=finished_ids" in inspect.getsource(runner_class.process_trigger_events)
+    assert triggerer_cadence.sync_briskly_in_runner()
+    assert triggerer_cadence.sync_briskly_in_runner()  # graced once, not twice
+    sent: list[Any] = []
+
+    async def asend(msg: Any) -> None:
+        sent.append(msg)
+
+    runner = runner_class.__new__(runner_class)
+    runner.events, runner.failed_triggers = collections.deque(), collections.deque()
+    runner.asend = asend
+    monkeypatch.setattr(triggerer_cadence, "FINISHED_GRACE", 0.3)
+
+    runner.events.append(fresh_runner_module.TriggerEventEntry(7, TriggerEvent("built"), None))
+    asyncio.run(runner.sync_state_to_supervisor([7]))
+    assert [e.trigger_id for e in sent[-1].events] == [7] and sent[-1].finished is None
+    asyncio.run(runner.sync_state_to_supervisor([]))
+    assert sent[-1].finished is None and sent[-1].events is None
+    time.sleep(0.3)
+    asyncio.run(runner.sync_state_to_supervisor([8]))
+    assert sent[-1].finished == [7]
+    time.sleep(0.3)
+    asyncio.run(runner.sync_state_to_supervisor([]))
+    assert sent[-1].finished == [8]

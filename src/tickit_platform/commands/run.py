@@ -85,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print(f"[bold green]All {len(result.tasks)} tasks succeeded.[/bold green]")
         code = 0
     # Docs and report also after a failed run: that is when they are read most.
-    _write_docs(console, config)
+    _write_docs(console, config, recorded.build_manifest)
     _write_report(console, settings, summary, session.data_folder, recorded)
     return code
 
@@ -111,11 +111,12 @@ def _record_history(
     return as_recorded(settings.runs_dir, result, figures)
 
 
-def _write_docs(console: Console, config: DagConfig) -> None:
+def _write_docs(console: Console, config: DagConfig, compiled: Path) -> None:
+    """The docs of the warehouse the run left, with the SQL its build compiled (compiled: its manifest)."""
     from tickit_platform.dbt_project.docs import DbtDocsError, refresh_docs
 
     try:
-        index, generated = refresh_docs(config)
+        index, generated = refresh_docs(config, compiled=compiled)
     except DbtDocsError as err:
         console.print(f"dbt docs: not generated. {err}", soft_wrap=True)
         return

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tickit_platform.dbt_project.manifest import ensure_manifest, project_fingerprint
+from tickit_platform.dbt_project.manifest import PARTIAL_PARSE_FILE, ensure_manifest, project_fingerprint
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import PROFILE_NAME, DagConfig
 
@@ -24,6 +24,8 @@ DOCS_SLUG = "dbt_tickit"
 DOCS_TITLE = "dbt Docs (tickit)"
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
 STAMP_FILE = "docs.stamp"
+# The nodes whose SQL dbt compiles (and the docs show): a seed, a snapshot's source or an analysis aside.
+COMPILED_TYPES = frozenset({"model", "test"})
 
 
 class DbtDocsError(TickitError):
@@ -68,15 +70,25 @@ def docs_current(config: DagConfig, out_dir: Path, *, catalog: bool) -> bool:
     )
 
 
-def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True) -> Path:
+def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True, compiled: Path | None = None) -> Path:
     """Write the docs site into out_dir and return its index.html.
 
     catalog=True reads column types and row counts from the warehouse (it must exist and no dbt may
     be writing to it); False writes an empty catalog and compiles nothing, so no warehouse is touched.
+    compiled: a manifest.json a build of this project wrote (a run's kept artifacts); when it holds the
+    compiled SQL of every node of the project as it is now, the docs show it and nothing is compiled again
+    (about half of `dbt docs generate`'s time).
     """
-    # dbt's own target folder is kept between calls so its partial parse makes the next call faster.
+    # dbt's own target folder is kept between calls so its partial parse makes the next call faster; the
+    # DAG's parse (same project, profile and target) seeds it, so the first call parses nothing either.
     build = config.layout.docs_build
-    args = ["--no-compile", "--empty-catalog"] if not catalog else []
+    parsed = ensure_manifest(config)
+    build.mkdir(parents=True, exist_ok=True)
+    if (seed := parsed.parent / PARTIAL_PARSE_FILE).is_file():
+        shutil.copyfile(seed, build / PARTIAL_PARSE_FILE)
+    shown = compiled if catalog and compiled is not None and compiled_for(compiled, parsed) else None
+    args = ["--no-compile"] if not catalog or shown is not None else []
+    args += [] if catalog else ["--empty-catalog"]
     result = subprocess.run(
         [
             str(config.dbt_executable),
@@ -106,10 +118,11 @@ def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True) -> 
             f"`dbt docs generate` failed for {config.project_dir}; run `tickit dbt docs generate` to see why:\n"
             f"{result.stdout[-2000:]}"
         )
-    # Without compiling, dbt writes no manifest: the docs then describe the DAG's own (parsed) manifest.
+    # Without compiling, dbt writes no manifest: the docs then describe the build's compiled one or, with
+    # none, the DAG's own (parsed) manifest.
     sources = {name: build / name for name in DOCS_FILES}
-    if not catalog:
-        sources["manifest.json"] = ensure_manifest(config)
+    if "--no-compile" in args:
+        sources["manifest.json"] = shown or parsed
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, source in sources.items():
         # Copied then renamed: the UI, which reads these files on every request, never sees half of one.
@@ -120,12 +133,30 @@ def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True) -> 
     return out_dir / "index.html"
 
 
-def refresh_docs(config: DagConfig, *, before: Callable[[], None] | None = None) -> tuple[Path, bool]:
+def compiled_for(compiled: Path, parsed: Path) -> bool:
+    """Whether a build's manifest holds the compiled SQL of every node `parsed` (the project as it is now)
+    holds, each from the same file content: then its SQL is what compiling now would give."""
+    try:
+        built = json.loads(compiled.read_text())["nodes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    nodes = json.loads(parsed.read_text())["nodes"]
+    return built.keys() == nodes.keys() and all(
+        node.get("checksum") == built[key].get("checksum") and built[key].get("compiled_code") is not None
+        for key, node in nodes.items()
+        if node.get("resource_type") in COMPILED_TYPES
+    )
+
+
+def refresh_docs(
+    config: DagConfig, *, before: Callable[[], None] | None = None, compiled: Path | None = None
+) -> tuple[Path, bool]:
     """The docs site's index.html, generated unless it is current (`before` is called first, to say so);
-    the bool: whether it was generated now. A warehouse that exists lends its catalog."""
+    the bool: whether it was generated now. A warehouse that exists lends its catalog; `compiled`, a run's
+    manifest, its compiled SQL (generate_docs)."""
     catalog = config.target != "local" or config.warehouse_path.exists()
     if docs_current(config, config.layout.docs, catalog=catalog):
         return config.layout.docs / "index.html", False
     if before is not None:
         before()
-    return generate_docs(config, config.layout.docs, catalog=catalog), True
+    return generate_docs(config, config.layout.docs, catalog=catalog, compiled=compiled), True

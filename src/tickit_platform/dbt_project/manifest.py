@@ -18,6 +18,8 @@ from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
 IGNORED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
 # Beside the manifest: the fingerprint of the project it was parsed from.
 MANIFEST_STAMP = "project.sha256"
+# dbt's partial-parse file, beside the manifest: copied to whatever else parses the same project.
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 class DbtParseError(TickitError):
@@ -71,6 +73,6 @@ def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
     # partial-parse file spares each of them a full parse of the project.
     cache_target = config.layout.cosmos_cache / DAG_ID / "target"
     cache_target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(target / "partial_parse.msgpack", cache_target / "partial_parse.msgpack")
+    shutil.copy2(target / PARTIAL_PARSE_FILE, cache_target / PARTIAL_PARSE_FILE)
     stamp.write_text(fingerprint)
     return config.manifest_path

@@ -49,6 +49,11 @@ class RecordedRun:
     record_error: str | None = None  # why run.json, present, could not be read
 
     @property
+    def build_manifest(self) -> Path:
+        """The manifest the run's shared build wrote (with the SQL it compiled); it may not exist."""
+        return self.folder / ARTIFACTS_DIR / "manifest.json"
+
+    @property
     def recorded(self) -> bool:
         """`tickit run` recorded this run (its run.json exists, readable or not)."""
         return self.run is not None or self.record_error is not None

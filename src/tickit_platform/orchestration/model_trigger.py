@@ -37,6 +37,7 @@ from cosmos.operators._watcher.state import (
 )
 
 from tickit_platform.orchestration.build_results import RESULTS_KEY, results_of
+from tickit_platform.orchestration.triggerer_cadence import model_trigger_running, sync_briskly_in_runner
 from tickit_platform.orchestration.triggerer_dags import share_deserialized_dags_in_runner
 
 # States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).
@@ -173,7 +174,8 @@ class ModelTrigger(BaseTrigger):
         watch = _runs.setdefault(key, _RunWatch())
         watch.triggers += 1
         try:
-            event = await (self._retry() if self._ti().try_number > 1 else self._first_try())
+            with model_trigger_running():
+                event = await (self._retry() if self._ti().try_number > 1 else self._first_try())
         finally:
             watch.triggers -= 1
             if not watch.triggers:
@@ -266,5 +268,7 @@ class ModelTrigger(BaseTrigger):
 
 
 # The triggerer's runner imports this module to create the first model trigger, before it deserializes that
-# trigger's DAG: from then on it deserializes each DAG once (orchestration/triggerer_dags.py).
+# trigger's DAG: from then on it deserializes each DAG once (orchestration/triggerer_dags.py), and talks to
+# its supervisor briskly while model triggers run (orchestration/triggerer_cadence.py).
 share_deserialized_dags_in_runner()
+sync_briskly_in_runner()

@@ -5,6 +5,7 @@
     ./benchmarks/run --wide-dag 200 [--against REF] [--scales 0.02]
     ./benchmarks/run --supervision-only
     ./benchmarks/run --whole-only [--scales 1]
+    ./benchmarks/run --start-only [--repeat 3]
 
 For each scale, on the same synthetic data (its generation timed too) and a fresh warehouse each time:
   1. black box: `dbt run-operation load_raw_tables` then `dbt build` (the floor: the same work, no Airflow);
@@ -17,6 +18,11 @@ then the DAG file's parse time (import + DAG construction) at 17 models and on a
 Prints the ratios per scale and the parse times.
 
 `--whole-only` measures only (3).
+
+`--start-only` measures only a local Airflow's start, until its DAG is ready to run: its components forked
+from the starting process (what `tickit` does, docs/decisions/027-forked-components.md) against each started
+as a command of its own, interleaved, `--repeat` times each, each in a fresh process on a fresh home; the
+wall time and the CPU of the starting process and every component.
 
 `--loader-only` times only `dbt run-operation load_raw_tables` (fresh warehouse, partial parse warm), the
 median of `--repeat` runs per scale; with `--against REF` the dbt project as it is at git REF is timed too,
@@ -229,6 +235,72 @@ def supervision_cost(looks: int = 20_000) -> tuple[float, float]:
     return per_look * 1e6, per_look * 2 / 1.0
 
 
+START_SNIPPET = """
+import json, os, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from tests.support import dag_config
+from tickit_platform.dbt_project.manifest import ensure_manifest
+from tickit_platform.local.runner import local_airflow
+from tickit_platform.orchestration.config import DAG_ID
+
+config = dag_config(Path({home!r}), Path({raw!r}))
+ensure_manifest(config)
+airflow = local_airflow(config)
+airflow.fork_components = {fork!r}
+airflow.migrate()
+tick = os.sysconf("SC_CLK_TCK")
+
+def own():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+def cpu(pid):
+    fields = Path(f"/proc/{{pid}}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / tick
+
+started, before = time.monotonic(), own()
+airflow.start()
+api = airflow.api()
+api.warm_execution_api()
+api.wait_for_dag(DAG_ID)
+ready = time.monotonic() - started
+components = sum(cpu(proc.pid) for proc in airflow.spawned)
+print(json.dumps({{"ready_s": round(ready, 1), "cpu_s": round(own() - before + components, 1),
+                  "forked": all(type(p).__name__ == "ForkedProcess" for p in airflow.spawned)}}))
+airflow.stop()
+"""
+
+
+def start_cost(repeat: int) -> None:
+    """A local Airflow's start, forked against commands, interleaved; the medians (see `--start-only`)."""
+    results: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+    with tempfile.TemporaryDirectory(prefix="tickit-bench-start-") as tmp:
+        raw = generate(Path(tmp) / "raw", scale=0.01, seed=42)
+        for i in range(repeat):
+            for fork in (True, False):
+                code = START_SNIPPET.format(repo=str(REPO), home=f"{tmp}/home-{i}-{fork}", raw=str(raw), fork=fork)
+                done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    raise SystemExit(f"the start failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+                measured = json.loads(done.stdout.strip().splitlines()[-1])
+                if measured.pop("forked") != fork:
+                    raise SystemExit(f"asked to fork={fork}, the components were not started so")
+                results[fork].append(measured)
+                print(json.dumps({"forked": fork, **measured}), flush=True)
+    median = {
+        fork: {key: statistics.median(row[key] for row in rows) for key in ("ready_s", "cpu_s")}
+        for fork, rows in results.items()
+    }
+    print()
+    print("| start | ready, s | CPU, s |")
+    print("|---|---|---|")
+    for fork, label in ((True, "forked from the starting process"), (False, "a command per component")):
+        print(f"| {label} | {median[fork]['ready_s']:.1f} | {median[fork]['cpu_s']:.1f} |")
+    print(f"forked/commands: ready {median[True]['ready_s'] / median[False]['ready_s']:.2f}, "
+          f"CPU {median[True]['cpu_s'] / median[False]['cpu_s']:.2f}")  # fmt: skip
+
+
 PARSE_SNIPPET = """
 import os, sys, time
 t = time.perf_counter()
@@ -414,13 +486,21 @@ def main() -> None:
     parser.add_argument(
         "--against", metavar="REF", help="with --loader-only or --wide-dag: also time the project or package at REF"
     )
-    parser.add_argument("--repeat", type=int, default=3, help="with --loader-only: runs per scale and project")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="with --loader-only: runs per scale and project; --start-only: starts"
+    )
     parser.add_argument("--wide-dag", type=int, metavar="N", help="time the DAG with N extra parallel models")
     parser.add_argument("--whole-only", action="store_true", help="time only the whole `tickit run` (3, above)")
     parser.add_argument(
         "--supervision-only", action="store_true", help="time only supervision's look at the components"
     )
+    parser.add_argument(
+        "--start-only", action="store_true", help="time only a local Airflow's start, forked against commands"
+    )
     args = parser.parse_args()
+    if args.start_only:
+        start_cost(args.repeat)
+        return
     if args.loader_only:
         loader_only(args.scales, args.repeat, args.against)
         return

@@ -191,3 +191,10 @@ def warehouse_state(warehouse: Path) -> tuple[dict[str, int], dict[str, list[tup
         }
         gold = {view: con.execute(f"select * from gold.{view} order by all").fetchall() for view in GOLD_VIEWS}
     return counts, gold
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None

@@ -56,9 +56,6 @@ class TaskProgress:
         self.live: Live | None = None
 
     def __enter__(self) -> TaskProgress:
-        if self.console.is_terminal:
-            self.live = Live(self._table([]), console=self.console, refresh_per_second=4, transient=True)
-            self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -78,7 +75,12 @@ class TaskProgress:
         return table
 
     def __call__(self, tis: list[dict[str, Any]]) -> None:
-        if self.live is not None:
+        if self.console.is_terminal:
+            # The live table's refresh thread starts with the first states, after the local Airflow's
+            # components were forked from this process (local/warm_airflow.py: no thread may run then).
+            if self.live is None:
+                self.live = Live(self._table(tis), console=self.console, refresh_per_second=4, transient=True)
+                self.live.__enter__()
             self.live.update(self._table(tis))
             return
         elapsed = time.monotonic() - self.started

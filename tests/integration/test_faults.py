@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.faults import TickitRun, alive_components, warehouse_state
+from tests.faults import TickitRun, alive_components, parent_of, warehouse_state
 from tests.support import in_process_tickit, latest_run_record, skip_or_fail
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(1500)]
@@ -78,6 +78,9 @@ def test_a_killed_scheduler_and_api_server_are_restarted_and_the_run_succeeds(
     run = TickitRun(tmp_path, *DATA)
     # Once the shared build runs (the model tasks already wait for it in the triggerer from the load's end).
     run.wait_for(f"{PRODUCER}: running")
+    # Each component was forked from `tickit run` itself, warm (docs/decisions/027): its child.
+    components = ("api-server", "scheduler", "dag-processor", "triggerer")
+    assert {name: parent_of(run.component_pid(name)) for name in components} == dict.fromkeys(components, run.proc.pid)
     scheduler = run.kill_component("scheduler")
     run.wait_for(f"Airflow scheduler (PID {scheduler}) was killed by SIGKILL; restarting it", timeout=10)
     run.wait_for("silver_users: ")

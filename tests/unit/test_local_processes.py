@@ -112,3 +112,26 @@ def test_stop_returns_even_when_a_process_does_not_end(tmp_path: Path) -> None:
     finally:
         survivor.kill()
         survivor.wait(10)
+
+
+def test_a_forked_components_exit_reads_as_a_popens_does() -> None:
+    """Supervision tells a forked component's end (local/warm_airflow.py) as it tells a command's: killed by
+    which signal, or its exit code; and waiting on it is bounded."""
+    from tickit_platform.local.processes import ForkedProcess
+
+    def forked(code: int | None) -> ForkedProcess:
+        pid = os.fork()
+        if pid == 0:
+            if code is None:
+                time.sleep(60)
+            os._exit(code or 0)
+        return ForkedProcess(pid)
+
+    sleeper = forked(None)
+    assert sleeper.poll() is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        sleeper.wait(0.2)
+    os.kill(sleeper.pid, signal.SIGKILL)
+    assert sleeper.wait(5) == -signal.SIGKILL
+    assert sleeper.poll() == -signal.SIGKILL  # read once, kept
+    assert forked(3).wait(5) == 3

@@ -33,6 +33,7 @@ from tickit_platform.local.processes import (
     STATE_FILE,
     AirflowStartError,
     ComponentDiedError,
+    ForkedProcess,
     Process,
     free_port,
     kill_sessions,
@@ -40,6 +41,7 @@ from tickit_platform.local.processes import (
     signal_group,
     stop_strays,
 )
+from tickit_platform.local.warm_airflow import fork_component, preload
 from tickit_platform.paths import DAGS_DIR
 
 ADMIN_USER = "admin"
@@ -105,6 +107,9 @@ class LocalAirflow:
     # Each spawned process's start time (process_start), by PID: recorded with it, so that a later start
     # stops only that process and never another that reused its PID.
     started: dict[int, str] = field(default_factory=dict)
+    # Whether the components may be forked from this process (local/warm_airflow.py) when it runs the same
+    # Python; a cluster whose components each have an environment of their own starts them as commands.
+    fork_components: bool = True
 
     @property
     def url(self) -> str:
@@ -151,6 +156,10 @@ class LocalAirflow:
                 "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+                # A changed DAG is stored at the parse that saw it, not only once 30 s passed since the
+                # last one was: `tickit run` on a resident Airflow asks for that parse and then runs the DAG
+                # (local/resident.py). One DAG: the writes this limit saves are none to speak of.
+                "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
                 "AIRFLOW__WEBSERVER__EXPOSE_CONFIG": "False",
                 **TRIGGERER_SETTINGS,
                 "SCARF_ANALYTICS": "false",
@@ -214,23 +223,33 @@ class LocalAirflow:
         self.migrate()
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
+        # Forked from this process, warm, where it can (local/warm_airflow.py); else new interpreters.
+        fork = self.fork_components and self.python == sys.executable and preload(env, self.component_log("preload"))
         for name in components or self.components():
-            self._spawn(name, env)
+            self._spawn(name, env, fork=fork)
         self.record()
         self.wait_healthy()
 
-    def _spawn(self, name: str, env: dict[str, str]) -> None:
+    def _spawn(self, name: str, env: dict[str, str], *, fork: bool = False) -> None:
         # The API server prints the admin's password into its log: the logs are the user's only.
-        log = os.fdopen(os.open(self.component_log(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
-        self.processes[name] = subprocess.Popen(
-            self.command(name),
-            env=self.component_env(name, env),
-            cwd=self.component_cwd(name),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        fd = os.open(self.component_log(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if fork:
+            try:
+                pid = fork_component(name, self.component_env(name, env), fd, self.component_cwd(name))
+            finally:
+                os.close(fd)
+            self.processes[name] = ForkedProcess(pid)
+        else:
+            with os.fdopen(fd, "ab") as log:
+                self.processes[name] = subprocess.Popen(
+                    self.command(name),
+                    env=self.component_env(name, env),
+                    cwd=self.component_cwd(name),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
         self.spawned.append(self.processes[name])
         # Our child, not yet reaped: its PID cannot have been reused yet.
         if (started := process_start(self.processes[name].pid)) is not None:

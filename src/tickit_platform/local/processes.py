@@ -39,7 +39,8 @@ GONE = -(1 << 16)
 
 
 class Process(Protocol):
-    """What supervision needs of a component: a `subprocess.Popen`, or a resident one adopted by PID."""
+    """What supervision needs of a component: a `subprocess.Popen`, one forked from this process, or a
+    resident one adopted by PID."""
 
     @property
     def pid(self) -> int: ...
@@ -61,6 +62,34 @@ class AdoptedProcess:
     def poll(self) -> int | None:
         if self.returncode is None and not _is_ours(self.pid, self.started):
             self.returncode = GONE
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"PID {self.pid}", timeout or 0.0)
+            time.sleep(0.05)
+        return code
+
+
+@dataclass
+class ForkedProcess:
+    """A component forked from this process (local/warm_airflow.py): our child, so its exit status is ours
+    to read, as a `subprocess.Popen`'s is (a negative code names the signal that killed it)."""
+
+    pid: int
+    returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: ended, its status unknown
+                self.returncode = GONE
+                return self.returncode
+            if pid == self.pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:

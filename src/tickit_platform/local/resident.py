@@ -174,21 +174,25 @@ def refresh_dag(airflow: LocalAirflow, api: AirflowApi, config: DagConfig) -> No
     if state is None or state.parsed == current:
         return
     airflow.say("The dbt project or the DAG changed since Airflow parsed it; parsing the DAG again…")
-    before = api.call("GET", f"/dags/{DAG_ID}")["last_parsed_time"]
     token = api.call("GET", f"/dags/{DAG_ID}/details")["file_token"]
-    api.call("PUT", f"/parseDagFile/{token}")
     deadline = time.monotonic() + REPARSE_TIMEOUT
-    while api.call("GET", f"/dags/{DAG_ID}")["last_parsed_time"] == before:
-        errors = api.call("GET", "/importErrors").get("import_errors", [])
-        if errors:
-            raise AirflowStartError(f"The DAG file failed to import:\n{errors[0].get('stack_trace', errors[0])}")
-        if time.monotonic() >= deadline:
-            raise AirflowStartError(
-                f"The DAG processor did not parse the DAG again within {REPARSE_TIMEOUT:.0f} s; see "
-                f"{airflow.logs_dir / 'dag_processor'}"
-            )
-        airflow.supervise()
-        time.sleep(0.3)
+    # Asked twice, each time waiting for a parse to end: the first to end may be the processor's own,
+    # begun on the old files just before they changed (seen: the run then had the old DAG). The second
+    # began after the first ended, so after the change.
+    for _ in range(2):
+        before = api.call("GET", f"/dags/{DAG_ID}")["last_parsed_time"]
+        api.call("PUT", f"/parseDagFile/{token}")
+        while api.call("GET", f"/dags/{DAG_ID}")["last_parsed_time"] == before:
+            errors = api.call("GET", "/importErrors").get("import_errors", [])
+            if errors:
+                raise AirflowStartError(f"The DAG file failed to import:\n{errors[0].get('stack_trace', errors[0])}")
+            if time.monotonic() >= deadline:
+                raise AirflowStartError(
+                    f"The DAG processor did not parse the DAG again within {REPARSE_TIMEOUT:.0f} s; see "
+                    f"{airflow.logs_dir / 'dag_processor'}"
+                )
+            airflow.supervise()
+            time.sleep(0.3)
     _write_state(airflow, current)
 
 

@@ -57,6 +57,8 @@ class CeleryAirflow(LocalAirflow):
     # MWAA's mw1.small runs 5 tasks at a time per worker (celery.worker_autoscale 5,0).
     worker_concurrency: int = 5
     hosts_dir: Path = Path("hosts")
+    # Each component runs MWAA's command line with the environment startup.sh gave it, as MWAA's do.
+    fork_components: bool = False
 
     def components(self) -> tuple[str, ...]:
         workers = tuple(f"{WORKER_PREFIX}{n}" for n in range(1, self.workers + 1))

@@ -24,6 +24,7 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "deploy/rehearsal/worker_hostname.py": (1, "copied alone beside the rehearsal's Airflow; runs in its worker"),
     # A child process's environment: the whole environment handed on, plus or minus a few names.
     "local/airflow.py": (1, "the local Airflow's processes start from the CLI's environment"),
+    "local/warm_airflow.py": (2, "the components' environment, while their modules are imported and in each fork"),
     "dbt_project/docs.py": (1, "the dbt process that writes the docs"),
     "dbt_project/manifest.py": (1, "the dbt process that parses the project"),
     "commands/dbt.py": (1, "`tickit dbt` hands dbt the caller's environment"),

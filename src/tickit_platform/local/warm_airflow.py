@@ -97,8 +97,7 @@ def preload(env: Mapping[str, str], log: Path) -> bool:
         setproctitle.getproctitle()
     saved = dict(os.environ)
     with _output_to(log):
-        os.environ.clear()
-        os.environ.update(env)
+        _become(env)
         try:
             import airflow.__main__
             import airflow.api_fastapi.app
@@ -113,8 +112,7 @@ def preload(env: Mapping[str, str], log: Path) -> bool:
 
             _import_dbt_and_cosmos()
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            _become(saved)
     _Preloaded.env = dict(env)
     return True
 
@@ -146,8 +144,7 @@ def fork_component(name: str, env: Mapping[str, str], log_fd: int, cwd: Path | N
             setproctitle(" ".join([sys.executable, "-m", __spec__.name if __spec__ else __name__, *name.split()]))
         if cwd is not None:
             os.chdir(cwd)
-        os.environ.clear()
-        os.environ.update(env)
+        _become(env)
         from airflow import settings
 
         if settings.engine is not None:
@@ -166,6 +163,13 @@ def fork_component(name: str, env: Mapping[str, str], log_fd: int, cwd: Path | N
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         os._exit(code)  # never back into tickit's code, nor its exit handlers
+
+
+def _become(env: Mapping[str, str]) -> None:
+    """This process's environment becomes exactly `env`."""
+    environ = os.environ
+    environ.clear()
+    environ.update(env)
 
 
 @contextlib.contextmanager

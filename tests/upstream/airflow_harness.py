@@ -3,7 +3,7 @@
 `python -m tests.upstream.airflow_harness <case> <result.json>` with `AIRFLOW_HOME` set to an empty folder:
 the case writes what it saw to `result.json` for tests/upstream/test_airflow_defects.py to judge. A process
 of its own because a reproduction may hang for good (the triggerer's supervisor blocked), because Airflow
-reads its configuration once per process, and so that nothing but Airflow's own code is loaded.
+reads its configuration once per process, and so that none of this project's code is loaded.
 """
 
 from __future__ import annotations

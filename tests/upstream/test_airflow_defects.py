@@ -40,7 +40,8 @@ def _reproduce(case: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
     """Runs one case of the harness; returns what it saw and the triggerer's own log (its stdout)."""
     home = tmp_path / "airflow_home"
     home.mkdir()
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
+    # Nothing of the calling environment's Airflow (its home, settings, process context) may leak in.
+    env = {name: value for name, value in os.environ.items() if "AIRFLOW" not in name}
     env |= {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -2,7 +2,7 @@
 
     ./benchmarks/run [--scales 1 10] [--models 1000]
     ./benchmarks/run --loader-only [--against REF] [--repeat 3] [--scales 1 10]
-    ./benchmarks/run --wide-dag 200 [--against REF] [--scales 0.02]
+    ./benchmarks/run --wide-dag 200 [--tested] [--against REF] [--scales 0.02]
     ./benchmarks/run --supervision-only
     ./benchmarks/run --whole-only [--scales 1]
     ./benchmarks/run --start-only [--repeat 3]
@@ -32,7 +32,10 @@ its runs interleaved with this checkout's, so a busy machine slows both alike.
 can all run at once) and measures the DAG run against the black box on it, with the CPU the whole local
 Airflow used (its processes' user + system time, start-up and stop included) minus that of starting and
 stopping the same Airflow with no run: the CPU each task costs, and the floor that sets on this machine's
-cores; and the triggerer's peak memory (its process and its runner). With `--against REF`, the same DAG run
+cores; the triggerer's peak memory (its process and its runner) and the largest message its supervisor sent
+its runner (from the triggerer's log, orchestration/internals/triggerer.py). `--tested` gives each generated
+model a data test and a name of 30+ characters (what makes the results a trigger reads grow per model). With
+`--against REF`, the same DAG run
 again with Airflow's components importing the package as it is at git REF (the DAG file, dbt project and
 black box stay this checkout's), one after the other on the same data.
 """
@@ -332,16 +335,34 @@ def parse_seconds(config, project_dir: Path | None = None) -> tuple[float, float
     return cold, float(out.stdout.strip().splitlines()[-1])
 
 
-def wide_project(dest: Path, models: int) -> Path:
-    """The real project plus `models` generated models, each counting the rows of one silver model."""
+def wide_project(dest: Path, models: int, tested: bool = False) -> Path:
+    """The real project plus `models` generated models, each counting the rows of one silver model; `tested`:
+    each with a not_null test and a name of 30+ characters."""
     shutil.copytree(REPO / "dags" / "dbt_tickit", dest, ignore=shutil.ignore_patterns("target", "logs"))
     folder = dest / "models" / "generated"
     folder.mkdir()
     silver = ["silver_category", "silver_date", "silver_event", "silver_listing", "silver_sales", "silver_users",
               "silver_venue"]  # fmt: skip
-    for i in range(models):
-        (folder / f"wide_{i:04d}.sql").write_text(f"select count(*) as n from {{{{ ref('{silver[i % 7]}') }}}}\n")
+    names = [f"wide_generated_model_with_a_long_name_{i:05d}" if tested else f"wide_{i:04d}" for i in range(models)]
+    for i, name in enumerate(names):
+        (folder / f"{name}.sql").write_text(f"select count(*) as n from {{{{ ref('{silver[i % 7]}') }}}}\n")
+    if tested:
+        entries = "".join(
+            f"  - name: {name}\n    columns:\n      - name: n\n        data_tests: [not_null]\n" for name in names
+        )
+        (folder / "_generated__models.yml").write_text("version: 2\nmodels:\n" + entries)
     return dest
+
+
+def largest_message(logs: Path) -> int:
+    """The largest message the triggerer's supervisor sent its runner, as its log says (0: none logged)."""
+    import re
+
+    from tickit_platform.orchestration.internals.triggerer import LARGEST_MESSAGE_NOTE
+
+    pattern = re.compile(re.escape(LARGEST_MESSAGE_NOTE).replace("%d", r"(\d+)"))
+    text = (logs / "triggerer.log").read_text(errors="replace") if (logs / "triggerer.log").is_file() else ""
+    return max((int(found) for found in pattern.findall(text)), default=0)
 
 
 def children_cpu() -> float:
@@ -360,9 +381,10 @@ def package_at(ref: str, dest: Path) -> Path:
     return dest / "src"
 
 
-def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float, float, int, int]:  # type: ignore[no-untyped-def]
-    """(seconds, CPU beyond an idle Airflow's, tasks, peak RSS of the triggerer in MiB) of one DAG run, the
-    Airflow components importing `package` (a checkout's src/) when given, this checkout's otherwise."""
+def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float, float, int, int, int]:  # type: ignore[no-untyped-def]
+    """(seconds, CPU beyond an idle Airflow's, tasks, peak RSS of the triggerer in MiB, the largest message its
+    supervisor sent its runner) of one DAG run, the Airflow components importing `package` (a checkout's src/)
+    when given, this checkout's otherwise."""
     saved = os.environ.get("PYTHONPATH")
     if package is not None:
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(package), saved) if p)
@@ -372,6 +394,7 @@ def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float
             sampler = _Sampler({name: proc.pid for name, proc in airflow.processes.items()})
             with sampler:
                 result = trigger_and_wait(airflow, api)
+            logs = airflow.logs_dir
         run_cpu = children_cpu() - cpu - idle_cpu
     finally:
         if saved is None:
@@ -381,7 +404,7 @@ def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float
     if result.state != "success":
         raise SystemExit(f"DAG run {result.state}")
     print(json.dumps({"component_cpu_s": {k: round(v, 1) for k, v in sampler.cpu.items()}}), flush=True)
-    return result.seconds, run_cpu, len(result.tasks), sampler.mib
+    return result.seconds, run_cpu, len(result.tasks), sampler.mib, largest_message(logs)
 
 
 class _Sampler:
@@ -424,14 +447,14 @@ def _tree_cpu(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def wide_dag(models: int, scale: float, against: str | None = None) -> None:
+def wide_dag(models: int, scale: float, against: str | None = None, tested: bool = False) -> None:
     """The DAG on the wide project against its black box; with `against`, also with the package at that ref."""
     rows = []
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="tickit-bench-wide-") as tmp:
         tmp_path = Path(tmp)
         raw = generate(tmp_path / "raw", scale=scale, seed=42)
-        project = wide_project(tmp_path / "wide" / "dbt_tickit", models)
+        project = wide_project(tmp_path / "wide" / "dbt_tickit", models, tested)
         box_cfg = dag_config(tmp_path / "box", raw, project_dir=project)
         ensure_manifest(box_cfg)
         cpu = children_cpu()
@@ -447,24 +470,25 @@ def wide_dag(models: int, scale: float, against: str | None = None) -> None:
             packages = {against: package_at(against, tmp_path / "against"), **packages}
         for name, package in packages.items():
             dag_cfg = dag_config(tmp_path / f"dag-{len(rows)}", raw, project_dir=project)
-            seconds, run_cpu, tasks, triggerer_mib = _timed_dag_run(dag_cfg, idle_cpu, package)
+            seconds, run_cpu, tasks, triggerer_mib, message = _timed_dag_run(dag_cfg, idle_cpu, package)
             per_task = (run_cpu - box_cpu) / tasks
             row = {"package": name, "models": models + 17, "tasks": tasks, "scale": scale,
                    "black_box_s": round(load + build, 1), "dag_run_s": round(seconds, 1),
                    "ratio": round(seconds / (load + build), 2), "black_box_cpu_s": round(box_cpu, 1),
                    "run_cpu_s": round(run_cpu, 1), "orchestration_cpu_per_task_s": round(per_task, 2),
                    "floor_s": round(per_task * tasks / cores, 1), "cores": cores,
-                   "triggerer_peak_mib": triggerer_mib}  # fmt: skip
+                   "triggerer_peak_mib": triggerer_mib, "largest_message_bytes": message}  # fmt: skip
             print(json.dumps(row), flush=True)
             rows.append(row)
     print()
     print("| package | models | tasks | (1) load + build, s | (2) DAG run, s | (2)/(1) | CPU of the run beyond dbt's, "
-          "s per task | floor it sets on the cores, s | triggerer's peak memory, MiB |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "s per task | floor it sets on the cores, s | triggerer's peak memory, MiB | largest message to the "
+          "trigger runner, bytes |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['package']} | {row['models']} | {row['tasks']} | {row['black_box_s']} | {row['dag_run_s']} "
               f"| {row['ratio']} | {row['orchestration_cpu_per_task_s']} | {row['floor_s']} ({cores} cores) "
-              f"| {row['triggerer_peak_mib']} |")  # fmt: skip
+              f"| {row['triggerer_peak_mib']} | {row['largest_message_bytes']} |")  # fmt: skip
 
 
 def generated_project(dest: Path, models: int) -> Path:
@@ -490,6 +514,9 @@ def main() -> None:
         "--repeat", type=int, default=3, help="with --loader-only: runs per scale and project; --start-only: starts"
     )
     parser.add_argument("--wide-dag", type=int, metavar="N", help="time the DAG with N extra parallel models")
+    parser.add_argument(
+        "--tested", action="store_true", help="with --wide-dag: each model with a data test and a 30+ character name"
+    )
     parser.add_argument("--whole-only", action="store_true", help="time only the whole `tickit run` (3, above)")
     parser.add_argument(
         "--supervision-only", action="store_true", help="time only supervision's look at the components"
@@ -506,7 +533,7 @@ def main() -> None:
         return
     if args.wide_dag:
         for scale in args.scales:
-            wide_dag(args.wide_dag, scale, args.against)
+            wide_dag(args.wide_dag, scale, args.against, args.tested)
         return
     if args.whole_only:
         with tempfile.TemporaryDirectory(prefix="tickit-bench-") as tmp:

@@ -12,6 +12,10 @@ from collections.abc import Mapping
 
 from tickit_platform.errors import SettingsError
 
+# Whether the changes to Airflow's and Cosmos' internals are made where verified (`verified`, the default) or
+# refused (`none`), read where each Airflow component starts (orchestration/internals).
+AIRFLOW_CHANGES = "TICKIT_AIRFLOW_CHANGES"
+
 # The CLI's settings.
 HOME = "TICKIT_HOME"
 TARGET = "TICKIT_TARGET"

@@ -79,6 +79,7 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(shared_h
     assert "running on synthetic data (scale 0.01, seed 42)" in output
     assert "Data: synthetic tickit data (scale 0.01, seed 42)" in output
     assert "All 20 tasks succeeded" in output
+    assert "Model tasks wait in Airflow's triggerer: the changes to Airflow's triggerer apply" in output
     # The freshness check ran in the DAG: synthetic data ends in 2008, so it warns and says how old it is.
     assert re.search(r"Source freshness: sales warn \(newest row 2008-\S+, [\d,]+ days old\)", output), output
     assert re.search(r"Data tests: (\d+) of \1 passed", output) is None  # the orphan venues warn
@@ -109,6 +110,29 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(shared_h
     assert f"dbt docs: {docs / 'index.html'}" in result.stdout
     catalog = json.loads((docs / "catalog.json").read_text())
     assert "model.dbt_tickit.gold_user_activity" in catalog["nodes"]  # the catalog was read from the warehouse
+
+
+@pytest.mark.airflow
+def test_with_every_change_to_airflow_refused_the_dag_runs_green_on_the_safe_path(tmp_path: Path) -> None:
+    """As on an Airflow the changes were never verified on: nothing of Airflow is changed, each component says
+    so once, the model tasks wait in worker processes, and the run is green and says why."""
+    home = tmp_path / "home"
+    result = tickit("run", "--synthetic", "--scale", "0.01", home=home, env={"TICKIT_AIRFLOW_CHANGES": "none"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "All 20 tasks succeeded" in output
+    assert "Model tasks wait in worker processes (the safe path): refused by TICKIT_AIRFLOW_CHANGES=none." in output
+    logs = home / "airflow" / "logs"
+    for component, name in (("triggerer", "triggerer"), ("dag-processor", "DAG processor")):
+        said = (logs / f"{component}.log").read_text(errors="replace")
+        assert said.count(f"tickit_platform: no change made to Airflow's {name}") == 1, said[-3000:]
+        assert "refused by TICKIT_AIRFLOW_CHANGES=none" in said
+    # Every model task started in a worker (its attempt log); those that deferred waited in Cosmos' own trigger,
+    # none in ours.
+    for model in MODELS:
+        assert list(logs.rglob(f"task_id={model}/attempt=1.log")), model
+    trigger_logs = "".join(path.read_text(errors="replace") for path in logs.rglob("*.log.trigger.*.log"))
+    assert "ModelTrigger" not in trigger_logs and "Handing the task to a worker" not in trigger_logs
 
 
 def _damaged_copy(folder: Path) -> Path:
@@ -243,6 +267,11 @@ def test_deploy_build_writes_the_mwaa_bucket_layout_and_refuses_a_foreign_folder
     assert f"Bundle written to {out}" in result.stdout
     assert (out / "dags" / "dbt_tickit" / "target" / "manifest.json").is_file()
     assert (out / "requirements.txt").is_file() and (out / "startup.sh").is_file()
+    # Where the model tasks will wait on the MWAA Airflow it targets, and why (docs/decisions/029).
+    assert (
+        "On MWAA's Airflow 3.3.1: Model tasks wait in Airflow's triggerer: the changes to Airflow's triggerer "
+        "apply to Airflow 3.3.1 (verified on 3.3.1, 3.3.2)." in result.stdout
+    )
 
     foreign = tmp_path / "foreign"
     foreign.mkdir()

@@ -113,10 +113,10 @@ def _assert_no_per_model_dag_work(logs: Path) -> None:
     triggerer = (logs / "triggerer.log").read_text(errors="replace")
     assert len(list(logs.rglob("attempt=*.log.trigger.*.log"))) >= 2 * len(MODELS)
     assert triggerer.count("Sending callback") >= 2 * len(MODELS)  # Airflow asks, once per task
-    # ... but the DAG processor parses the DAG file for none of them (local/warm_airflow.py) ...
+    # ... but the DAG processor parses the DAG file for none of them (orchestration/internals/dag_processor.py) ...
     processor = "".join(p.read_text(errors="replace") for p in (logs / "dag_processor").rglob("*.log"))
     assert "is not a failure callback" not in processor
-    # ... and the triggerer built no model trigger from the deserialized DAG (orchestration/triggerer_dags.py).
+    # ... and the triggerer built no model trigger from the deserialized DAG (orchestration/internals/triggerer.py).
     assert "Start from trigger enabled" not in triggerer
 
 

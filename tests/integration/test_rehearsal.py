@@ -53,7 +53,7 @@ from tickit_platform.local.airflow import ADMIN_USER
 from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.orchestration.config import DAG_ID
 from tickit_platform.orchestration.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
-from tickit_platform.orchestration.triggerer_dags import MODEL_TRIGGER_CLASSPATH, WORKLOADS_WITHOUT_DAG_NOTE
+from tickit_platform.orchestration.internals.triggerer import MODEL_TRIGGER_CLASSPATH, WORKLOADS_WITHOUT_DAG_NOTE
 from tickit_platform.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.timeout(1500)]

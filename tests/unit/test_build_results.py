@@ -24,11 +24,14 @@ from cosmos.operators._watcher.state import (
 from cosmos.operators._watcher.xcom import _init_xcom_backup
 
 from tickit_platform.orchestration.build_results import (
+    PIECE_BYTES,
     RESULTS_KEY,
     ResultsPublisher,
+    count_of,
+    piece_key,
     results_of,
-    skip_needless_pushes,
 )
+from tickit_platform.orchestration.internals.producer import skip_needless_pushes
 
 MODEL = "model.dbt_tickit.silver_users"
 OTHER = "model.dbt_tickit.silver_venue"
@@ -47,8 +50,18 @@ class RecordingTaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         self.pushed.append((key, value))
 
-    def published(self) -> list[Any]:
-        return [value for key, value in self.pushed if key == RESULTS_KEY]
+    def published(self) -> list[dict[str, str]]:
+        """Every result a reader of the publication had at each count pushed (as ModelTrigger reads them)."""
+        latest: dict[str, Any] = {}
+        seen: list[dict[str, str]] = []
+        for key, value in self.pushed:
+            latest[key] = value
+            if key == RESULTS_KEY:
+                results: dict[str, str] = {}
+                for index in range(count_of(value)):
+                    results.update(latest[piece_key(index)])
+                seen.append(results)
+        return seen
 
 
 def _producer() -> RecordingTaskInstance:
@@ -88,6 +101,31 @@ def test_a_publication_is_pushed_only_when_the_results_changed_and_once_more_at_
     publisher.finish()
 
     assert ti.published() == [{}, {get_status_xcom_key(MODEL): "success"}]
+
+
+def test_no_push_grows_with_the_project_and_each_publication_carries_only_what_changed() -> None:
+    """3,000 models with a data test each and 30+ character names (about 1,500 tested models overflowed what a
+    single key could pass through the triggerer's supervisor without blocking)."""
+    ti = _producer()
+    publisher = ResultsPublisher(ti, interval=3600)
+    publisher.publish()
+    models = [f"model.dbt_tickit.generated_model_with_a_long_name_{i:05d}" for i in range(3000)]
+    for model in models:
+        safe_xcom_push(ti, get_status_xcom_key(model), {"status": "success", "outlet_uris": []})
+        safe_xcom_push(ti, get_tests_status_xcom_key(model), "pass")
+    publisher.publish()
+    everything = {key: value for key, value in ti.pushed if key != RESULTS_KEY}
+    assert sum(len(json.dumps(value)) for value in everything.values()) > 400_000  # all at once: 400 KB
+    assert all(len(json.dumps(value)) <= PIECE_BYTES for value in everything.values())
+    assert len(ti.published()[-1]) == 6000
+
+    safe_xcom_push(ti, get_status_xcom_key("model.dbt_tickit.one_more"), {"status": "error", "outlet_uris": []})
+    pushes = len(ti.pushed)
+    publisher.publish()
+    new = ti.pushed[pushes:]
+    assert [key for key, _ in new if key != RESULTS_KEY] == [piece_key(count_of(new[-1][1]) - 1)]
+    assert new[0][1] == {get_status_xcom_key("model.dbt_tickit.one_more"): "error"}  # only what changed
+    assert len(ti.published()[-1]) == 6001
 
 
 def test_a_publisher_thread_publishes_while_the_build_runs() -> None:

@@ -528,7 +528,7 @@ def test_plugins_zip_holds_every_dbt_wheel_for_mwaas_platform_pinned_by_hash(bun
 _IMPORT_AIRFLOW_AS_A_COMPONENT = """
 import airflow
 from airflow.jobs import triggerer_job_runner
-from tickit_platform.orchestration.triggerer_dags import workloads_carry_no_dag
+from tickit_platform.orchestration.internals.triggerer import workloads_carry_no_dag
 print(workloads_carry_no_dag())
 """
 _MWAAS_OWN_LOCAL_SETTINGS = """

@@ -244,12 +244,24 @@ def test_the_shared_build_and_the_freshness_check_keep_their_artifacts(dag, conf
     }
 
 
-def test_before_airflow_32_model_tasks_wait_in_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """MWAA's 3.0.6 cannot start a task in the triggerer: there the model task is the worker-side watcher
-    (the rehearsal on 3.0.6 runs it under Celery; tests/integration/test_rehearsal.py)."""
+def test_before_airflow_32_or_on_an_unverified_airflow_model_tasks_wait_in_a_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MWAA's 3.0.6 cannot start a task in the triggerer, and an Airflow the triggerer's changes were not
+    verified on must not start them there (an unchanged triggerer hangs at a few hundred): there the model task
+    is the worker-side watcher (the rehearsal on 3.0.6 runs it under Celery; tests/integration/test_rehearsal.py)."""
+    import airflow
+
     from tickit_platform.orchestration import model_task
 
-    monkeypatch.setattr(model_task, "airflow_version", "3.0.6")
+    for version, expected in (
+        ("3.0.6", model_task.WorkerModelTask),
+        ("3.2.0rc1", model_task.WorkerModelTask),  # starts in the triggerer, but its changes were never verified
+        ("3.3.9", model_task.WorkerModelTask),
+        ("3.3.1", model_task.DbtModelTask),
+        (airflow.__version__, model_task.DbtModelTask),
+    ):
+        monkeypatch.setattr(airflow, "__version__", version)
+        assert model_task.model_task_class() is expected, version
+    monkeypatch.setenv("TICKIT_AIRFLOW_CHANGES", "none")
     assert model_task.model_task_class() is model_task.WorkerModelTask
-    monkeypatch.setattr(model_task, "airflow_version", "3.2.0rc1")
-    assert model_task.model_task_class() is model_task.DbtModelTask

@@ -20,6 +20,10 @@ ALLOWED: dict[str, tuple[int, str]] = {
     # The entry points: the CLI's one read, and the DAG file's in Airflow's processes (MWAA's too).
     "settings.py": (1, "Settings.from_env's default: the CLI reads its environment once per command"),
     "orchestration/config.py": (1, "DagConfig.from_env's default: what to_env wrote, read by Airflow's processes"),
+    "orchestration/internals/gate.py": (
+        1,
+        "TICKIT_AIRFLOW_CHANGES, read where an Airflow component starts, as MWAA's airflow_local_settings runs",
+    ),
     "orchestration/alerts/notifiers.py": (1, "AIRFLOW_ENV_NAME, read in the Airflow process sending the alert"),
     "deploy/rehearsal/worker_hostname.py": (1, "copied alone beside the rehearsal's Airflow; runs in its worker"),
     # A child process's environment: the whole environment handed on, plus or minus a few names.

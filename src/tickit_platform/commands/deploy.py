@@ -103,6 +103,8 @@ def _trigger_parser(deploy: SubCommands) -> None:
 
 def cmd_deploy_build(args: argparse.Namespace) -> int:
     from tickit_platform.deploy.bundle import build_bundle, bundle_summary
+    from tickit_platform.orchestration.internals import where_model_tasks_wait
+    from tickit_platform.orchestration.internals.gate import MAKE_VERIFIED
 
     settings = settings_from(args)
     out_dir = Path(args.out) if args.out else settings.layout.deploy_bundle
@@ -120,6 +122,10 @@ def cmd_deploy_build(args: argparse.Namespace) -> int:
     for name in ("astronomer-cosmos", "dbt-core", "dbt-redshift"):
         print(f"{name}=={pins[name]}")
     print(f"manifest parsed with target: {report.manifest_target}")
+    mwaa_airflow = pins["apache-airflow"]
+    print(
+        f"On MWAA's Airflow {mwaa_airflow}: {where_model_tasks_wait(make=MAKE_VERIFIED, airflow_version=mwaa_airflow)}"
+    )
     for line in bundle_summary(report):
         print(line)
     print(f"review: (cd {report.out_dir} && sha256sum -c bundle-manifest.txt)")

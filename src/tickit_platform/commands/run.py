@@ -53,6 +53,7 @@ def add_parsers(sub: SubCommands) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.history.summary import read_summary
     from tickit_platform.local.runner import run_dag
+    from tickit_platform.orchestration.internals import where_model_tasks_wait
 
     settings = settings_from(args)
     check_warehouse(settings, write=True)
@@ -70,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = read_summary(settings, session.description)
     recorded = _record_history(console, settings, config, result, summary)
     out.print_tasks(console, result)
+    console.print(where_model_tasks_wait(), soft_wrap=True)
     out.print_summary(console, summary)
     console.print(f"Data: {session.description}")
     console.print(out.path_line("Warehouse", settings.warehouse_path), soft_wrap=True)

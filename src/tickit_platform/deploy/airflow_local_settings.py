@@ -5,14 +5,14 @@ the plugins folder on that path; MWAA 3.3.1's image has its own `airflow_local_s
 `$AIRFLOW_HOME/plugins/airflow_local_settings.py` from it, so that customers' settings still apply (its
 source: aws/amazon-mwaa-docker-images, images/airflow/3.3.1/airflow_local_settings.py).
 
-In the triggerer only (`airflow triggerer`, as MWAA starts it), it makes the supervisor build a model
-trigger's workload without the whole DAG, as the local triggerer does (orchestration/triggerer_dags.py,
-docs/decisions/023). Elsewhere it does nothing. Where the package is not importable (a bundle without
-startup.sh's path), nothing changes: Airflow's own behaviour, slower at scale and, from a few hundred model
-tasks, open to the triggerer hang decision 023 describes.
+In the triggerer and the DAG processor (`airflow triggerer`, `airflow dag-processor`, as MWAA starts them) it
+calls the component's entry point for its changes to Airflow's internals, the one the local launcher calls
+(orchestration/internals): each change made only on the Airflow versions it was verified on, the component's
+log saying which. Elsewhere it does nothing. Where the package is not importable (a bundle without
+startup.sh's path), nothing changes, and the DAG, which cannot import it either, is not loaded at all.
 
 It may run twice in one process (Airflow's plugin loader imports every file of the plugins folder too): the
-change is made once.
+changes are made once.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import sys
 # Airflow copies every name this module exports into `airflow.settings`: it exports none.
 __all__: list[str] = []
 
-if sys.argv[1:2] == ["triggerer"]:
+if sys.argv[1:2] in (["triggerer"], ["dag-processor"]):
     try:
-        from tickit_platform.orchestration.triggerer_dags import install_in_triggerer_when_loaded
+        from tickit_platform.orchestration.internals import component_starting
     except ImportError:
         pass
     else:
-        install_in_triggerer_when_loaded()
+        component_starting(sys.argv[1])

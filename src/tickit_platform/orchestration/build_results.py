@@ -1,59 +1,52 @@
-"""The shared build's results under one XCom key, so that one look serves every model task waiting on it.
+"""The shared build's results in bounded pieces, so that one look serves every model task waiting on it.
 
 Cosmos' producer publishes one XCom per dbt node (its status) and per model (its tests' aggregated
 result), and Airflow's execution API reads one key per request. A model task waiting in the triggerer
 would need a request per look; at 1,000 waiting models those looks, budgeted, paced the end of the run
-(benchmarks/README.md). So the producer also publishes every result so far under `RESULTS_KEY`, at most
-once a `PUBLISH_INTERVAL` while results change and once more when its build ended well, and the triggers
-of a run share one reader of that key (orchestration/model_trigger.py).
+(benchmarks/README.md). So the producer also publishes the results, at most once a `PUBLISH_INTERVAL`
+while they change and once more when its build ended well, and the triggers of a run share one reader
+(orchestration/model_trigger.py).
 
-The results are the ones Cosmos pushed: its producer keeps a copy of each XCom it pushes
-(`_cosmos_xcom_backup_buffer`, docs/decisions/017), read here under the lock Cosmos pushes with.
+What changed since the last publication goes into new pieces of at most `PIECE_BYTES` each (`piece_key(i)`),
+then `RESULTS_KEY` says how many pieces there are. A reader reads the count, then only the pieces it has not
+read: no reading returns more than a piece, however many models the project has (every reading passes through
+the triggerer supervisor's blocking send, docs/upstream/triggerer-blocking-send.md). One key holding every result
+so far grew past what that send can pass without blocking at about 1,500 tested models.
 
-Cosmos also pushes a node's dbt event four times (started, compiling, executing, finished) under one key
-that is read only once the node ended, and a model's compiled SQL twice: each push is a request the API
-server answers (about 4,000 of them at 1,000 models), made from dbt's own threads one at a time under one
-lock, so the build waits for them. So the producer pushes neither the in-between events (the last, which says
-how the node ended and with what message, is pushed) nor a value its key already holds. And where the model
-tasks wait in the triggerer (Airflow 3.2+), it pushes neither the dbt event nor the compiled SQL of a node that
-succeeded: their only readers are Cosmos' consumers in a worker (before 3.2), and a model task reads a
-model's event only to quote dbt's message on a failure. That leaves one push per succeeded model (its status,
-which a model task reads if the build ended without publishing it) instead of three.
+The results are the ones Cosmos pushed, read from the copy Cosmos keeps (orchestration/internals/producer.py,
+one of the changes to Cosmos' internals, made only where verified; where it is not, nothing is published and
+the model tasks read Cosmos' own keys once the build ended).
 
-This module ships to MWAA with the DAG and needs nothing from the rest of the package.
+This module ships to MWAA with the DAG and needs nothing from the rest of the package but the internals.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any
 
-from cosmos.operators._watcher.state import (
-    get_compiled_sql_xcom_key,
-    get_dbt_event_xcom_key,
-    get_status_xcom_key,
-    is_dbt_node_status_success,
-    xcom_set_lock,
-)
+from tickit_platform.orchestration import internals
+from tickit_platform.orchestration.internals.producer import pushed_so_far, pushes_held
 
 RESULTS_KEY = "tickit_build_results"
 PUBLISH_INTERVAL = 1.0
+# A piece's results, as JSON, stay under this (one result is about 150 bytes): with the XCom response around
+# it, a reading is far under the 64 KiB every message from the triggerer's supervisor is held to.
+PIECE_BYTES = 16 * 1024
 # Cosmos' per-node keys end "_status" and its per-model tests keys "_tests_status"; "task_status" is the
 # producer's own end, which the trigger reads as the task's state instead.
 _RESULT_SUFFIX = "_status"
 _NOT_A_RESULT = frozenset({"task_status"})
 
-# dbt's RunningStatus: a node's events before it ended.
-IN_BETWEEN_STATUSES = frozenset({"started", "compiling", "executing"})
-_EVENT_SUFFIX = get_dbt_event_xcom_key("")
-_COMPILED_SQL_SUFFIX = get_compiled_sql_xcom_key("")
-_STATUS_SUFFIX = get_status_xcom_key("")
-_NOTHING = object()
-
 log = logging.getLogger(__name__)
+
+
+def piece_key(index: int) -> str:
+    return f"{RESULTS_KEY}_{index}"
 
 
 def _plain(value: Any) -> Any:
@@ -71,13 +64,35 @@ def results_of(pushed: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def pieces(results: Mapping[str, str], limit: int = PIECE_BYTES) -> Iterator[dict[str, str]]:
+    """`results` cut into dicts of at most `limit` bytes as JSON (a result alone over it is a piece alone)."""
+    piece: dict[str, str] = {}
+    size = 2  # {}
+    for key, value in results.items():
+        entry = len(json.dumps({key: value}))  # the entry and its separator
+        if piece and size + entry > limit:
+            yield piece
+            piece, size = {}, 2
+        piece[key] = value
+        size += entry
+    if piece:
+        yield piece
+
+
+def count_of(index: Any) -> int:
+    """The number of pieces a publication's index announces (0 for anything else)."""
+    count = index.get("pieces") if isinstance(index, Mapping) else None
+    return count if isinstance(count, int) and count >= 0 else 0
+
+
 class ResultsPublisher:
-    """Pushes the producer's results so far under one key, from a thread, while its build runs."""
+    """Pushes the producer's new results in pieces, from a thread, while its build runs."""
 
     def __init__(self, ti: Any, interval: float = PUBLISH_INTERVAL) -> None:
         self._ti = ti
         self._interval = interval
-        self._published: dict[str, str] | None = None
+        self._published: dict[str, str] = {}
+        self._pieces: int | None = None  # None: nothing pushed yet
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tickit-build-results", daemon=True)
 
@@ -85,15 +100,22 @@ class ResultsPublisher:
         self._thread.start()
 
     def publish(self) -> None:
-        """Push the results if they changed since the last push."""
-        # Cosmos pushes from dbt's threads under this lock (the Task SDK's channel is not thread-safe), and
-        # mutates its copy of what it pushed under it: hold it to read that copy and to push.
-        with xcom_set_lock:
-            results = results_of(getattr(self._ti, "_cosmos_xcom_backup_buffer", None) or {})
-            if results == self._published:
+        """Push what changed since the last push as new pieces, then their count (nothing if nothing changed)."""
+        # Cosmos pushes from dbt's threads under this lock and updates its copy of what it pushed under it: hold
+        # it to read that copy and to push.
+        with pushes_held():
+            results = results_of(pushed_so_far(self._ti))
+            changed = {key: value for key, value in results.items() if self._published.get(key) != value}
+            if not changed and self._pieces is not None:
                 return
-            self._ti.xcom_push(key=RESULTS_KEY, value=results)
-            self._published = results
+            count = self._pieces or 0
+            for piece in pieces(changed):
+                self._ti.xcom_push(key=piece_key(count), value=piece)
+                count += 1
+            # The count last: a reader that sees it finds every piece it counts.
+            self._ti.xcom_push(key=RESULTS_KEY, value={"pieces": count})
+            self._pieces = count
+            self._published.update(changed)
 
     def finish(self) -> None:
         self._stop.set()
@@ -118,46 +140,13 @@ class ResultsPublisher:
 _publishers: dict[int, ResultsPublisher] = {}
 
 
-def is_in_between_event(key: str, value: Any) -> bool:
-    """Whether an XCom is a node's dbt event from before the node ended (read by no one: the last overwrites it)."""
-    return key.endswith(_EVENT_SUFFIX) and isinstance(value, Mapping) and value.get("status") in IN_BETWEEN_STATUSES
-
-
-def is_a_succeeded_nodes_detail(key: str, value: Any, pushed: Mapping[str, Any]) -> bool:
-    """Whether an XCom is the dbt event or the compiled SQL of a node that succeeded (`pushed`: Cosmos' copy)."""
-    if key.endswith(_EVENT_SUFFIX):
-        return isinstance(value, Mapping) and bool(is_dbt_node_status_success(_plain(value)))
-    if key.endswith(_COMPILED_SQL_SUFFIX):
-        # Cosmos pushes a node's compiled SQL just after its status.
-        status = pushed.get(key.removesuffix(_COMPILED_SQL_SUFFIX) + _STATUS_SUFFIX)
-        return bool(is_dbt_node_status_success(_plain(status)))
-    return False
-
-
-def skip_needless_pushes(ti: Any, *, details_read_on_success: bool = True) -> None:
-    """Make the producer's task instance drop the pushes of in-between dbt events and of values a key already
-    holds, and unless `details_read_on_success`, a succeeded node's dbt event and compiled SQL (Cosmos still
-    keeps its copy of each)."""
-    push = ti.xcom_push
-
-    def xcom_push(key: str, value: Any, **kwargs: Any) -> None:
-        # Cosmos updates its copy after the push, under the lock it pushes with: it holds the key's last value.
-        pushed = getattr(ti, "_cosmos_xcom_backup_buffer", None) or {}
-        if is_in_between_event(key, value) or pushed.get(key, _NOTHING) == value:
-            return
-        if not details_read_on_success and is_a_succeeded_nodes_detail(key, value, pushed):
-            return
-        push(key=key, value=value, **kwargs)
-
-    # The task instance is a pydantic model, which refuses new attributes: set it on the instance itself.
-    object.__setattr__(ti, "xcom_push", xcom_push)
-
-
 def start_publishing(context: Any, *, details_read_on_success: bool = True) -> None:
-    """The producer's `pre_execute`: publish the results while the build runs, without needless pushes
-    (`details_read_on_success`: whether Cosmos' consumers in workers wait on the build, before Airflow 3.2)."""
+    """The producer's `pre_execute`: its task instance pushes only what is read, and the results are
+    published while the build runs (`details_read_on_success`: whether Cosmos' consumers in workers wait on
+    the build). Where the change to Cosmos' producer is refused, neither (orchestration/internals)."""
     ti = context["ti"]
-    skip_needless_pushes(ti, details_read_on_success=details_read_on_success)
+    if not internals.in_producer(ti, details_read_on_success=details_read_on_success):
+        return
     publisher = _publishers[id(ti)] = ResultsPublisher(ti)
     publisher.publish()  # an empty publication first: a model task that looks before dbt's first result finds it
     publisher.start()

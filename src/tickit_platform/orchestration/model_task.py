@@ -22,7 +22,6 @@ from typing import Any
 
 # Not airflow.sdk.exceptions: it has no AirflowException before Airflow 3.1, and MWAA runs 3.0.x. From 3.1 on,
 # airflow.exceptions imports the SDK's class (the same object) without marking it as re-exported.
-from airflow import __version__ as airflow_version
 from airflow.exceptions import AirflowException  # type: ignore[attr-defined]
 from airflow.triggers.base import StartTriggerArgs
 from cosmos.airflow.compatibility import AirflowSkipException
@@ -39,8 +38,8 @@ from cosmos.operators._watcher.state import (
 )
 from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.operators.watcher import DbtRunWatcherOperator
-from packaging.version import Version
 
+from tickit_platform.orchestration.internals import model_tasks_in_triggerer
 from tickit_platform.orchestration.model_trigger import BUILD, PRODUCER_DONE, ModelTrigger
 
 # How long a task waits for the writer lock unless told (the DAG passes half the task's execution_timeout).
@@ -299,8 +298,10 @@ class WorkerModelTask(DbtModelTask):
 
 
 def model_task_class() -> type[DbtModelTask]:
-    """The model task the running Airflow can start: in the triggerer from 3.2 on, else in a worker."""
-    return DbtModelTask if Version(Version(airflow_version).base_version) >= Version("3.2") else WorkerModelTask
+    """The model task this Airflow runs safely: in the triggerer from 3.2 on where the changes to the triggerer
+    apply (orchestration/internals), else in a worker."""
+    in_triggerer, _why = model_tasks_in_triggerer()
+    return DbtModelTask if in_triggerer else WorkerModelTask
 
 
 class SourceFreshnessTask(DbtSourceLocalOperator):  # type: ignore[misc]  # cosmos ships no type hints

@@ -13,10 +13,11 @@ task's `resume_on_worker`) only when work or a failure's own words are needed th
 
 The trigger reads what Cosmos' producer publishes (its XCom protocol, docs/decisions/017) through the Task
 SDK's XCom and task-state calls, the ones a trigger may use in the triggerer (each a request to the API
-server). The triggers of one run share one reader: every `poke_interval / 2` at most, it reads the build's
-results published under one key (orchestration/build_results.py) and the producer's state, two requests
-however many model tasks wait. A trigger reads Cosmos' own key for its model only once the producer ended
-without that result in the last publication (a failed build's last second).
+server). The triggers of one run share one reader: every `poke_interval / 2` at most, it reads the producer's
+state and the pieces of the build's results published since its last reading (orchestration/build_results.py),
+a few requests however many model tasks wait, none returning more than a bounded piece. A trigger reads Cosmos'
+own key for its model only once the producer ended without that result in the last publication (a failed
+build's last second).
 """
 
 from __future__ import annotations
@@ -36,9 +37,8 @@ from cosmos.operators._watcher.state import (
     is_dbt_node_status_terminal,
 )
 
-from tickit_platform.orchestration.build_results import RESULTS_KEY, results_of
-from tickit_platform.orchestration.triggerer_cadence import model_trigger_running, sync_briskly_in_runner
-from tickit_platform.orchestration.triggerer_dags import share_deserialized_dags_in_runner
+from tickit_platform.orchestration.build_results import RESULTS_KEY, count_of, piece_key, results_of
+from tickit_platform.orchestration.internals.triggerer import model_trigger_running
 
 # States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).
 PRODUCER_DONE = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
@@ -50,7 +50,8 @@ class _RunWatch:
     """What one run's shared build reported, as last read for every trigger of the run in this process."""
 
     def __init__(self) -> None:
-        self.results: dict[str, str] = {}  # the producer's last publication: XCom key -> status
+        self.results: dict[str, str] = {}  # the producer's publications read so far: XCom key -> status
+        self.pieces = 0  # how many of the publication's pieces are read
         self.fetched: dict[str, str] = {}  # read from Cosmos' own keys once the producer ended
         self.producer: str | None = None
         self.read_at = float("-inf")
@@ -128,10 +129,21 @@ class ModelTrigger(BaseTrigger):
                 ti = self._ti()
                 # The producer's state first: once it ended, the results read after it are all it published.
                 watch.producer = await sync_to_async(self._read_producer_state)(ti.dag_id, ti.run_id)
-                published = await self._xcom(RESULTS_KEY)
-                watch.results = published if isinstance(published, dict) else {}
+                await self._read_new_pieces(watch)
                 watch.read_at = time.monotonic()
         return watch
+
+    async def _read_new_pieces(self, watch: _RunWatch) -> None:
+        """The pieces of the publication not read yet (each reading one bounded piece, build_results.py)."""
+        count = count_of(await self._xcom(RESULTS_KEY))
+        if count < watch.pieces:  # a new try of the producer started its publication again
+            watch.results, watch.pieces = {}, 0
+        while watch.pieces < count:
+            piece = await self._xcom(piece_key(watch.pieces))
+            if not isinstance(piece, dict):
+                return  # not visible yet: read at the next look
+            watch.results.update(piece)
+            watch.pieces += 1
 
     async def _result(self, key: str) -> str | None:
         watch = await self._watch()
@@ -265,10 +277,3 @@ class ModelTrigger(BaseTrigger):
     def _to_worker(self, action: str, why: str, **extra: str) -> TriggerEvent:
         self.log.info("Handing the task to a worker (%s): %s.", action, why)
         return TriggerEvent({"action": action, "why": why, **extra})  # type: ignore[no-untyped-call]
-
-
-# The triggerer's runner imports this module to create the first model trigger, before it deserializes that
-# trigger's DAG: from then on it deserializes each DAG once (orchestration/triggerer_dags.py), and talks to
-# its supervisor briskly while model triggers run (orchestration/triggerer_cadence.py).
-share_deserialized_dags_in_runner()
-sync_briskly_in_runner()

@@ -40,6 +40,8 @@ class TickitRun:
             start_new_session=True,
         )
         self.lines: list[str] = []
+        # When each line was read (time.monotonic()), for faults whose report must come within a bound.
+        self.arrived: list[float] = []
         # Every component's session (each is started in a new one) seen while the run lasted.
         self.sessions: set[int] = set()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -56,24 +58,30 @@ class TickitRun:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            self.arrived.append(time.monotonic())
             self.lines.append(line.rstrip("\n"))
 
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
 
-    def wait_for(self, text: str, timeout: float = 300.0) -> None:
+    def wait_for(self, text: str, timeout: float = 300.0) -> float:
+        """Wait until a line says `text`; when that line was read (time.monotonic())."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
-                return
+            if (seen := self._seen(text)) is not None:
+                return seen
             if self.proc.poll() is not None:
                 time.sleep(0.2)  # the reader may still be draining the pipe
-                if any(text in line for line in self.lines):
-                    return
+                if (seen := self._seen(text)) is not None:
+                    return seen
                 raise AssertionError(f"tickit ended (code {self.proc.returncode}) before {text!r}:\n{self.output}")
             time.sleep(0.1)
         raise AssertionError(f"no {text!r} within {timeout:.0f} s:\n{self.output}")
+
+    def _seen(self, text: str) -> float | None:
+        # The reader appends the time before the line: a line found has its time.
+        return next((self.arrived[i] for i, line in enumerate(list(self.lines)) if text in line), None)
 
     def component_pid(self, name: str) -> int:
         """The PID of the named Airflow component now running (the latest one started under that name)."""

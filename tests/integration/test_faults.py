@@ -108,6 +108,23 @@ def test_a_killed_triggerer_is_restarted_and_no_model_is_built_twice(tmp_path: P
     assert alive_components(tmp_path, run.sessions) == []
 
 
+def test_a_stuck_triggerer_is_named_within_30_s_killed_and_restarted_and_the_run_succeeds(tmp_path: Path) -> None:
+    """A triggerer that lives but does nothing (stopped, as a deadlock would leave it) is found by its
+    heartbeat, named, killed and restarted; the model tasks waiting in it end in its successor."""
+    run = TickitRun(tmp_path, *DATA, env=FAST_RETRY)
+    run.wait_for(": waiting for dbt")
+    triggerer = run.kill_component("triggerer", signal.SIGSTOP)
+    stopped = time.monotonic()
+    named = run.wait_for(f"Airflow triggerer (PID {triggerer}) is alive but has sent no heartbeat for", timeout=120)
+    assert named - stopped <= 30, (named - stopped, run.output)
+    assert f"stuck; killed it, restarting it. Last lines of {tmp_path}/airflow/logs/triggerer.log" in run.output
+    assert run.finish() == 0, run.output
+    assert "All 20 tasks succeeded." in run.output
+    tasks = _tasks(tmp_path)
+    assert {t: task["state"] for t, task in tasks.items() if task["state"] != "success"} == {}
+    assert alive_components(tmp_path, run.sessions) == []
+
+
 def test_a_killed_dbt_build_leaves_the_models_it_had_not_reported_to_their_own_tasks(
     tmp_path: Path, undisturbed: object
 ) -> None:

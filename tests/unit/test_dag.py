@@ -18,6 +18,7 @@ from tickit_platform.orchestration.config import DAG_ID, DagConfig
 from tickit_platform.orchestration.dag_factory import (
     FRESHNESS_TASK_ID,
     LOAD_RAW_TASK_ID,
+    MODEL_WAIT_MARGIN,
     PRODUCER_TASK_ID,
     ManifestMissingError,
     build_dag,
@@ -81,13 +82,61 @@ def test_schedule_tags_and_retries(dag) -> None:  # type: ignore[no-untyped-def]
 def test_every_task_has_the_configured_execution_timeout(config: DagConfig) -> None:
     env = {**config.to_env(), "TICKIT_DAG_TASK_TIMEOUT_SECONDS": "600"}
     dag = build_dag(DagConfig.from_env(env))
-    assert {task.task_id: task.execution_timeout for task in dag.tasks} == {
-        task.task_id: timedelta(minutes=10) for task in dag.tasks
+    # The model tasks wait for the shared build: theirs is the build's plus a margin (the next test).
+    assert {task.task_id: task.execution_timeout for task in dag.tasks if task.task_id not in MODELS} == {
+        task.task_id: timedelta(minutes=10) for task in dag.tasks if task.task_id not in MODELS
     }
     # The writer lock is waited for half of it: a lock never released fails the task naming its holder.
     assert {dag.get_task(t).writer_lock_timeout for t in ("silver_users", "source_freshness")} == {300.0}
     # Without the setting: an hour.
-    assert build_dag(config).get_task("silver_users").execution_timeout == timedelta(hours=1)
+    assert build_dag(config).get_task(PRODUCER_TASK_ID).execution_timeout == timedelta(hours=1)
+
+
+def test_a_model_task_waits_for_the_shared_build_at_most_the_builds_bound_and_a_margin(config: DagConfig) -> None:
+    env = {**config.to_env(), "TICKIT_DAG_TASK_TIMEOUT_SECONDS": "600"}
+    dag = build_dag(DagConfig.from_env(env))
+    bound = dag.get_task(PRODUCER_TASK_ID).execution_timeout + MODEL_WAIT_MARGIN
+    assert bound == timedelta(minutes=20)
+    # The trigger's timeout, and the execution_timeout Airflow also ends a deferral at: neither shorter.
+    waits = {t: (dag.get_task(t).start_trigger_args.timeout, dag.get_task(t).execution_timeout) for t in MODELS}
+    assert waits == dict.fromkeys(MODELS, (bound, bound))
+    assert {dag.get_task(t).wait_bound() for t in MODELS} == {bound.total_seconds()}
+
+
+def test_a_model_task_that_waited_too_long_fails_without_a_retry_saying_what_to_check(dag) -> None:  # type: ignore[no-untyped-def]
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    from tickit_platform.orchestration.alerts.notifiers import Deployment, task_failure
+    from tickit_platform.orchestration.alerts.settings import AlertSettings
+
+    task = dag.get_task("silver_users")
+    # What the scheduler hands a worker when the trigger's timeout passed (Airflow's TaskDeferralTimeout).
+    with pytest.raises(AirflowSensorTimeout) as timed_out:  # a sensor's timeout: failed, not retried
+        task.resume_execution("__fail__", {"error": "Trigger timeout"}, {})
+    said = (
+        f"silver_users waited longer than 4200 s for the shared dbt build (task '{PRODUCER_TASK_ID}') to report "
+        "model 'model.dbt_tickit.silver_users', so it was failed.\n"
+        f"Check task '{PRODUCER_TASK_ID}': is it still running, and what does its log say last (a hung "
+        "connection to the warehouse, a lock held)?\n"
+        "Check that Airflow's triggerer is running and healthy (the health status in the Airflow UI)."
+    )
+    assert str(timed_out.value) == said
+    # The failure alert (the task's on_failure_callback) quotes it whole.
+    ti = SimpleNamespace(dag_id=DAG_ID, run_id="manual__1", task_id="silver_users", try_number=1)
+    alert = task_failure(Deployment("local", AlertSettings()))({"ti": ti, "exception": timed_out.value})
+    assert alert is not None
+    assert "\n".join(f"    {line}" for line in said.splitlines()) in alert.body
+
+
+def test_before_airflow_3_2_the_model_task_polls_in_a_worker_within_the_same_bound(
+    config: DagConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tickit_platform.orchestration import dag_factory, model_task
+
+    monkeypatch.setattr(dag_factory, "model_task_class", lambda: model_task.WorkerModelTask)
+    task = build_dag(config).get_task("silver_users")
+    assert isinstance(task, model_task.WorkerModelTask)
+    assert task.timeout == task.wait_bound() == (timedelta(hours=1) + MODEL_WAIT_MARGIN).total_seconds()
 
 
 def test_retries_come_from_the_environment(config: DagConfig) -> None:

@@ -1,24 +1,27 @@
 """The local Airflow's secrets and processes: its secret files are the user's only from the first byte; a
 recorded process is stopped only while it is the very process recorded (PID and start time); stopping
-never waits forever. Real processes throughout, started and ended by each test."""
+never waits forever; a live component whose heartbeat stopped is restarted once. Real processes
+throughout, started and ended by each test."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tickit_platform.local.airflow import AUTH_MANAGER_FILE, LocalAirflow
-from tickit_platform.local.processes import process_start, stop_strays
+from tickit_platform.local.processes import ComponentDiedError, process_start, stop_strays
 
 
 @contextlib.contextmanager
@@ -135,3 +138,68 @@ def test_a_forked_components_exit_reads_as_a_popens_does() -> None:
     assert sleeper.wait(5) == -signal.SIGKILL
     assert sleeper.poll() == -signal.SIGKILL  # read once, kept
     assert forked(3).wait(5) == 3
+
+
+class _Triggerer(LocalAirflow):
+    """A stand-in triggerer (a sleeping process in a session of its own) whose heartbeat the test sets."""
+
+    beat: datetime | None = None
+
+    def command(self, name: str) -> list[str]:
+        return [sys.executable, "-c", "import time; time.sleep(600)"]
+
+    def heartbeat(self, name: str) -> datetime | None:
+        return self.beat
+
+    def supervise_for(self, seconds: float) -> None:
+        """Supervise as a run does, a few times a second."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.supervise()
+            time.sleep(0.25)
+
+
+def test_a_live_triggerer_whose_heartbeat_stops_is_killed_and_restarted_once_then_stops_the_run(
+    tmp_path: Path,
+) -> None:
+    airflow = _Triggerer(tmp_path / "airflow", dag_env={}, stuck_after=1.0, heartbeat_every=0.0)
+    said: list[str] = []
+    airflow.say = said.append
+    airflow.logs_dir.mkdir(parents=True)
+    airflow._spawn("triggerer", airflow.env())
+    try:
+        first = airflow.processes["triggerer"]
+        # Heartbeats that keep coming: alive, however long it runs.
+        for _ in range(4):
+            airflow.beat = datetime.now(UTC)
+            airflow.supervise_for(0.5)
+        assert said == []
+        os.kill(first.pid, signal.SIGSTOP)  # alive, but it does nothing any more
+        airflow.supervise_for(1.5)
+        assert len(said) == 1, said
+        assert re.match(
+            rf"Airflow triggerer \(PID {first.pid}\) is alive but has sent no heartbeat for [12] s: stuck; killed "
+            rf"it, restarting it\. Last lines of {re.escape(str(airflow.component_log('triggerer')))}:",
+            said[0],
+        ), said
+        assert first.poll() == -signal.SIGKILL
+        second = airflow.processes["triggerer"]
+        assert second.pid != first.pid and second.poll() is None
+        # The new process has not heartbeat yet (the last heartbeat is its predecessor's), then only as its
+        # job started, which its first turn can follow by many seconds: it is starting, not stuck.
+        airflow.supervise_for(1.5)
+        airflow.beat = datetime.now(UTC)
+        airflow.supervise_for(1.5)
+        assert len(said) == 1 and airflow.processes["triggerer"] is second
+        # It runs (its heartbeat moved on), then its heartbeat stops too: killed, and the run stopped naming it.
+        airflow.beat = datetime.now(UTC)
+        with pytest.raises(ComponentDiedError) as stopped:
+            airflow.supervise_for(3.0)
+        assert re.match(
+            rf"Airflow triggerer \(PID {second.pid}\) is alive but has sent no heartbeat for [12] s: stuck again, "
+            r"after a restart; killed it, so the run was stopped\.",
+            str(stopped.value),
+        ), stopped.value
+        assert second.poll() == -signal.SIGKILL
+    finally:
+        airflow.stop(grace=0.5)

@@ -23,11 +23,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tickit_platform.dbt_project.docs import cosmos_docs_projects
 from tickit_platform.local.api_client import AirflowApi
+from tickit_platform.local.liveness import HEARTBEAT_FIELDS, HeartbeatWatch, latest_heartbeat
 from tickit_platform.local.processes import (
     GONE,
     STATE_FILE,
@@ -57,14 +59,28 @@ AUTH_MANAGER_FILE = "simple_auth_manager_passwords.json.generated"
 STOP_KILL_TIMEOUT = 10.0
 
 
+TRIGGERER_HEARTBEAT_SEC = 2
+# A live triggerer whose heartbeat stopped is stuck (a stopped or deadlocked process): killed and restarted
+# like a dead one (docs/decisions/018). Six missed heartbeats: past Airflow's own verdict (8 s, when its
+# triggers may move), with room for a loaded machine, and still named well within half a minute.
+TRIGGERER_STUCK_AFTER = 6.0 * TRIGGERER_HEARTBEAT_SEC
+# A new process is starting until its heartbeat first moves on (liveness.py): a restarted triggerer's first
+# turn, which takes over every waiting trigger, took over 12 s on a busy machine; a start never near this.
+HEARTBEAT_STARTUP_GRACE = 120.0
+# The heartbeat is read from the API server at most this often (supervision runs twice a second).
+HEARTBEAT_CHECK_EVERY = float(TRIGGERER_HEARTBEAT_SEC)
+
 # The triggerer holds every model task while it waits (docs/decisions/023): one trigger per waiting task,
 # so 1,000 models need room for 1,000 at once (Airflow's default, written down so it is not lowered by
 # accident). A killed triggerer is restarted by supervision at once; its triggers move to the new one when
 # the old one misses its heartbeats, so those are short here: a few seconds rather than half a minute.
 TRIGGERER_SETTINGS = {
     "AIRFLOW__TRIGGERER__CAPACITY": "1000",
-    "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+    "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": str(TRIGGERER_HEARTBEAT_SEC),
     "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "8",
+    # The triggerer stops heartbeating once its trigger runner (a child process) has said nothing this long
+    # (Airflow 3.2.2+; 30 s by default): a stuck runner then shows as a stuck triggerer to supervision.
+    "AIRFLOW__TRIGGERER__RUNNER_HEALTH_CHECK_THRESHOLD": "8",
     # Cosmos 1.15 otherwise rewrites a Variable holding every result so far after each result the shared
     # build publishes: quadratic in the project's size. Without it the buffer is still saved once when the
     # build fails (its failure callbacks); a build killed outright leaves its models to their own tasks.
@@ -110,6 +126,11 @@ class LocalAirflow:
     # Whether the components may be forked from this process (local/warm_airflow.py) when it runs the same
     # Python; a cluster whose components each have an environment of their own starts them as commands.
     fork_components: bool = True
+    # The heartbeats of the components that could be stuck while alive, and when to read them next.
+    stuck_after: float = TRIGGERER_STUCK_AFTER
+    heartbeat_every: float = HEARTBEAT_CHECK_EVERY
+    watches: dict[str, HeartbeatWatch] = field(default_factory=dict, init=False, repr=False)
+    next_heartbeat_check: float = field(default=0.0, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -251,6 +272,8 @@ class LocalAirflow:
                     start_new_session=True,
                 )
         self.spawned.append(self.processes[name])
+        if name in HEARTBEAT_FIELDS:
+            self.watches[name] = self._watch(since=time.time())
         # Our child, not yet reaped: its PID cannot have been reused yet.
         if (started := process_start(self.processes[name].pid)) is not None:
             self.started[self.processes[name].pid] = started
@@ -268,25 +291,64 @@ class LocalAirflow:
         stop_strays(self.airflow_home, self.say, self.state_file)
 
     def supervise(self) -> None:
-        """Notice a component that exited: restart it once, or stop the run saying why.
+        """Notice a component that exited, or that lives but is stuck: restart it once, or stop the run saying
+        why.
 
-        Called on every poll of a run (twice a second), so a death is noticed within a second.
+        Called on every poll of a run (twice a second), so a death is noticed within a second; a stuck
+        triggerer within its stale heartbeat's bound (`stuck_after`) and a reading.
         """
         for name, proc in list(self.processes.items()):
             code = proc.poll()
             if code is None:
                 continue
             what = f"Airflow {name} (PID {proc.pid}) {_exit_reason(code)}"
-            tail = _tail(self.component_log(name), LOG_TAIL_LINES)
-            if self.restarts.get(name, 0) >= RESTARTS_PER_COMPONENT:
-                raise ComponentDiedError(
-                    f"{what} again, after a restart, so the run was stopped. Last lines of "
-                    f"{self.component_log(name)}:\n{tail}"
-                )
-            self.say(f"{what}; restarting it. Last lines of {self.component_log(name)}:\n{tail}")
-            self.restarts[name] = self.restarts.get(name, 0) + 1
-            self._spawn(name, self.env())
-            self.record()
+            self._restart_once(name, first=f"{what}; restarting it", again=f"{what} again, after a restart")
+        for name, silence in self._stuck():
+            proc = self.processes[name]
+            what = f"Airflow {name} (PID {proc.pid}) is alive but has sent no heartbeat for {silence:.0f} s: stuck"
+            # SIGKILL ends a stopped process too; every process of its session goes (the trigger runner).
+            kill_sessions({proc.pid})
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(STOP_KILL_TIMEOUT)
+            self._restart_once(
+                name, first=f"{what}; killed it, restarting it", again=f"{what} again, after a restart; killed it"
+            )
+
+    def _restart_once(self, name: str, *, first: str, again: str) -> None:
+        """Start a component anew after its process failed, or stop the run if it failed once already."""
+        tail = _tail(self.component_log(name), LOG_TAIL_LINES)
+        if self.restarts.get(name, 0) >= RESTARTS_PER_COMPONENT:
+            raise ComponentDiedError(
+                f"{again}, so the run was stopped. Last lines of {self.component_log(name)}:\n{tail}"
+            )
+        self.say(f"{first}. Last lines of {self.component_log(name)}:\n{tail}")
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+        self._spawn(name, self.env())
+        self.record()
+
+    def _watch(self, since: float | None) -> HeartbeatWatch:
+        return HeartbeatWatch(stale_after=self.stuck_after, startup_grace=HEARTBEAT_STARTUP_GRACE, since=since)
+
+    def _stuck(self) -> list[tuple[str, float]]:
+        """The watched components alive but silent too long, with how long; read at most every few seconds."""
+        if time.monotonic() < self.next_heartbeat_check:
+            return []
+        self.next_heartbeat_check = time.monotonic() + self.heartbeat_every
+        stuck = []
+        for name in HEARTBEAT_FIELDS.keys() & self.processes.keys():
+            # A component this command adopted (a resident one) is watched from now, any heartbeat its own.
+            watch = self.watches.setdefault(name, self._watch(since=None))
+            try:
+                heartbeat = self.heartbeat(name)
+            except (OSError, ValueError):
+                continue  # the API server is restarting or busy: no reading, no verdict
+            if (silence := watch.silence(heartbeat)) is not None:
+                stuck.append((name, silence))
+        return stuck
+
+    def heartbeat(self, name: str) -> datetime | None:
+        """The latest heartbeat Airflow records for this component (None: none yet)."""
+        return latest_heartbeat(self.url, name)
 
     def wait_for_log_lines(self, folder: str, text: str, count: int, timeout: float) -> int:
         """Wait until `count` lines of the logs under logs/<folder> contain `text`; how many did."""

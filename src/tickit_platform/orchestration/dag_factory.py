@@ -120,8 +120,29 @@ def _model_task(
         },
         select=node.resource_name,
         poke_interval=config.poke_interval,
-        **task_args,
+        **{**task_args, "execution_timeout": model_wait_timeout(config)},
+        wait_timeout=model_wait_timeout(config),
     )
+
+
+def build_timeout(config: DagConfig) -> timedelta:
+    """The shared build's bound: the producer's execution_timeout."""
+    return config.task_timeout
+
+
+# The producer starts after the first model tasks began to wait (it queues for a worker; on a busy MWAA for
+# minutes), and a producer that timed out is over only once its retries (instant skips) were scheduled.
+MODEL_WAIT_MARGIN = timedelta(minutes=10)
+
+
+def model_wait_timeout(config: DagConfig) -> timedelta:
+    """How long a model's task waits for the shared build's verdict before Airflow fails it.
+
+    Past the build's own bound, so that a hung build ends first (its models then build themselves, docs/
+    decisions/023) and the model's task fails only when nothing at all reports it. The task's
+    execution_timeout is the same: Airflow ends a deferral at the earlier of the two.
+    """
+    return build_timeout(config) + MODEL_WAIT_MARGIN
 
 
 def writer_lock_timeout(config: DagConfig) -> float:
@@ -186,6 +207,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 "dbt_cmd_flags": ["--resource-type", "test"],
                 "retries": 2,
                 "retry_delay": timedelta(0),
+                "execution_timeout": build_timeout(config),
                 # After the build, with its run_results.json at hand: alert on tests that failed or warned.
                 "callback": AfterBuild(deployment),
                 # Every result so far under one key, for the model tasks waiting in the triggerer.

@@ -17,6 +17,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,11 @@ from cosmos.operators.watcher import DbtRunWatcherOperator
 
 from tickit_platform.orchestration.internals import model_tasks_in_triggerer
 from tickit_platform.orchestration.model_trigger import BUILD, PRODUCER_DONE, ModelTrigger
+
+try:
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+except ImportError:  # Airflow 3.0 (MWAA's 3.0.6) has it only in airflow.exceptions, which later ones deprecate
+    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef,unused-ignore]
 
 # How long a task waits for the writer lock unless told (the DAG passes half the task's execution_timeout).
 WRITER_LOCK_TIMEOUT = 1800.0
@@ -111,10 +117,13 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
         test_peers: list[str] | None = None,
         writer_lock_path: str | None = None,
         writer_lock_timeout: float = WRITER_LOCK_TIMEOUT,
+        wait_timeout: timedelta | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.has_tests = has_tests
+        # How long the task may wait for the shared build's verdict (dag_factory.model_wait_timeout).
+        self.wait_timeout = wait_timeout
         self.upstream_models = upstream_models or []
         self.cross_model_tests = cross_model_tests or []
         self.test_peers = test_peers or []
@@ -134,13 +143,40 @@ class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships
             },
             next_method="resume_on_worker",
             next_kwargs=None,
-            timeout=None,
+            timeout=wait_timeout,
         )
 
     def execute(self, context: Any) -> Any:
         # Every try starts in the triggerer (start_from_trigger); the scheduler never sends this task to a
         # worker's execute, only to resume_on_worker.
         raise AirflowException(f"{self.task_id} starts in Airflow's triggerer; is an `airflow triggerer` running?")
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        # A trigger that timed out reaches the worker only to fail (Airflow's sensor raises a bare "Trigger
+        # timeout"); the task's log and its alert must say what it waited for and what to look at.
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSensorTimeout as timed_out:
+            raise AirflowSensorTimeout(self.waited_too_long()) from timed_out
+
+    def wait_bound(self) -> float | None:
+        """Seconds the task waits at most for the build's verdict: Airflow ends a deferral at the earlier of
+        the trigger's timeout and the task's execution_timeout."""
+        bounds = [b.total_seconds() for b in (self.wait_timeout, self.execution_timeout) if b is not None]
+        return min(bounds) if bounds else None
+
+    def waited_too_long(self) -> str:
+        """What a task that timed out waiting for the shared build says, in its log and its alert."""
+        bound = self.wait_bound()
+        waited = f"longer than {bound:.0f} s" if bound is not None else "too long"
+        producer = self.producer_task_id
+        return (
+            f"{self.task_id} waited {waited} for the shared dbt build (task '{producer}') to report model "
+            f"'{self.model_unique_id}', so it was failed.\n"
+            f"Check task '{producer}': is it still running, and what does its log say last (a hung connection "
+            "to the warehouse, a lock held)?\n"
+            "Check that Airflow's triggerer is running and healthy (the health status in the Airflow UI)."
+        )
 
     def resume_on_worker(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         """What the trigger could not do in the triggerer: build the model, or fail saying dbt's words."""
@@ -214,15 +250,25 @@ class WorkerModelTask(DbtModelTask):
     """
 
     def __init__(self, **kwargs: Any) -> None:
+        # The sensor's own bound on poking (Airflow's default: a week) is the triggerer path's bound on waiting.
+        if "timeout" not in kwargs and kwargs.get("wait_timeout") is not None:
+            kwargs["timeout"] = kwargs["wait_timeout"].total_seconds()
         super().__init__(**kwargs)
         self.start_from_trigger = False
         self._ran_locally = False
+
+    def wait_bound(self) -> float | None:
+        bounds = [b for b in (super().wait_bound(), float(self.timeout)) if b is not None]
+        return min(bounds)
 
     def execute(self, context: Any) -> Any:
         # The producer first: the tasks watching the shared `dbt build` must not slow it down on few cores.
         with contextlib.suppress(OSError):
             os.nice(WATCHER_NICENESS)
-        return DbtRunWatcherOperator.execute(self, context)
+        try:
+            return DbtRunWatcherOperator.execute(self, context)
+        except AirflowSensorTimeout as timed_out:
+            raise AirflowSensorTimeout(self.waited_too_long()) from timed_out
 
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
         # Cosmos' poke starts the model's own build on several paths; each waits here, in the worker, for the

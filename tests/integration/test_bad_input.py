@@ -57,8 +57,8 @@ def test_every_bad_line_is_quarantined_with_its_file_line_text_and_reason(damage
     first = damaged.first_sale
     assert found[1] == (SALES_HEADER, "header line")
     assert found[5] == ("900100\t1\t2", "expected 10 fields, found 3")
-    assert found[6][1] == "saletime: '2/30/2008 02:36:48' is not a timestamp"
-    assert found[7][1] == "qtysold: 'two' is not a smallint"
+    assert found[6][1] == "saletime: '2/30/2008 02:36:48' is not a timestamp (MM/DD/YYYY HH:MI:SS)"
+    assert found[7][1] == "qtysold: 'two' is not a smallint (digits and an optional minus, -32768 to 32767)"
     assert found[8][1].startswith("not valid UTF-8")
     # Kept byte for byte: what is not printable UTF-8 is shown escaped (\xNN), tabs included.
     assert found[8][0].startswith("900105\\x0910\\x09") and "387\\xFF.00" in found[8][0], found[8][0]
@@ -69,7 +69,10 @@ def test_every_bad_line_is_quarantined_with_its_file_line_text_and_reason(damage
         r[0] for r in damaged.query("select distinct file_name from raw.quarantine where source_name = 'sales'")
     } == {"sales_tab.txt"}
     users = dict(damaged.query("select raw_line, reason from raw.quarantine where source_name = 'users'"))
-    assert sorted(users.values()) == ["likesports: 'MAYBE' is not a boolean", "username: 10 characters, at most 8"]
+    assert sorted(users.values()) == [
+        "likesports: 'MAYBE' is not a boolean (TRUE, true, t, y, yes, 1, FALSE, false, f, n, no or 0)",
+        "username: 10 bytes, at most 8",
+    ]
 
 
 def test_lines_in_each_file_equal_rows_loaded_plus_rows_quarantined(damaged: Damaged) -> None:

@@ -152,8 +152,8 @@ def test_empty_and_duplicate_keys_loaded_by_copy_are_moved_to_the_quarantine(aft
         for n, reason in [
             (1, "header line"),
             (5, "expected 10 fields, found 3"),
-            (6, "saletime: '2/30/2008 02:36:48' is not a timestamp"),
-            (7, "qtysold: 'two' is not a smallint"),
+            (6, "saletime: '2/30/2008 02:36:48' is not a timestamp (MM/DD/YYYY HH:MI:SS)"),
+            (7, "qtysold: 'two' is not a smallint (digits and an optional minus, -32768 to 32767)"),
             (8, "not valid UTF-8 (bytes shown escaped)"),
             (10, "empty line"),
         ]

@@ -15,15 +15,18 @@
     {{ return(sql_literal(ns.path)) }}
 {% endmacro %}
 
-{% macro duckdb__raw_try_cast(text, data_type, time_format) %}
-    {%- if data_type.startswith('char') or data_type.startswith('varchar') -%}
-        {{ return(text) }}
-    {%- elif data_type == 'timestamp' and time_format -%}
-        {%- set pattern = raw_time_pattern(time_format)[0] -%}
-        {{ return("case when regexp_matches(" ~ text ~ ", " ~ sql_literal(pattern) ~ ") then try_strptime("
-                  ~ text ~ ", '" ~ strptime_format(time_format) ~ "') end") }}
-    {%- endif -%}
+{% macro duckdb__raw_try_cast(text, data_type) %}
     {{ return("try_cast(" ~ text ~ " as " ~ data_type ~ ")") }}
+{% endmacro %}
+
+{#- regexp_full_match: DuckDB's `~` is the same, spelled as a function. -#}
+{% macro duckdb__raw_regex_matches(text, pattern) %}
+    {{ return("regexp_full_match(" ~ text ~ ", " ~ sql_literal(pattern) ~ ")") }}
+{% endmacro %}
+
+{#- strlen counts bytes; length counts characters. -#}
+{% macro duckdb__raw_byte_length(text) %}
+    {{ return("strlen(" ~ text ~ ")") }}
 {% endmacro %}
 
 {#- Each line is split once into a list of fields: one split_part per field would scan the line again
@@ -43,7 +46,9 @@
     {{ return(load_lines_then_parse_sql(node)) }}
 {% endmacro %}
 
-{#- DuckDB: a file that is all UTF-8 (the usual case) is split as text, cut at each newline. Otherwise
+{#- DuckDB: a file that is all UTF-8 (the usual case) is split as text, cut at each newline. A line with a NUL
+    byte is not read as text, as on PostgreSQL, whose text cannot hold one: it is quarantined with its bytes
+    shown escaped. Otherwise
     its bytes are split as hex digits, cut after each newline byte (0A, at an even offset, so a match
     never straddles two bytes), and each piece is turned back into bytes and decoded when it is UTF-8.
     The second way is ten times slower, so it only runs for a file that needs it. -#}
@@ -115,13 +120,18 @@
 
         select
             line_number,
-            case when right(piece, 1) = chr(13) then left(piece, -1) else piece end as line,
-            null as shown
-        from text_lines
+            case when strpos(line, chr(0)) = 0 then line end as line,
+            case when strpos(line, chr(0)) > 0 then cast(encode(line) as varchar) end as shown
+        from (
+            select
+                line_number,
+                case when right(piece, 1) = chr(13) then left(piece, -1) else piece end as line
+            from text_lines
+        ) as text_line
         union all
         select
             line_number,
-            try(decode(bytes)) as line,
+            case when strpos(cast(bytes as varchar), '\x00') = 0 then try(decode(bytes)) end as line,
             cast(bytes as varchar) as shown
         from decoded
 

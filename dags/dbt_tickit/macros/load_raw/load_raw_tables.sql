@@ -28,9 +28,12 @@
 {% endmacro %}
 
 {#- Print, without running it, the SQL that loads one table (`dbt -q run-operation show_raw_load_sql
-    --args '{table: sales}'`): to read what an engine will be sent, or to run it by hand. -#}
+    --args '{table: sales}'`): to read what an engine will be sent, or to run it by hand. A list of tables
+    prints one script per table, each between lines `-- load <table>` (one dbt start for all of them). -#}
 {% macro show_raw_load_sql(table) %}
-    {%- for node in raw_sources() if node.name == table -%}
+    {%- set tables = [table] if table is string else table -%}
+    {%- for node in raw_sources() if node.name in tables -%}
+        {%- if tables | length > 1 %}{{ print("-- load " ~ node.name) }}{% endif -%}
         {{ print(raw_bookkeeping_sql() ~ ";\n" ~ raw_load_sql(node)) }}
     {%- endfor -%}
 {% endmacro %}

@@ -1,49 +1,13 @@
 {#- The parse DuckDB and PostgreSQL share: each engine splits a file into lines its own way
     (`raw_lines_sql`, in its own file), and everything after that is the same SQL. -#}
-{#- Redshift's COPY time notation (YYYY-MM-DD HH:MI:SS) in strptime notation. -#}
-{% macro strptime_format(redshift_format) %}
-    {#- A namespace, because a plain `set` inside a Jinja loop does not outlive the loop. -#}
-    {%- set ns = namespace(fmt=redshift_format) -%}
-    {%- set directives = [('YYYY', '%Y'), ('MM', '%m'), ('DD', '%d'), ('HH', '%H'), ('MI', '%M'), ('SS', '%S')] -%}
-    {%- for token, directive in directives -%}
-        {%- set ns.fmt = ns.fmt.replace(token, directive) -%}
-    {%- endfor -%}
-    {{ return(ns.fmt) }}
-{% endmacro %}
-
-{#- A Redshift time format (YYYY-MM-DD HH:MI:SS) as a regular expression both engines check a time against
-    before converting it, so they accept the same texts: what DuckDB's strptime takes for the format
-    (measured: 1 to 4 digits of year, 1 or 2 of the others, hours 0-23, minutes and seconds 0-59, any run
-    of white space for a space and around the value), but not the words it and PostgreSQL's cast also take
-    (`infinity`, `epoch`, `now`, ...). Returns the pattern and, per part, its group's number. -#}
-{% macro raw_time_pattern(time_format) %}
-    {%- set parts = {
-        'YYYY': '([0-9]{1,4})', 'MM': '([0-9]{1,2})', 'DD': '([0-9]{1,2})',
-        'HH': '([01]?[0-9]|2[0-3])', 'MI': '([0-5]?[0-9])', 'SS': '([0-5]?[0-9])'} -%}
-    {%- set ns = namespace(pattern='^\\s*', rest=time_format, group=0) -%}
-    {%- set groups = {} -%}
-    {%- for _ in range(time_format | length) if ns.rest -%}
-        {%- set token = ns.rest[:4] if ns.rest[:4] in parts else ns.rest[:2] -%}
-        {%- if token in parts -%}
-            {%- set ns.group = ns.group + 1 -%}
-            {%- do groups.update({token: ns.group}) -%}
-            {%- set ns.pattern = ns.pattern ~ parts[token] -%}
-            {%- set ns.rest = ns.rest[token | length:] -%}
-        {%- else -%}
-            {%- set ns.pattern = ns.pattern ~ ('\\s+' if ns.rest[0] == ' ' else '[' ~ ns.rest[0] ~ ']') -%}
-            {%- set ns.rest = ns.rest[1:] -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return((ns.pattern ~ '\\s*$', groups)) }}
-{% endmacro %}
-
 {#- The delimiter as an SQL expression every engine reads the same way (a tab is chr(9)). -#}
 {% macro raw_delimiter_sql(node) %}
     {{ return("chr(9)" if node.meta.delimiter == "\t" else "'" ~ node.meta.delimiter ~ "'") }}
 {% endmacro %}
 
 {#- One row per line of the file (line_number, line) -> the line's fields typed, and `reason`, null
-    when the line is good. Plain SQL apart from `raw_try_cast`, so DuckDB and PostgreSQL parse alike. -#}
+    when the line is good. Plain SQL apart from the few spellings `values.sql` dispatches, so DuckDB and
+    PostgreSQL parse alike. -#}
 {% macro raw_parse_sql(node, lines) %}
     {%- set columns = node.columns.values() | list -%}
     {%- set header = columns | map(attribute='name') | join(node.meta.delimiter) -%}
@@ -56,15 +20,29 @@
 
     ),
 
+    {#- What COPY loads as null is null here too, before a rule or the key check looks at it. -#}
+    fields as (
+
+        select
+            line_number,
+            line,
+            field_count,
+            {%- for column in columns %}
+            {{ raw_field_or_null(column.name ~ '__text', column.data_type) }} as {{ column.name }}__text{{ "," if not loop.last }}
+            {%- endfor %}
+        from split
+
+    ),
+
     typed as (
 
         select
             *,
             {%- for column in columns %}
-            {{ raw_try_cast(column.name ~ '__text', column.data_type, node.meta.time_format) }}
+            {{ raw_value_sql(column.name ~ '__text', column.data_type, node.meta.time_format) }}
                 as {{ column.name }}{{ "," if not loop.last }}
             {%- endfor %}
-        from split
+        from fields
 
     ),
 
@@ -80,7 +58,7 @@
                 when {{ pk }}__text is null then 'primary key {{ pk }} is empty'
                 else nullif(concat_ws('; ',
                     {%- for column in columns %}
-                    {{ raw_field_problem(column) }}{{ "," if not loop.last }}
+                    {{ raw_field_problem(column, node.meta.time_format) }}{{ "," if not loop.last }}
                     {%- endfor %}
                 ), '')
             end as parse_reason
@@ -144,26 +122,6 @@
     from {{ lines }}
 {% endmacro %}
 
-{#- Why one field of a line does not fit its column, or null when it does. -#}
-{% macro raw_field_problem(column) %}
-    {%- set text = column.name ~ '__text' -%}
-    {%- set type = column.data_type | lower -%}
-    {%- set length = type.split('(')[1].rstrip(')') if type.startswith(('char', 'varchar')) else none -%}
-    {%- if length -%}
-    case when length({{ text }}) > {{ length }}
-        then '{{ column.name }}: ' || cast(length({{ text }}) as varchar(12)) || ' characters, at most {{ length }}' end
-    {%- else -%}
-    case when {{ text }} is not null and {{ column.name }} is null
-        then '{{ column.name }}: ''' || {{ text }} || ''' is not a {{ type }}' end
-    {%- endif -%}
-{% endmacro %}
-
-{#- Cast text to a column type, null when it does not fit (never an error: bad content is quarantined,
-    it does not stop the load). -#}
-{% macro raw_try_cast(text, data_type, time_format) %}
-    {{ return(adapter.dispatch('raw_try_cast', 'dbt_tickit')(text, data_type | lower, time_format)) }}
-{% endmacro %}
-
 {#- DuckDB and PostgreSQL load alike: the file is split into lines by the engine itself, each line is
     parsed by `raw_parse_sql`, and the good rows, the quarantine and the audit are written from there.
     Lines are split from the file's bytes, not through a CSV reader, so no byte (a stray delimiter, a
@@ -202,13 +160,12 @@
     drop table {{ parsed }}
 {% endmacro %}
 
-{#- Why a line could not be read as text (`line` is null), from its bytes shown escaped. -#}
+{#- Why a line could not be read as text (`line` is null), from its bytes shown escaped (\xNN, alike on both
+    engines). A NUL byte is refused on every engine: AWS's pages disagree on what COPY does with one (loaded
+    as any other character, or the COPY fails), and PostgreSQL text cannot hold one. -#}
 {% macro raw_undecoded_reason_sql(shown) %}
-    {{ return(adapter.dispatch('raw_undecoded_reason_sql', 'dbt_tickit')(shown)) }}
-{% endmacro %}
-
-{% macro default__raw_undecoded_reason_sql(shown) %}
-    {{ return("'not valid UTF-8 (bytes shown escaped)'") }}
+    {{ return("case when strpos(" ~ shown ~ ", '\\x00') > 0 then 'holds a NUL byte (bytes shown escaped)' "
+              ~ "else 'not valid UTF-8 (bytes shown escaped)' end") }}
 {% endmacro %}
 
 {% macro raw_load_prelude(node) %}

@@ -2,36 +2,19 @@
     {{ return('text') }}
 {% endmacro %}
 
-{#- PostgreSQL text cannot hold a NUL byte, so a line with one is quarantined like a line that is not UTF-8
-    (DuckDB reads it as text, and parses it). -#}
-{% macro postgres__raw_undecoded_reason_sql(shown) %}
-    {{ return("case when strpos(" ~ shown ~ ", '\\x00') > 0 then 'holds a NUL byte, which PostgreSQL text cannot "
-              ~ "(bytes shown escaped)' else 'not valid UTF-8 (bytes shown escaped)' end") }}
-{% endmacro %}
-
 {% macro postgres__raw_file_size(node) %}
     {{ return(run_query("select (pg_stat_file(" ~ raw_location_literal(node) ~ ", true)).size").rows[0][0]) }}
 {% endmacro %}
 
-{#- PostgreSQL has no try_cast: small functions catch the cast error (created by the PostgreSQL load). A
-    timestamp with a time format must match that format, as DuckDB's strptime requires: PostgreSQL's
-    own cast would also take `now`, `today`, `infinity` or an ISO date in a file of US dates. -#}
-{% macro postgres__raw_try_cast(text, data_type, time_format) %}
-    {%- if data_type.startswith('char') or data_type.startswith('varchar') -%}
-        {{ return(text) }}
-    {%- elif data_type == 'timestamp' and time_format -%}
-        {{ return(postgres__raw_try_timestamp_function(time_format) ~ "(" ~ text ~ ")") }}
-    {%- endif -%}
+{#- PostgreSQL has no try_cast: small functions catch the cast error (created by the PostgreSQL load). They
+    only see text that matched its column's rule, so the cast's own leniency (`today`, `on`) never decides. -#}
+{% macro postgres__raw_try_cast(text, data_type) %}
     {{ return(postgres__raw_try_function(data_type) ~ "(" ~ text ~ ")") }}
 {% endmacro %}
 
 {% macro postgres__raw_try_function(data_type) %}
     {%- set name = data_type | replace('(', '_') | replace(',', '_') | replace(')', '') | replace(' ', '') -%}
     {{ return("raw.tickit_try_" ~ name) }}
-{% endmacro %}
-
-{% macro postgres__raw_try_timestamp_function(time_format) %}
-    {{ return("raw.tickit_try_timestamp_" ~ local_md5(time_format)[:8]) }}
 {% endmacro %}
 
 {% macro postgres__raw_load_sql(node) %}
@@ -159,7 +142,7 @@
     it catches something, and bad lines are rare. -#}
 {% macro postgres__raw_load_prelude(node) %}
     {%- set types = node.columns.values() | map(attribute='data_type') | map('lower') | unique | list -%}
-    {%- for type in types if not type.startswith(('char', 'varchar')) %}
+    {%- for type in types if not type.startswith(('char', 'varchar')) and type != 'boolean' %}
     create or replace function {{ postgres__raw_try_function(type) }}(value text) returns {{ type }}
     language plpgsql immutable as $$
     begin
@@ -168,26 +151,6 @@
         return null;
     end $$;
     {%- endfor %}
-    {%- if node.meta.time_format %}
-    {%- set pattern, groups = raw_time_pattern(node.meta.time_format) %}
-    {#- Year 0 is 1 BC, as DuckDB reads it (PostgreSQL numbers that year -1). -#}
-    create or replace function {{ postgres__raw_try_timestamp_function(node.meta.time_format) }}(value text)
-    returns timestamp
-    language plpgsql immutable as $$
-    declare
-        parts text[] := regexp_match(value, {{ sql_literal(pattern) }});
-    begin
-        if parts is null then
-            return null;
-        end if;
-        return make_timestamp(
-            coalesce(nullif(parts[{{ groups["YYYY"] }}]::int, 0), -1), parts[{{ groups['MM'] }}]::int, parts[{{ groups['DD'] }}]::int,
-            parts[{{ groups['HH'] }}]::int, parts[{{ groups['MI'] }}]::int, parts[{{ groups['SS'] }}]::int
-        );
-    exception when others then
-        return null;
-    end $$;
-    {%- endif %}
     create or replace function raw.tickit_utf8(value bytea) returns text
     language plpgsql immutable as $$
     begin

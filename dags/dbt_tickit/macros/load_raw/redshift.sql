@@ -22,7 +22,9 @@
     1. the typed COPY. A line it cannot load is not fatal (MAXERROR): Redshift logs it with its line
        number and reason, and it is copied from that log into raw.quarantine right away, while
        pg_last_copy_id() still names this COPY. No TRUNCATECOLUMNS and no ACCEPTINVCHARS: an
-       over-long string or invalid UTF-8 is rejected, so quarantined, never loaded altered.
+       over-long string or invalid UTF-8 is rejected, so quarantined, never loaded altered. NULL AS ''
+       loads an empty text field as null, as an empty number already is and as the local engines load
+       it ('' otherwise; and `\N` is then plain text, not a null). docs/loading-rules.md has every rule.
     2. a second COPY of the same file into one column of whole lines, only to count them: the count
        the reconciliation checks, taken apart from the typed COPY and from Redshift's error log.
     3. plain SQL (`raw_after_copy_sql`, the same on every engine) moves the rows COPY accepted but
@@ -49,6 +51,7 @@
         iam_role {{ sql_literal(role) }}
         delimiter '{{ "\\t" if node.meta.delimiter == "\t" else node.meta.delimiter }}'
         {%- if node.meta.time_format %} timeformat '{{ node.meta.time_format }}'{% endif %}
+        null as ''
         {{ region }}
         maxerror 100000
         manifest;

@@ -1,7 +1,8 @@
 """`tickit deploy rehearse`: the MWAA bundle installed and run as MWAA runs it, on Celery with two workers.
 
 Real components only: MWAA's Python 3.12 and Airflow (3.3.1, the default, and 3.0.6) in virtualenvs built
-by pip against MWAA's constraints files, the bundle's startup.sh building its dbt virtualenv from the
+by pip against MWAA's constraints files (requirements.txt from plugins.zip's wheels with the package index
+unreachable, as on an MWAA network without the internet), the bundle's startup.sh building its dbt virtualenv from the
 bundle's wheels with the package index unreachable, CeleryExecutor with Redis and a triggerer, Airflow's
 metadata and the warehouse on PostgreSQL. One TICKIT_HOME serves the whole session, so each runtime and
 the dbt virtualenv are built once (from nothing: the session's home starts empty).
@@ -45,7 +46,7 @@ from tickit_platform.deploy.bundle import build_bundle
 from tickit_platform.deploy.rehearsal import RehearsalError
 from tickit_platform.deploy.rehearsal.cluster import CeleryAirflow
 from tickit_platform.deploy.rehearsal.rehearse import RehearsalOptions, RehearsalResult, prepare, rehearse
-from tickit_platform.deploy.rehearsal.runtime import find_python
+from tickit_platform.deploy.rehearsal.runtime import REQUIREMENTS_TIMEOUT_SECONDS, find_python
 from tickit_platform.deploy.rehearsal.services import Redis
 from tickit_platform.deploy.rehearsal.startup import TIMEOUT_SECONDS
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
@@ -145,10 +146,20 @@ def test_requirements_and_startup_install_on_mwaas_python_and_airflow(rehearsal_
     pinned_cosmos = next(line for line in (bundle / "requirements.txt").read_text().splitlines() if "cosmos==" in line)
     assert MWAA_DEFAULT_AIRFLOW_VERSION == "3.3.1"
     assert found[:2] == ["3.12", "3.3.1"]  # what a bundle built with no --airflow-version gets
-    assert found[3] == pinned_cosmos.split("==")[1]
+    assert found[3] == pinned_cosmos.split("==")[1].split()[0]  # pinned by hash after it
     install_log = (runtime.venv / "install.log").read_text()
     assert "\nERROR" not in install_log and "error:" not in install_log.lower()
-    assert any("constraints URL is unreachable" in line for line in lines) or "raw.githubusercontent" in install_log
+    # MWAA's command installed requirements.txt with the index unreachable: Cosmos and every package MWAA's
+    # Airflow lacks came from plugins.zip's wheels, extracted under AIRFLOW_HOME as MWAA does.
+    said = "install requirements.txt with the package index unreachable (PIP_INDEX_URL=http://127.0.0.1:"
+    assert any(said in line for line in lines), lines
+    requirements_step = install_log.split("install --disable-pip-version-check --constraint")[-1]
+    wheels = options.airflow_home / "plugins" / "tickit-airflow-wheels"
+    assert f"Looking in links: {wheels}" in requirements_step
+    assert f"Processing {wheels}/astronomer_cosmos-{found[3]}-py3-none-any.whl" in requirements_step
+    assert "raw.githubusercontent" not in install_log
+    assert runtime.requirements_seconds is not None and runtime.requirements_seconds < REQUIREMENTS_TIMEOUT_SECONDS
+    print(f"requirements.txt installed offline in {runtime.requirements_seconds:.0f} s (MWAA allows 540 s)")
 
     dbt = Path(envs["worker"]["TICKIT_DBT_EXECUTABLE"])
     assert dbt.is_relative_to(options.airflow_home)  # where the script says: AIRFLOW_HOME/python3-virtualenv
@@ -354,6 +365,11 @@ def test_the_bundle_runs_green_on_mwaa_306_too(
         offline = r"startup\.sh: worker (\d+) s, .*\(MWAA allows 300 s each\); dbt came from the bundle's plugins\.zip"
         startup = re.search(offline, out)
         assert startup and int(startup[1]) < TIMEOUT_SECONDS, out[-3000:]
+        # MWAA's own install of requirements.txt, from plugins.zip with the index unreachable, inside its 9 minutes.
+        assert "install requirements.txt with the package index unreachable" in out, out[-6000:]
+        installed = re.search(r"install requirements\.txt: (\d+) s of MWAA's 540 s limit, no package index", out)
+        assert installed and int(installed[1]) < REQUIREMENTS_TIMEOUT_SECONDS, out[-6000:]
+        print(f"3.0.6: requirements.txt installed offline in {installed[1]} s (MWAA allows 540 s)")
         _assert_warehouse_as_reference(warehouse, reference)
     bundle = rehearsal_home / "deploy" / "bundle"
     assert not (bundle / "dags" / "dbt_tickit" / "target" / "index.html").exists()
@@ -363,6 +379,7 @@ def test_the_bundle_runs_green_on_mwaa_306_too(
 def test_a_requirement_that_cannot_resolve_fails_the_install_step(
     rehearsal_home: Path, bundle: Path, tmp_path: Path
 ) -> None:
+    """A package plugins.zip does not ship fails MWAA's install loudly: no index is there to fall back on."""
     broken = Path(shutil.copytree(bundle, tmp_path / "bundle"))
     with (broken / "requirements.txt").open("a") as handle:
         handle.write("tickit-rehearsal-no-such-package==0.0.1\n")

@@ -27,6 +27,7 @@ from tickit_platform.deploy.bundle import (
     BUNDLE_MANIFEST,
     DBT_REDSHIFT_FALLBACK_VERSION,
     MWAA_AIRFLOW_HOME,
+    MWAA_AIRFLOW_WHEELS,
     MWAA_DBT_EXECUTABLE,
     MWAA_DBT_VENV,
     BundleError,
@@ -35,8 +36,11 @@ from tickit_platform.deploy.bundle import (
     bundle_airflow_version,
     check_cosmos_supports,
 )
+from tickit_platform.deploy.constraints import constraint_files
+from tickit_platform.deploy.rehearsal import RehearsalError
+from tickit_platform.deploy.rehearsal.runtime import find_python
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
-from tickit_platform.deploy.wheelhouse import PLATFORMS, WHEELHOUSE_DIR
+from tickit_platform.deploy.wheelhouse import AIRFLOW_WHEELS_DIR, PLATFORMS, WHEELHOUSE_DIR, pip_command
 from tickit_platform.orchestration.config import DAG_ID, REDSHIFT_ENV_TEMPLATES
 from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR, REPO_ROOT
 
@@ -232,19 +236,114 @@ def test_bundle_manifest_lists_every_file_with_its_sha256(bundle: BundleReport) 
         assert check.returncode == 0, check.stdout + check.stderr
 
 
-def test_requirements_pin_cosmos_under_mwaas_airflow_constraints(bundle: BundleReport) -> None:
+def _pins(lines: list[str]) -> dict[str, tuple[str, str]]:
+    """name -> (version, sha256) of `name==version --hash=sha256:…` lines."""
+    pins = {}
+    for line in lines:
+        requirement, _, digest = line.partition(" --hash=sha256:")
+        name, _, version = requirement.partition("==")
+        pins[str(canonicalize_name(name))] = (version, digest)
+    return pins
+
+
+def test_requirements_install_cosmos_from_plugins_zip_with_no_index(bundle: BundleReport) -> None:
     text = (bundle.out_dir / "requirements.txt").read_text()
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    # AWS's documented way for a network without the internet: the wheels in plugins.zip, no index.
+    assert lines[:2] == ["--no-index", f"--find-links {MWAA_AIRFLOW_WHEELS}"]
+    assert MWAA_AIRFLOW_WHEELS == "/usr/local/airflow/plugins/tickit-airflow-wheels"
+    # No constraints line, not even in a comment (MWAA looks for the option anywhere): MWAA then adds its own
+    # local copy of Airflow's constraints; a URL would make every container start fetch it from the internet.
+    assert "-c " not in text and "--constraint" not in text and "https://" not in text
     # MWAA's Airflow (Terraform's default environment), not the Airflow installed here.
-    assert lines[0] == (
-        '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"'
-    )
+    assert "# tickit: built for MWAA's Airflow 3.3.1 on Python 3.12\n" in text
     assert bundle.pins["apache-airflow"] == MWAA_DEFAULT_AIRFLOW_VERSION == "3.3.1"
-    assert lines[1:] == [f"astronomer-cosmos=={importlib.metadata.version('astronomer-cosmos')}"]
-    # dbt stays out of Airflow's environment; the comment says why.
-    assert "dbt-core" in text and "virtualenv" in text
-    assert bundle.pins["astronomer-cosmos"] == importlib.metadata.version("astronomer-cosmos")
     assert bundle_airflow_version(bundle.out_dir) == ("3.3.1", "3.12")
+    # Every other line a wheel pinned by hash: Cosmos, and what it needs beyond MWAA's Airflow.
+    pins = _pins(lines[2:])
+    assert len(pins) == len(lines) - 2
+    assert (
+        pins["astronomer-cosmos"][0]
+        == bundle.pins["astronomer-cosmos"]
+        == importlib.metadata.version("astronomer-cosmos")
+    )
+    assert all(re.fullmatch(r"[0-9a-f]{64}", digest) for _, digest in pins.values())
+    # What MWAA's Airflow already has is left to it: never a second Airflow, nor a dependency of it.
+    image = bundle.preinstalled
+    assert image["apache-airflow"] == "3.3.1" and {"pydantic", "sqlalchemy", "jinja2"} <= set(image)
+    assert not {name for name in pins if image.get(name) == pins[name][0]}
+    # dbt stays out of Airflow's environment; the comment says why.
+    assert "dbt-core" not in pins and "virtualenv" in text
+
+
+def test_plugins_zip_holds_requirements_txts_wheels_by_hash(bundle: BundleReport) -> None:
+    text = (bundle.out_dir / "requirements.txt").read_text()
+    pins = _pins([line for line in text.splitlines() if "--hash=" in line])
+    with zipfile.ZipFile(bundle.out_dir / "plugins.zip") as archive:
+        wheels = {
+            name.removeprefix(f"{AIRFLOW_WHEELS_DIR}/"): archive.read(name)
+            for name in archive.namelist()
+            if name.startswith(f"{AIRFLOW_WHEELS_DIR}/") and name.endswith(".whl")
+        }
+    assert len(wheels) == len(pins) == bundle.airflow_wheels > 3
+    supported = {*cpython_tags((3, 12), platforms=PLATFORMS), *compatible_tags((3, 12), "cp312", PLATFORMS)}
+    for wheel, body in wheels.items():
+        name, version, _, tags = parse_wheel_filename(wheel)
+        assert pins[str(name)] == (str(version), hashlib.sha256(body).hexdigest()), wheel
+        assert tags & supported, wheel  # a wheel for CPython 3.12 on manylinux x86_64, nothing to build
+
+
+def _image_stand_in(python: Path, preinstalled: dict[str, str], venv: Path) -> Path:
+    """A Python 3.12 environment that has MWAA's Airflow as far as pip can tell: each distribution of it
+    installed as metadata only (pip's 'already satisfied' reads nothing else). No network, no pip inside."""
+    subprocess.run([str(python), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next(venv.glob("lib/python3.12/site-packages"))
+    for name, version in preinstalled.items():
+        info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        (info / "INSTALLER").write_text("mwaa-image\n")
+    return venv / "bin" / "python"
+
+
+def _mwaas_install(python: Path, home: Path, bundle: BundleReport) -> subprocess.CompletedProcess[str]:
+    """MWAA's own command on the bundle's requirements.txt, as a dry run, with the package index unreachable."""
+    requirements = home / "requirements.txt"
+    mwaa_home = f"{MWAA_AIRFLOW_HOME}/"
+    requirements.write_text((bundle.out_dir / "requirements.txt").read_text().replace(mwaa_home, f"{home}/"))
+    airflow, essential = constraint_files(bundle.pins["apache-airflow"])
+    command = [*pip_command(), "--python", str(python), "install", "--dry-run", "--disable-pip-version-check"]
+    command += ["--constraint", str(essential), "-r", str(requirements), "-c", str(airflow)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env |= {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_CONFIG_FILE": os.devnull}
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_mwaas_command_installs_requirements_from_plugins_zip_alone(bundle: BundleReport, tmp_path: Path) -> None:
+    """Every requirement resolves from plugins.zip's wheels and what MWAA's Airflow has, the index unreachable:
+    MWAA's `pip3 install --constraint mwaa_essential_constraints.txt -r requirements.txt -c airflow_constraints.txt`
+    run by pip for a Python 3.12 that holds the image's distributions (their markers evaluated on 3.12)."""
+    try:
+        python = find_python("3.12")
+    except RehearsalError as err:
+        skip_or_fail(str(err))
+    image = _image_stand_in(python, bundle.preinstalled, tmp_path / "image")
+    home = _mwaa_home(bundle, tmp_path)
+
+    done = _mwaas_install(image, home, bundle)
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"Looking in links: {home}/plugins/{AIRFLOW_WHEELS_DIR}" in done.stdout
+    would = done.stdout.strip().splitlines()[-1]
+    shipped = [line for line in (bundle.out_dir / "requirements.txt").read_text().splitlines() if "--hash=" in line]
+    assert would.startswith("Would install ") and f"astronomer-cosmos-{bundle.pins['astronomer-cosmos']}" in would
+    assert len(would.split()) - 2 == len(shipped)  # every shipped wheel, nothing else
+    # A wheel missing from plugins.zip fails the install loudly: no index is there to fall back on.
+    cosmos = next((home / "plugins" / AIRFLOW_WHEELS_DIR).glob("astronomer_cosmos-*.whl"))
+    cosmos.unlink()
+    missing = _mwaas_install(image, home, bundle)
+    assert missing.returncode != 0
+    assert "No matching distribution found for astronomer-cosmos==" in missing.stderr, missing.stderr[-3000:]
 
 
 def test_the_default_airflow_is_the_one_terraform_creates() -> None:
@@ -258,18 +357,31 @@ def test_the_default_airflow_is_the_one_terraform_creates() -> None:
     assert MWAA_PYTHON_VERSION == "3.12"
 
 
-def test_other_airflow_and_python_versions_change_the_constraints_line(tmp_path: Path, parse_cache: Path) -> None:
-    report = build_bundle(tmp_path / "b", airflow_version="3.1.7", python_version="3.13", cache_dir=parse_cache)
-    text = (report.out_dir / "requirements.txt").read_text()
-    assert "/constraints-3.1.7/constraints-3.13.txt" in text
-    assert bundle_airflow_version(report.out_dir) == ("3.1.7", "3.13")
+def test_a_bundle_for_mwaas_306_resolves_under_its_constraints(tmp_path: Path, parse_cache: Path) -> None:
+    report = build_bundle(tmp_path / "b", airflow_version="3.0.6", cache_dir=parse_cache)
+    assert (
+        "# tickit: built for MWAA's Airflow 3.0.6 on Python 3.12\n" in (report.out_dir / "requirements.txt").read_text()
+    )
+    assert bundle_airflow_version(report.out_dir) == ("3.0.6", "3.12")
+    assert report.preinstalled["apache-airflow"] == "3.0.6" and report.airflow_wheels > 3
+    # A bundle from before decision 030 named Airflow's constraints URL instead: push still reads it.
+    old = tmp_path / "old"
+    old.mkdir()
+    url = "https://raw.githubusercontent.com/apache/airflow/constraints-3.0.6/constraints-3.12.txt"
+    (old / "requirements.txt").write_text(f'--constraint "{url}"\nastronomer-cosmos==1.15.1\n')
+    assert bundle_airflow_version(old) == ("3.0.6", "3.12")
+    # No MWAA constraints checked in for a release: nothing to resolve the wheels under, said before any work.
+    with pytest.raises(
+        BundleError, match=r"no MWAA constraints files for Airflow 3\.1\.7 are checked in \(have: 3\.0\.6"
+    ):
+        build_bundle(tmp_path / "c", airflow_version="3.1.7")
     with pytest.raises(BundleError, match=r"--airflow-version '3\.0' is not an Airflow release like 3\.3\.1"):
         build_bundle(tmp_path / "c", airflow_version="3.0")
     with pytest.raises(BundleError, match=r"--airflow-version 2\.10\.3: the DAG is written for Airflow 3"):
         build_bundle(tmp_path / "c", airflow_version="2.10.3")
     with pytest.raises(BundleError, match="--python-version '3' is not a Python version"):
         build_bundle(tmp_path / "c", python_version="3")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # refused before anything was written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "old"]  # refused before anything was written
 
 
 def test_cosmos_must_admit_the_target_airflow() -> None:
@@ -289,22 +401,24 @@ def test_deploy_build_command_takes_the_versions(tmp_path: Path, parse_cache: Pa
     out = tmp_path / "bundle"
     tickit = [sys.executable, "-m", "tickit_platform.cli", "--home", str(home), "deploy", "build", "--out", str(out)]
 
-    done = subprocess.run([*tickit, "--airflow-version", "3.1.7"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*tickit, "--airflow-version", "3.0.6"], capture_output=True, text=True, timeout=300)
 
     assert done.returncode == 0, done.stderr
-    assert "constraints: Airflow 3.1.7 / Python 3.12 (must be the MWAA environment's)" in done.stdout
-    assert "/constraints-3.1.7/constraints-3.12.txt" in (out / "requirements.txt").read_text()
+    assert "constraints: Airflow 3.0.6 / Python 3.12 (must be the MWAA environment's)" in done.stdout
+    assert "built for MWAA's Airflow 3.0.6 on Python 3.12" in (out / "requirements.txt").read_text()
     size = (out / "plugins.zip").stat().st_size
     assert f"plugins.zip: {size / 1024**2:.1f} MiB (" in done.stdout
     assert "% of the 1 GiB AWS recommends at most)" in done.stdout
-    assert "dbt docs: shipped, served by Cosmos' plugin" in done.stdout
+    assert re.search(r"\d+ wheels for dbt and \d+ for requirements\.txt on MWAA's Python 3\.12", done.stdout)
+    assert "MWAA and the workers install them with no package index" in done.stdout
+    assert "dbt docs: not shipped" in done.stdout
 
     refused = subprocess.run([*tickit, "--airflow-version", "2.10.3"], capture_output=True, text=True, timeout=120)
 
     assert refused.returncode == 1
     assert refused.stderr.startswith("tickit: --airflow-version 2.10.3: the DAG is written for Airflow 3")
     assert "Traceback" not in refused.stderr
-    assert "/constraints-3.1.7/" in (out / "requirements.txt").read_text()  # the previous bundle is untouched
+    assert "Airflow 3.0.6 on" in (out / "requirements.txt").read_text()  # the previous bundle is untouched
 
 
 def test_startup_script_pins_dbt_in_its_own_venv(bundle: BundleReport, tmp_path: Path) -> None:
@@ -494,10 +608,13 @@ def test_a_worker_without_this_bundles_wheels_does_not_start(bundle: BundleRepor
 def test_plugins_zip_holds_every_dbt_wheel_for_mwaas_platform_pinned_by_hash(bundle: BundleReport) -> None:
     with zipfile.ZipFile(bundle.out_dir / "plugins.zip") as archive:
         names = archive.namelist()
-        contents = {name.removeprefix(f"{WHEELHOUSE_DIR}/"): archive.read(name) for name in names}
-    # Wheels, and the one Python file Airflow imports from the plugins folder (next test).
-    assert {name for name in names if not name.startswith(f"{WHEELHOUSE_DIR}/")} == {"airflow_local_settings.py"}
-    contents.pop("airflow_local_settings.py")
+        contents = {
+            name.removeprefix(f"{WHEELHOUSE_DIR}/"): archive.read(name)
+            for name in names
+            if name.startswith(f"{WHEELHOUSE_DIR}/")
+        }
+    # dbt's wheels, requirements.txt's, and the one Python file Airflow imports from the plugins folder (next test).
+    assert {name.split("/")[0] for name in names} == {WHEELHOUSE_DIR, AIRFLOW_WHEELS_DIR, "airflow_local_settings.py"}
     lock = contents.pop("requirements.txt").decode()
     pinned = [line for line in lock.splitlines() if line and not line.startswith("#")]
     by_hash = {hashlib.sha256(body).hexdigest(): name for name, body in contents.items()}
@@ -573,10 +690,15 @@ def test_the_dbt_docs_follow_the_airflow_the_bundle_targets(tmp_path: Path, pars
     env = _source_startup(old.out_dir / "startup.sh", tmp_path, "webserver")
     assert "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS" not in env
     assert env["TICKIT_TARGET"] == "dwh"  # the rest of the environment is the same
-    # The same wheels whatever the Airflow: dbt lives apart from it.
+    # The same dbt wheels whatever the Airflow: dbt lives apart from it. requirements.txt's follow the Airflow.
     new = build_bundle(tmp_path / "new", cache_dir=parse_cache)
     assert new.docs_in_ui and "dags/dbt_tickit/target/index.html" in new.files
-    assert (old.out_dir / "plugins.zip").read_bytes() == (new.out_dir / "plugins.zip").read_bytes()
+
+    def dbt_wheels(bundle: BundleReport) -> dict[str, bytes]:
+        with zipfile.ZipFile(bundle.out_dir / "plugins.zip") as archive:
+            return {n: archive.read(n) for n in archive.namelist() if n.startswith(f"{WHEELHOUSE_DIR}/")}
+
+    assert dbt_wheels(old) == dbt_wheels(new)
 
 
 def test_manifest_is_shipped_with_the_17_models(bundle: BundleReport) -> None:

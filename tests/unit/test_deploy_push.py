@@ -526,36 +526,35 @@ def test_a_bundle_edited_after_its_build_is_refused(s3: Any, mwaa: Mwaa, bundle:
     assert "dags/stray.py is not in bundle-manifest.txt" in str(refused.value)
 
 
-def constraints_line(body: bytes) -> str:
-    return next(line for line in body.decode().splitlines() if line.startswith("--constraint"))
+def target_line(body: bytes) -> str:
+    """The line of requirements.txt naming the Airflow it was built for (it names no constraints: decision 030)."""
+    return next(line for line in body.decode().splitlines() if line.startswith("# tickit: built for"))
 
 
 def test_push_builds_for_the_airflow_the_environment_runs(
     s3: Any, mwaa: Mwaa, tickit: Callable[..., tuple[int, str, str]], home: Path
 ) -> None:
     bucket = new_bucket(s3)
-    mwaa.expect_environment(bucket, airflow_version="3.1.7")  # not the default: read from GetEnvironment
+    mwaa.expect_environment(bucket, airflow_version="3.0.6")  # not the default: read from GetEnvironment
 
     code, out, err = tickit("deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--dry-run")
 
     assert code == 0, err
-    assert f"Bundle built in {home / 'deploy' / 'bundle'} (" in out and "files) for Airflow 3.1.7\n" in out
-    assert "requirements.txt is constrained for Airflow 3.1.7 (the environment's)" in out
+    assert f"Bundle built in {home / 'deploy' / 'bundle'} (" in out and "files) for Airflow 3.0.6\n" in out
+    assert "requirements.txt is constrained for Airflow 3.0.6 (the environment's)" in out
     built = (home / "deploy" / "bundle" / "requirements.txt").read_bytes()
-    assert constraints_line(built) == (
-        '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-3.1.7/constraints-3.12.txt"'
-    )
+    assert target_line(built) == "# tickit: built for MWAA's Airflow 3.0.6 on Python 3.12"
     assert objects(s3, bucket) == {}  # a dry run
 
     # The same environment, really pushed, with the version named explicitly: the bucket serves that file.
-    mwaa.expect_environment(bucket, airflow_version="3.1.7")
+    mwaa.expect_environment(bucket, airflow_version="3.0.6")
     mwaa.expect_update(*EVERY_PIN_FIELD)
     code, out, err = tickit(
-        "deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--airflow-version", "3.1.7"
+        "deploy", "push", "--bucket", bucket, "--environment", ENV_NAME, "--airflow-version", "3.0.6"
     )
 
     assert code == 0, err
-    assert "/constraints-3.1.7/constraints-3.12.txt" in constraints_line(objects(s3, bucket)["requirements.txt"])
+    assert "Airflow 3.0.6 on Python 3.12" in target_line(objects(s3, bucket)["requirements.txt"])
 
 
 def test_an_airflow_version_other_than_the_environments_is_refused_before_building(

@@ -36,11 +36,15 @@ from packaging.version import Version
 from tickit_platform import envvars
 from tickit_platform.dbt_project.docs import DOCS_TITLE, docs_current, generate_docs
 from tickit_platform.dbt_project.manifest import ensure_manifest
+from tickit_platform.deploy.constraints import CONSTRAINTS_DIR, constraint_files, known_airflow_versions
 from tickit_platform.deploy.raw_manifests import DEFAULT_SOURCE_URI, MANIFEST_FOLDER, raw_manifests
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.deploy.wheelhouse import (
+    AIRFLOW_WHEELS_DIR,
     PLUGINS_ZIP,
     PLUGINS_ZIP_LIMIT_BYTES,
+    WHEELHOUSE_DIR,
+    Wheelhouse,
     ensure_wheelhouse,
     write_plugins_zip,
 )
@@ -60,6 +64,8 @@ MWAA_PROJECT_DIR = f"{MWAA_DAGS_DIR}/{DBT_PROJECT_DIR.name}"
 # The dbt virtualenv the article's startup script creates; dbt never shares Airflow's environment.
 MWAA_DBT_VENV = f"{MWAA_AIRFLOW_HOME}/python3-virtualenv/dbt-env"
 MWAA_DBT_EXECUTABLE = f"{MWAA_DBT_VENV}/bin/dbt"
+# plugins.zip is extracted to AIRFLOW_HOME/plugins before MWAA installs requirements.txt, which finds its wheels here.
+MWAA_AIRFLOW_WHEELS = f"{MWAA_AIRFLOW_HOME}/plugins/{AIRFLOW_WHEELS_DIR}"
 # dbt's docs site ships beside the manifest it describes (project/target/); the manifest itself is the DAG's.
 DOCS_SITE_FILES = ("index.html", "catalog.json")
 # Cosmos' Airflow 3 plugin, which serves those docs in the UI, refuses to load before Airflow 3.1
@@ -108,6 +114,10 @@ class BundleReport:
     plugins_zip_bytes: int = 0
     wheels: int = 0
     wheels_cached: bool = False
+    # requirements.txt's wheels in plugins.zip (docs/decisions/030-mwaa-without-the-package-index.md), and what
+    # MWAA's Airflow has already (name -> version, as resolved), which they leave out.
+    airflow_wheels: int = 0
+    preinstalled: dict[str, str] = field(default_factory=dict)
     # Whether the bundle ships dbt's docs and startup.sh points Cosmos' plugin at them (Airflow 3.1+).
     docs_in_ui: bool = True
 
@@ -135,16 +145,17 @@ def dbt_redshift_version() -> str:
     return installed_version("dbt-redshift") or DBT_REDSHIFT_FALLBACK_VERSION
 
 
-CONSTRAINTS_URL = "https://raw.githubusercontent.com/apache/airflow/constraints-{airflow}/constraints-{python}.txt"
+# The line of requirements.txt that names the Airflow and Python it was built for (read back by push and rehearse).
+TARGET_LINE = "# tickit: built for MWAA's Airflow {airflow} on Python {python}"
+_TARGET_LINE = re.compile(
+    r"^# tickit: built for MWAA's Airflow (?P<airflow>\S+) on Python (?P<python>\S+)$", re.MULTILINE
+)
+# Bundles written before decision 030 named Airflow's constraints URL instead; push still reads them.
 _CONSTRAINT_LINE = re.compile(
     r'^--constraint "https://raw\.githubusercontent\.com/apache/airflow/constraints-(?P<airflow>[^/]+)/'
     r'constraints-(?P<python>[^/]+)\.txt"$',
     re.MULTILINE,
 )
-
-
-def constraint_url(airflow_version: str, python_version: str) -> str:
-    return CONSTRAINTS_URL.format(airflow=airflow_version, python=python_version)
 
 
 def check_airflow_version(airflow_version: str, option: str = "--airflow-version") -> str:
@@ -177,22 +188,45 @@ def bundle_airflow_version(bundle_dir: Path) -> tuple[str, str] | None:
     requirements = bundle_dir / "requirements.txt"
     if not requirements.is_file():
         return None
-    found = _CONSTRAINT_LINE.search(requirements.read_text())
+    text = requirements.read_text()
+    found = _TARGET_LINE.search(text) or _CONSTRAINT_LINE.search(text)
     return (found["airflow"], found["python"]) if found else None
 
 
-def render_requirements(airflow_version: str, python_version: str, cosmos_version: str) -> str:
+def render_requirements(airflow_version: str, python_version: str, wheelhouse: Wheelhouse) -> str:
+    """requirements.txt: every wheel MWAA's Airflow lacks, by hash, from plugins.zip; never a package index.
+
+    MWAA runs `pip3 install` on it with its essential pins, and adds its local copy of Airflow's constraints
+    because no line here names constraints (MWAA looks for the option anywhere in the file, comments included,
+    so not even a comment here spells it).
+    """
     return f"""\
 # MWAA requirements.txt for the tickit medallion DAG, written by `tickit deploy build`.
-# Installed into Airflow's own environment on every MWAA container, resolved against Airflow's
-# constraints for this exact Airflow and Python version (Airflow {airflow_version}, Python {python_version}).
---constraint "{constraint_url(airflow_version, python_version)}"
-# Cosmos renders the DAG from the shipped dbt manifest and starts dbt on the workers.
-astronomer-cosmos=={cosmos_version}
-# No dbt-core or dbt-redshift here on purpose: dbt's own pins clash with Airflow's constraints, so
-# dbt lives in its own virtualenv, {MWAA_DBT_VENV} (made by startup.sh
-# on the workers), and Cosmos runs that venv's dbt binary ({envvars.DBT_EXECUTABLE}).
-"""
+{TARGET_LINE.format(airflow=airflow_version, python=python_version)}
+# Installed into Airflow's own environment on every MWAA container from the wheels plugins.zip puts in
+# {MWAA_AIRFLOW_WHEELS}, never from a package index: MWAA starts the same with or
+# without a route to the internet. Resolved under MWAA's own constraints files for this Airflow, which MWAA
+# applies itself (this file names none, so MWAA adds its local copy of Airflow's). Each wheel is pinned by
+# SHA-256; what MWAA's Airflow already has is not listed and stays as it is.
+# Cosmos renders the DAG from the shipped dbt manifest and starts dbt on the workers. No dbt-core or
+# dbt-redshift here on purpose: dbt's own pins clash with Airflow's, so dbt lives in its own virtualenv,
+# {MWAA_DBT_VENV} (made by startup.sh on the workers), and Cosmos runs that
+# venv's dbt binary ({envvars.DBT_EXECUTABLE}).
+--no-index
+--find-links {MWAA_AIRFLOW_WHEELS}
+""" + "".join(f"{line}\n" for line in wheelhouse.pinned)
+
+
+def mwaa_constraints(airflow_version: str) -> str:
+    """MWAA's two constraints files for the release, as one text: the wheels are resolved under both."""
+    files = constraint_files(airflow_version)
+    if not files:
+        raise BundleError(
+            f"no MWAA constraints files for Airflow {airflow_version} are checked in (have: "
+            f"{', '.join(known_airflow_versions())}); requirements.txt's wheels are resolved under them. Target one of "
+            f"those, or add the release's two files as {CONSTRAINTS_DIR}/README.md describes."
+        )
+    return "".join(f.read_text() + "\n" for f in files)
 
 
 STARTUP_TEMPLATE = Path(__file__).with_name("startup.sh")
@@ -351,6 +385,7 @@ def build_bundle(
     docs = docs_in_ui(airflow_version)
     cosmos = importlib.metadata.distribution("astronomer-cosmos") if installed_version("astronomer-cosmos") else None
     check_cosmos_supports(airflow_version, cosmos.requires if cosmos else None)
+    constraints = mwaa_constraints(airflow_version)
     pins = {
         "apache-airflow": airflow_version,
         "python": python_version,
@@ -377,12 +412,23 @@ def build_bundle(
             )
             _write_manifest(dags / DBT_PROJECT_DIR.name, cache, manifest_target, docs)
             wheelhouse = ensure_wheelhouse(dbt_requirements, cache, python_version=python_version)
-            plugins_zip_bytes = write_plugins_zip(wheelhouse, staging / PLUGINS_ZIP)
+            # Cosmos and what it needs beyond MWAA's Airflow (the image's), resolved under MWAA's constraints.
+            airflow_wheels = ensure_wheelhouse(
+                (f"astronomer-cosmos=={pins['astronomer-cosmos']}",),
+                cache,
+                python_version=python_version,
+                constraints=constraints,
+                preinstalled=(f"apache-airflow=={airflow_version}",),
+            )
+            plugins_zip_bytes = write_plugins_zip(
+                {WHEELHOUSE_DIR: wheelhouse, AIRFLOW_WHEELS_DIR: airflow_wheels}, staging / PLUGINS_ZIP
+            )
             wheels = len(wheelhouse.wheels)
             lock_sha256 = wheelhouse.digest
-        (staging / "requirements.txt").write_text(
-            render_requirements(airflow_version, python_version, pins["astronomer-cosmos"])
-        )
+            (staging / "requirements.txt").write_text(
+                render_requirements(airflow_version, python_version, airflow_wheels)
+            )
+            airflow_wheel_count, preinstalled = len(airflow_wheels.wheels), airflow_wheels.preinstalled
         startup = staging / "startup.sh"
         startup.write_text(render_startup(pins["dbt-core"], pins["dbt-redshift"], lock_sha256, docs))
         startup.chmod(0o755)
@@ -402,8 +448,10 @@ def build_bundle(
         manifest_target=manifest_target,
         plugins_zip_bytes=plugins_zip_bytes,
         wheels=wheels,
-        wheels_cached=wheelhouse.cached,
+        wheels_cached=wheelhouse.cached and airflow_wheels.cached,
         docs_in_ui=docs,
+        airflow_wheels=airflow_wheel_count,
+        preinstalled=preinstalled,
     )
 
 
@@ -418,9 +466,10 @@ def bundle_summary(report: BundleReport) -> list[str]:
     share = 100 * report.plugins_zip_bytes / PLUGINS_ZIP_LIMIT_BYTES
     lines = [
         f"plugins.zip: {_mib(report.plugins_zip_bytes)} ({share:.1f}% of the 1 GiB AWS recommends at most), "
-        f"{report.wheels} wheels for dbt on MWAA's Python {report.pins['python']} / manylinux x86_64, pinned by "
-        f"sha256 ({'from the cache' if report.wheels_cached else 'downloaded now'}); workers install them with "
-        "no package index",
+        f"{report.wheels} wheels for dbt and {report.airflow_wheels} for requirements.txt on MWAA's "
+        f"Python {report.pins['python']} / manylinux x86_64, pinned by sha256 "
+        f"({'from the cache' if report.wheels_cached else 'downloaded now'}); MWAA and the workers install them "
+        "with no package index",
         f"dags/: {_mib(dags)}",
     ]
     if report.docs_in_ui:

@@ -1,4 +1,4 @@
-"""The dbt wheelhouse: every wheel the workers' dbt virtualenv needs, for MWAA's platform, pinned by hash.
+"""Wheelhouses for MWAA's platform, pinned by hash: the workers' dbt virtualenv's, and requirements.txt's.
 
 MWAA's workers run Python 3.12 on Amazon Linux 2023 (glibc 2.34, x86_64; aws/amazon-mwaa-docker-images,
 `images/airflow/<version>/Dockerfile.base.j2`). `pip download` resolves dbt-core and dbt-redshift, at the
@@ -8,6 +8,10 @@ Each wheel's SHA-256 goes into a requirements file (`name==version --hash=sha256
 installs with `--no-index --require-hashes`: a worker never asks a package index, and installs exactly
 these files or nothing (docs/decisions/022-mwaa-331-offline-workers.md).
 
+requirements.txt's wheels (Cosmos and what it needs beyond MWAA's Airflow) are resolved the same way, under
+MWAA's own constraints files, and MWAA's own `pip3 install` reads them with `--no-index --find-links`: no
+container start asks a package index (docs/decisions/030-mwaa-without-the-package-index.md).
+
 The wheels are kept under the bundle cache, keyed by what they are resolved from, so a rebuild
 downloads nothing.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -23,10 +28,11 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from tickit_platform.errors import TickitError
@@ -35,10 +41,15 @@ from tickit_platform.errors import TickitError
 # A name with a hyphen: no Python module of that name can exist, so Airflow's plugin manager, which
 # imports the .py files under plugins/, finds nothing to import here.
 WHEELHOUSE_DIR = "tickit-dbt-wheels"
+# requirements.txt's wheels, beside them; MWAA's `pip3 install -r requirements.txt` finds them there.
+AIRFLOW_WHEELS_DIR = "tickit-airflow-wheels"
 # Imported by every Airflow process from the plugins folder (MWAA's own local settings load it): it makes the
 # triggerer's model-trigger workloads lean (the file says how).
 LOCAL_SETTINGS = Path(__file__).with_name("airflow_local_settings.py")
 LOCK_FILE = "requirements.txt"
+# What the target already has installed (MWAA's Airflow), as resolved: kept beside the wheels in the cache,
+# never shipped; tests stand the image in with it.
+PREINSTALLED_FILE = "preinstalled.txt"
 PLUGINS_ZIP = "plugins.zip"
 # MWAA's platform. Amazon Linux 2023 has glibc 2.34, so every manylinux up to 2_34 runs there; pip
 # takes each platform tag literally, hence the list.
@@ -51,6 +62,17 @@ RECIPE = "1"
 # `tickit deploy push` then recognises as unchanged and does not upload again.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _ERROR_LINE = re.compile(r"^(ERROR|error):")
+_UNWHEELED_PIN = re.compile(r"The user requested \(constraint\) ([A-Za-z0-9._-]+)==(\S+)")
+# Dependency markers are evaluated for MWAA's interpreter, not for the one running pip here: pip takes
+# --python-version for wheel tags and Requires-Python only, and evaluates `python_version < "3.12"` for itself.
+_TARGET_MARKERS = {
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "os_name": "posix",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "platform_machine": "x86_64",
+}
 
 
 class WheelhouseError(TickitError):
@@ -62,6 +84,18 @@ class Wheelhouse:
     folder: Path  # the wheels and LOCK_FILE
     requirements: tuple[str, ...]  # what was asked for, e.g. ("dbt-core==1.11.16", "dbt-redshift==1.11.2")
     cached: bool
+
+    @property
+    def preinstalled(self) -> dict[str, str]:
+        """name -> version of what the target already has and the wheelhouse leaves out (empty: nothing left out)."""
+        path = self.folder / PREINSTALLED_FILE
+        lines = path.read_text().splitlines() if path.is_file() else []
+        return dict(line.split("==", 1) for line in lines if "==" in line)
+
+    @property
+    def pinned(self) -> list[str]:
+        """The lock's `name==version --hash=sha256:…` lines."""
+        return [line for line in self.lock.read_text().splitlines() if line and not line.startswith("#")]
 
     @property
     def lock(self) -> Path:
@@ -90,15 +124,19 @@ def installed_constraints(exclude: Iterable[str] = ()) -> str:
     return "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))
 
 
-def cache_key(requirements: Iterable[str], python_version: str, constraints: str) -> str:
+def cache_key(
+    requirements: Iterable[str], python_version: str, constraints: str, preinstalled: Iterable[str] = ()
+) -> str:
     digest = hashlib.sha256()
-    for part in (RECIPE, python_version, *PLATFORMS, *sorted(requirements), constraints):
+    # What is left out only counts where something is (the dbt wheelhouses cached before it keep their key).
+    excluded = [f"preinstalled:{name}" for name in sorted(preinstalled)]
+    for part in (RECIPE, python_version, *PLATFORMS, *sorted(requirements), constraints, *excluded):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
 
 
-def _pip() -> list[str]:
+def pip_command() -> list[str]:
     """A pip to run: this interpreter's, else one from a virtualenv made with Python's own bundled pip."""
     found = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, check=False, timeout=60)
     if found.returncode == 0:
@@ -140,13 +178,155 @@ def _lock_lines(folder: Path) -> list[str]:
     return sorted(lines)
 
 
-def render_lock(folder: Path, requirements: Iterable[str], python_version: str) -> str:
-    header = (
-        f"# The dbt virtualenv of the MWAA workers, written by `tickit deploy build`: {' '.join(requirements)}\n"
-        f"# and every dependency, as wheels for CPython {python_version} on manylinux x86_64 (MWAA's platform).\n"
-        "# startup.sh installs it with `pip install --no-index --find-links <this folder> --require-hashes`.\n"
-    )
+def render_lock(folder: Path, requirements: Iterable[str], python_version: str, preinstalled: bool = False) -> str:
+    if preinstalled:
+        header = (
+            f"# requirements.txt's wheels, written by `tickit deploy build`: {' '.join(requirements)} and every\n"
+            f"# dependency MWAA's Airflow lacks, as wheels for CPython {python_version} on manylinux x86_64.\n"
+        )
+    else:
+        header = (
+            f"# The dbt virtualenv of the MWAA workers, written by `tickit deploy build`: {' '.join(requirements)}\n"
+            f"# and every dependency, as wheels for CPython {python_version} on manylinux x86_64 (MWAA's platform).\n"
+            "# startup.sh installs it with `pip install --no-index --find-links <this folder> --require-hashes`.\n"
+        )
     return header + "".join(f"{line}\n" for line in _lock_lines(folder))
+
+
+def _platform_args(python_version: str) -> list[str]:
+    """MWAA's interpreter and platform for pip, wheels only: nothing is built on a container."""
+    return [
+        "--only-binary=:all:",
+        *(f"--platform={platform}" for platform in PLATFORMS),
+        f"--python-version={python_version}",
+        "--implementation=cp",
+    ]
+
+
+def _run_pip(command: list[str], what: str, python_version: str) -> None:
+    """One pip call; its failure as a WheelhouseError with pip's own error lines and what to do."""
+    done = subprocess.run(command, capture_output=True, text=True, env=_pip_env(), check=False, timeout=900)
+    if done.returncode == 0:
+        return
+    raise _pip_failure(what, python_version, done)
+
+
+def _pip_failure(what: str, python_version: str, done: subprocess.CompletedProcess[str]) -> WheelhouseError:
+    output = (done.stdout + done.stderr).splitlines()
+    errors = [line for line in output if _ERROR_LINE.match(line) or "(constraint)" in line] or output[-10:]
+    shown = "\n".join(f"  {line}" for line in errors[-10:])
+    return WheelhouseError(
+        f"{what} for MWAA's platform (Python {python_version}, manylinux x86_64) failed: "
+        f"pip exited with code {done.returncode}:\n{shown}\n"
+        "`tickit deploy build` needs the package index (or a mirror set with PIP_INDEX_URL) the first "
+        "time; the wheels are then kept and reused."
+    )
+
+
+def _stub_wheel(folder: Path, name: str, version: str) -> None:
+    """A wheel holding only metadata, for pip to resolve a pin of the target's own that PyPI has as source only.
+
+    MWAA's image built it from source (Airflow 3.0.6 pins dill 0.3.1.1, which has no wheel); pip, resolving for
+    another platform, takes wheels only. The stub stands for the installed package during the resolution and is
+    never shipped (_plan refuses to).
+    """
+    folder.mkdir(exist_ok=True)
+    stem = f"{canonicalize_name(name).replace('-', '_')}-{version}"
+    with zipfile.ZipFile(folder / f"{stem}-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(f"{stem}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        wheel.writestr(f"{stem}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr(f"{stem}.dist-info/RECORD", "")
+
+
+def _resolved(report: Path) -> dict[str, tuple[str, list[Requirement]]]:
+    """name -> (version, its dependencies) for everything pip chose, from its installation report."""
+    chosen: dict[str, tuple[str, list[Requirement]]] = {}
+    for item in json.loads(report.read_text())["install"]:
+        metadata = item["metadata"]
+        requires = [Requirement(line) for line in metadata.get("requires_dist") or []]
+        chosen[str(canonicalize_name(metadata["name"]))] = (metadata["version"], requires)
+    return chosen
+
+
+def _closure(
+    roots: Iterable[str], chosen: Mapping[str, tuple[str, list[Requirement]]], python_version: str
+) -> dict[str, str]:
+    """name -> version of everything `roots` need on MWAA's interpreter, each dependency's markers evaluated there."""
+    env = {**_TARGET_MARKERS, "python_version": python_version, "python_full_version": f"{python_version}.0"}
+    needed: dict[str, str] = {}
+    done: set[tuple[str, str]] = set()
+    stack = [Requirement(root) for root in roots]
+    while stack:
+        requirement = stack.pop()
+        name = str(canonicalize_name(requirement.name))
+        if name not in chosen:
+            raise WheelhouseError(
+                f"{name} is needed on MWAA's Python {python_version} but pip, running on Python "
+                f"{sys.version_info.major}.{sys.version_info.minor} here, did not resolve it (a dependency marker that "
+                f"differs between the two): run `tickit deploy build` with Python {python_version}."
+            )
+        version, requires = chosen[name]
+        needed[name] = version
+        for extra in ("", *sorted(requirement.extras)):
+            if (name, extra) in done:
+                continue
+            done.add((name, extra))
+            for dependency in requires:
+                if dependency.marker is None or dependency.marker.evaluate({**env, "extra": extra}):
+                    stack.append(dependency)
+    return needed
+
+
+def _plan(
+    requirements: tuple[str, ...], preinstalled: tuple[str, ...], constraints_file: Path, python_version: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(what to ship, what the target has): one resolution of both together, so their versions agree."""
+    report = constraints_file.with_name(".report.json")
+    stubs = constraints_file.with_name(".stubs")
+    command = [
+        *pip_command(),
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        # Not --quiet: pip names the pin behind a conflict only at its default verbosity.
+        "--disable-pip-version-check",
+        *_platform_args(python_version),
+        # A target folder lets pip resolve for another platform; nothing is written there (a dry run).
+        "--target",
+        str(constraints_file.parent / ".target"),
+        "--report",
+        str(report),
+        "--find-links",
+        str(stubs),
+        "--constraint",
+        str(constraints_file),
+        *requirements,
+        *preinstalled,
+    ]
+    stubbed: dict[str, str] = {}
+    while True:
+        done = subprocess.run(command, capture_output=True, text=True, env=_pip_env(), check=False, timeout=900)
+        if done.returncode == 0:
+            break
+        # "The user requested (constraint) dill==0.3.1.1": a pin with no wheel for the platform, the first time.
+        pin = _UNWHEELED_PIN.search(done.stdout + done.stderr)
+        if pin is None or canonicalize_name(pin[1]) in stubbed:
+            raise _pip_failure("resolving the wheels", python_version, done)
+        stubbed[str(canonicalize_name(pin[1]))] = pin[2]
+        _stub_wheel(stubs, pin[1], pin[2])
+    chosen = _resolved(report)
+    report.unlink()
+    shutil.rmtree(stubs, ignore_errors=True)
+    present = _closure(preinstalled, chosen, python_version)
+    ship = {n: v for n, v in _closure(requirements, chosen, python_version).items() if present.get(n) != v}
+    unwheeled = sorted(set(ship) & set(stubbed))
+    if unwheeled:
+        raise WheelhouseError(
+            f"{', '.join(f'{n}=={stubbed[n]}' for n in unwheeled)}: needed by requirements.txt, pinned by MWAA's "
+            "constraints and published as source only, so no wheel can ship in plugins.zip. Pin another "
+            "version of what needs it, or build its wheel for manylinux x86_64 and Python 3.12."
+        )
+    return ship, present
 
 
 def ensure_wheelhouse(
@@ -155,10 +335,15 @@ def ensure_wheelhouse(
     *,
     python_version: str,
     constraints: str | None = None,
+    preinstalled: tuple[str, ...] = (),
 ) -> Wheelhouse:
-    """The wheels for `requirements` on MWAA's platform, from the cache or downloaded now (one pip call)."""
+    """The wheels for `requirements` on MWAA's platform, from the cache or downloaded now.
+
+    preinstalled: what the target already has (MWAA's `apache-airflow==X`): resolved together with
+    `requirements`, and left out with all it needs, at the versions resolved. Empty: every dependency ships.
+    """
     constraints = installed_constraints() if constraints is None else constraints
-    key = cache_key(requirements, python_version, constraints)
+    key = cache_key(requirements, python_version, constraints, preinstalled)
     if cache_root is None:
         cache_root = Path(tempfile.mkdtemp(prefix="tickit-wheels-"))
     folder = cache_root / "wheelhouse" / key
@@ -167,34 +352,21 @@ def ensure_wheelhouse(
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=folder.parent))
     try:
-        (staging / ".constraints.txt").write_text(constraints)
-        command = [
-            *_pip(),
-            "download",
-            "--disable-pip-version-check",
-            "--only-binary=:all:",
-            *(f"--platform={platform}" for platform in PLATFORMS),
-            f"--python-version={python_version}",
-            "--implementation=cp",
-            "--dest",
-            str(staging),
-            "--constraint",
-            str(staging / ".constraints.txt"),
-            *requirements,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, env=_pip_env(), check=False, timeout=900)
-        if done.returncode != 0:
-            output = (done.stdout + done.stderr).splitlines()
-            errors = [line for line in output if _ERROR_LINE.match(line)] or output[-10:]
-            shown = "\n".join(f"  {line}" for line in errors[-10:])
-            raise WheelhouseError(
-                f"downloading the dbt wheels for MWAA's platform (Python {python_version}, manylinux x86_64) failed: "
-                f"pip exited with code {done.returncode}:\n{shown}\n"
-                "`tickit deploy build` needs the package index (or a mirror set with PIP_INDEX_URL) the first "
-                "time; the wheels are then kept and reused."
-            )
-        (staging / ".constraints.txt").unlink()
-        (staging / LOCK_FILE).write_text(render_lock(staging, requirements, python_version))
+        constraints_file = staging / ".constraints.txt"
+        constraints_file.write_text(constraints)
+        download = [*pip_command(), "download", "--disable-pip-version-check", *_platform_args(python_version)]
+        download += ["--dest", str(staging), "--constraint", str(constraints_file)]
+        if preinstalled:
+            ship, present = _plan(requirements, preinstalled, constraints_file, python_version)
+            (staging / PREINSTALLED_FILE).write_text("".join(f"{n}=={v}\n" for n, v in sorted(present.items())))
+            # Exactly the versions resolved above; their dependencies are in the list or on the target.
+            download += ["--no-deps", *(f"{name}=={version}" for name, version in sorted(ship.items()))]
+        else:
+            download += list(requirements)
+        _run_pip(download, "downloading the wheels", python_version)
+        constraints_file.unlink()
+        shutil.rmtree(staging / ".target", ignore_errors=True)
+        (staging / LOCK_FILE).write_text(render_lock(staging, requirements, python_version, bool(preinstalled)))
         try:
             staging.rename(folder)
         except OSError:  # another build of the same key finished first: its wheels are the same
@@ -205,10 +377,14 @@ def ensure_wheelhouse(
     return Wheelhouse(folder, requirements, cached=False)
 
 
-def write_plugins_zip(wheelhouse: Wheelhouse, target: Path) -> int:
-    """plugins.zip with the wheelhouse under WHEELHOUSE_DIR/ and our `airflow_local_settings.py` at its root,
-    byte-identical for the same wheels; its size."""
-    entries = [(f"{WHEELHOUSE_DIR}/{path.name}", path) for path in (wheelhouse.lock, *wheelhouse.wheels)]
+def write_plugins_zip(wheelhouses: Mapping[str, Wheelhouse], target: Path) -> int:
+    """plugins.zip with each wheelhouse under its folder (e.g. WHEELHOUSE_DIR/) and our `airflow_local_settings.py`
+    at its root, byte-identical for the same wheels; its size."""
+    entries = [
+        (f"{folder}/{path.name}", path)
+        for folder, wheelhouse in wheelhouses.items()
+        for path in (wheelhouse.lock, *wheelhouse.wheels)
+    ]
     entries.append((LOCAL_SETTINGS.name, LOCAL_SETTINGS))
     # Stored, not deflated: wheels are zip files already, and storing keeps the build fast.
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:

@@ -152,8 +152,8 @@ def _extract_plugins(bundle_dir: Path, airflow_home: Path) -> Path:
     archive = bundle_dir / PLUGINS_ZIP
     if not archive.is_file():
         raise RehearsalError(
-            f"{bundle_dir} holds no {PLUGINS_ZIP} (the dbt wheels startup.sh installs from): rebuild it with "
-            "`tickit deploy build`"
+            f"{bundle_dir} holds no {PLUGINS_ZIP} (the wheels requirements.txt and startup.sh install from): "
+            "rebuild it with `tickit deploy build`"
         )
     dest = airflow_home / "plugins"
     extract_plugins_zip(archive, dest)
@@ -230,14 +230,21 @@ def prepare(
     constraints = Constraints.for_airflow(airflow_version, options.constraints)
     if constraints.essential is None:
         say(f"constraints: {constraints.airflow} only (no MWAA essential constraints file beside it)")
-    with _timed(seconds, "runtime"):
-        runtime = ensure_runtime(
-            options.root / "venvs", bundle, airflow_version, constraints, say, python_version=python_version
-        )
     home = options.airflow_home
     (home / "logs").mkdir(parents=True, exist_ok=True)
     _sync_dags(bundle, home)
+    # First, as on MWAA: requirements.txt installs from the wheels plugins.zip brings.
     _extract_plugins(bundle, home)
+    with _timed(seconds, "runtime"):
+        runtime = ensure_runtime(
+            options.root / "venvs",
+            bundle,
+            airflow_version,
+            constraints,
+            say,
+            python_version=python_version,
+            airflow_home=home,
+        )
     # Workers start without the internet: startup.sh gets a package index where nothing listens.
     offline = offline_pip_env(_machine_env())
     say(

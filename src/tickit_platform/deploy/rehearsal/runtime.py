@@ -3,7 +3,10 @@
 MWAA's image (aws/amazon-mwaa-docker-images) installs requirements.txt with
 `pip install --constraint mwaa_essential_constraints.txt -r requirements.txt`, adding
 `-c airflow_constraints.txt` (its local copy of Airflow's official file) only when requirements.txt
-names no constraints itself. Ours does name one, by URL; where that host cannot be reached the
+names no constraints itself (ours names none). requirements.txt installs from the wheels plugins.zip
+puts under AIRFLOW_HOME/plugins (MWAA's /usr/local/airflow, the rehearsal's own folder here) with the
+package index unreachable, within MWAA's 9 minutes (docs/decisions/030-mwaa-without-the-package-index.md).
+A bundle from before that named Airflow's constraints URL; where that host cannot be reached the
 rehearsal uses the local copy of the same file instead, and says so.
 
 A runtime is cached by what it is made from (Python, Airflow, constraints, requirements.txt), so a
@@ -24,16 +27,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tickit_platform.deploy.bundle import MWAA_AIRFLOW_HOME
+from tickit_platform.deploy.constraints import AIRFLOW_CONSTRAINTS, CONSTRAINTS_DIR, ESSENTIAL_CONSTRAINTS
 from tickit_platform.deploy.rehearsal import RehearsalError
+from tickit_platform.deploy.rehearsal.startup import offline_pip_env
 
 Say = Callable[[str], None]
-CONSTRAINTS_DIR = Path(__file__).with_name("constraints")
-AIRFLOW_CONSTRAINTS = "airflow_constraints.txt"
-ESSENTIAL_CONSTRAINTS = "mwaa_essential_constraints.txt"
 # What MWAA's image has besides requirements.txt: Airflow with Celery, and PostgreSQL for its metadata.
 AIRFLOW_EXTRAS = "celery,postgres"
 # Bump when the recipe below changes, so cached runtimes made the old way are not reused.
-RECIPE = "1"
+RECIPE = "2"
+# MWAA gives `pip3 install -r requirements.txt` 9 minutes on every container start.
+REQUIREMENTS_TIMEOUT_SECONDS = 540
 # pip's messages that only say an index location of this machine's pip configuration is absent.
 _NOISE = re.compile(r"^WARNING: Location '.*' is ignored")
 _CONSTRAINT_LINE = re.compile(r"^\s*#?\s*(-c|--constraint)[\s=]", re.MULTILINE)
@@ -72,6 +77,8 @@ class Runtime:
     venv: Path
     python_version: str
     airflow_version: str
+    # How long MWAA's command took on requirements.txt, offline (None: the runtime came from the cache).
+    requirements_seconds: float | None = None
 
     @property
     def python(self) -> Path:
@@ -133,8 +140,13 @@ def url_reachable(url: str, timeout: float = 5.0) -> bool:
     return bool(answer and answer[0])
 
 
-def effective_requirements(text: str, constraints: Constraints, say: Say) -> str:
-    """requirements.txt as pip will read it here: a constraints URL this machine cannot reach becomes the local copy."""
+def effective_requirements(text: str, constraints: Constraints, say: Say, airflow_home: Path | None = None) -> str:
+    """requirements.txt as pip will read it here: MWAA's AIRFLOW_HOME is the rehearsal's (the wheels of plugins.zip
+    are there), and a constraints URL this machine cannot reach (an older bundle's) becomes the local copy."""
+    mwaa_plugins = f"{MWAA_AIRFLOW_HOME}/plugins/"
+    if airflow_home is not None and mwaa_plugins in text:
+        say(f"requirements.txt: {mwaa_plugins} is {airflow_home}/plugins/ here (plugins.zip is extracted there)")
+        text = text.replace(mwaa_plugins, f"{airflow_home}/plugins/")
     found = _URL_CONSTRAINT.search(text)
     if found is None or url_reachable(found["url"]):
         return text
@@ -170,7 +182,8 @@ def _pip_failure(step: str, log: Path, code: int) -> RehearsalError:
     return RehearsalError(f"step '{step}' failed: pip exited with code {code}:\n{shown}\nfull log: {log}")
 
 
-def _run_step(step: str, command: list[str], log: Path, say: Say, env: dict[str, str], timeout: float) -> None:
+def _run_step(step: str, command: list[str], log: Path, say: Say, env: dict[str, str], timeout: float) -> float:
+    """Run one install step, logged; its seconds, or a RehearsalError with pip's own error lines."""
     started = time.monotonic()
     say(f"{step}…")
     with log.open("ab") as handle:
@@ -184,7 +197,9 @@ def _run_step(step: str, command: list[str], log: Path, say: Say, env: dict[str,
             raise RehearsalError(f"step '{step}' did not finish within {timeout:.0f} s; see {log}") from None
     if done.returncode != 0:
         raise _pip_failure(step, log, done.returncode)
-    say(f"{step}: done in {time.monotonic() - started:.0f} s")
+    took = time.monotonic() - started
+    say(f"{step}: done in {took:.0f} s")
+    return took
 
 
 def ensure_runtime(
@@ -195,12 +210,16 @@ def ensure_runtime(
     say: Say,
     python_version: str = "3.12",
     timeout: float = 900.0,
+    airflow_home: Path | None = None,
 ) -> Runtime:
-    """The cached runtime for this bundle, built now if there is none (the install steps named as they run)."""
+    """The cached runtime for this bundle, built now if there is none (the install steps named as they run).
+
+    airflow_home: where plugins.zip was extracted (its plugins/), MWAA's /usr/local/airflow.
+    """
     requirements_file = bundle_dir / "requirements.txt"
     if not requirements_file.is_file():
         raise RehearsalError(f"{bundle_dir} holds no requirements.txt: is it a folder from `tickit deploy build`?")
-    requirements = effective_requirements(requirements_file.read_text(), constraints, say)
+    requirements = effective_requirements(requirements_file.read_text(), constraints, say, airflow_home)
     key = runtime_key(python_version, airflow_version, constraints, requirements)
     venv = cache_root / key
     ready = venv / ".tickit-runtime-ready"
@@ -229,6 +248,21 @@ def ensure_runtime(
         timeout,
     )
     args = requirements_install_args(venv / "requirements.txt", requirements, constraints)
-    _run_step("install requirements.txt (as MWAA does)", [str(runtime.python), *args], log, say, env, timeout)
+    # As on an MWAA network without the internet: the index is a port where nothing listens, and no pip
+    # configuration or PIP_* variable of this machine (its wheel folders, extra indexes) takes part.
+    offline = offline_pip_env(env)
+    say(
+        f"install requirements.txt with the package index unreachable (PIP_INDEX_URL={offline['PIP_INDEX_URL']}, "
+        "no extra index, no pip configuration file): every package must come from plugins.zip"
+    )
+    took = _run_step(
+        "install requirements.txt (as MWAA does)",
+        [str(runtime.python), *args],
+        log,
+        say,
+        offline,
+        min(timeout, REQUIREMENTS_TIMEOUT_SECONDS),
+    )
+    say(f"install requirements.txt: {took:.0f} s of MWAA's {REQUIREMENTS_TIMEOUT_SECONDS} s limit, no package index")
     ready.write_text(key)
-    return runtime
+    return Runtime(venv, python_version, airflow_version, requirements_seconds=took)

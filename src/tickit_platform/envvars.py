@@ -45,6 +45,9 @@ ALERT_SMTP_CA_FILE = "TICKIT_ALERT_SMTP_CA_FILE"
 ALERT_EMAIL_TO = "TICKIT_ALERT_EMAIL_TO"
 ALERT_EMAIL_FROM = "TICKIT_ALERT_EMAIL_FROM"
 ALERT_QUARANTINE_THRESHOLD = "TICKIT_ALERT_QUARANTINE_THRESHOLD"
+# `true` lets the webhook be an http:// URL to another machine (its token then crosses the network in clear
+# text); an http:// URL to this machine (loopback) needs no permission.
+ALERT_WEBHOOK_ALLOW_HTTP = "TICKIT_ALERT_WEBHOOK_ALLOW_HTTP"
 ALERTS = (
     ALERT_SNS_TOPIC_ARN,
     ALERT_WEBHOOK_URL,
@@ -53,6 +56,7 @@ ALERTS = (
     ALERT_EMAIL_TO,
     ALERT_EMAIL_FROM,
     ALERT_QUARANTINE_THRESHOLD,
+    ALERT_WEBHOOK_ALLOW_HTTP,
 )
 
 # data/fetch.py: one URL in place of the official tickitdb.zip URLs (a mirror, or a local server in tests).
@@ -153,6 +157,20 @@ def number(env: Mapping[str, str], name: str, default: float, *, minimum: float 
     if value == float("inf"):
         raise SettingsError(f"{name}={raw!r} must be a finite number (e.g. {name}={default:g})")
     return value
+
+
+FLAG_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def flag(env: Mapping[str, str], name: str) -> bool | None:
+    """A yes/no setting; None when unset (so that another source, an Airflow Variable, may decide)."""
+    raw = text(env, name)
+    if raw is None:
+        return None
+    try:
+        return FLAG_VALUES[raw.lower()]
+    except KeyError:
+        raise SettingsError(f"{name}={raw!r} is not true or false (e.g. {name}=true)") from None
 
 
 def whole_number(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:

@@ -18,6 +18,7 @@ from tickit_platform.envvars import check_target
 from tickit_platform.errors import SettingsError
 from tickit_platform.home import DEFAULT_HOME, HomeLayout
 from tickit_platform.orchestration.config import DagConfig
+from tickit_platform.orchestration.redaction import masked, redacted_repr
 
 DEFAULT_SCALE = 1.0
 DEFAULT_SEED = 42
@@ -50,6 +51,11 @@ class Settings:
         elif (self.dag.home, self.dag.target) != (self.home, self.target):
             # A programming error: two homes would mean the CLI and the DAG write to different places.
             raise ValueError(f"the DAG's home and target {self.dag.home}, {self.dag.target} are not the settings'")
+
+    def __repr__(self) -> str:
+        # A URL may carry a user and password or a signature; a local path is shown as it is.
+        source = masked(self.source) if self.source and "://" in self.source else self.source
+        return redacted_repr(self, source=source, data_url=masked(self.data_url))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -68,6 +68,12 @@ def test_up_run_and_down_keep_one_airflow_that_survives_a_dead_component_and_a_p
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr
     assert "Using the local Airflow `tickit up` started" in first.stdout
     assert "All 20 tasks succeeded." in first.stdout
+    # What the run wrote that may hold secrets is the user's only (decision 031): the metadata database, the
+    # task logs Airflow creates (0664 by its default), the home around them.
+    task_logs = list((home / "airflow" / "logs").glob("dag_id=*/run_id=*/task_id=*/attempt=*.log"))
+    assert task_logs and {log.stat().st_mode & 0o777 for log in task_logs} == {0o600}
+    assert (home / "airflow" / "airflow.db").stat().st_mode & 0o777 == 0o600
+    assert (home / "airflow").stat().st_mode & 0o777 == 0o700
     # The same processes ran it, and are still up after it.
     assert _components(home) == started
     assert set(session_members(set(started.values()))) >= set(started.values())

@@ -29,6 +29,7 @@ from tickit_platform.data.fetch import FetchError, fetch
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.provenance import is_complete, read_provenance
 from tickit_platform.data.verify import DataFilesError
+from tickit_platform.errors import SettingsError
 
 # --- tickit files and zips -------------------------------------------------------------------------------------
 
@@ -359,11 +360,13 @@ def test_a_failed_download_never_repeats_the_urls_credentials(tmp_path: Path, se
         quick(tmp_path / "dl", signed)
     assert "s3cr3t-signature" not in str(caught.value)
     assert f"could not download {server.url('/nothing.zip')}?…: HTTP 404" in str(caught.value)
+    # urllib never sends a user and token: such a URL is refused before anything is sent (test_secret_outputs.py).
     with_user = server.url("/nothing.zip").replace("http://", "http://someone:s3cr3t-token@")
-    with pytest.raises(FetchError) as caught:
+    with pytest.raises(SettingsError) as refused:
         quick(tmp_path / "dl", with_user, retries=0)
-    assert "s3cr3t-token" not in str(caught.value) and "someone" not in str(caught.value)
-    assert "/nothing.zip" in str(caught.value)
+    assert "s3cr3t-token" not in str(refused.value) and "someone" not in str(refused.value)
+    assert str(refused.value).startswith("--source (or TICKIT_SOURCE) cannot be downloaded from")
+    assert len(server.requests) == 1  # the signed link's request only
 
 
 def test_unreachable_server_fails_fast(tmp_path: Path) -> None:

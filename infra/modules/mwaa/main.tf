@@ -52,6 +52,10 @@ locals {
       # keep_runs runs only (tickit_platform/orchestration/artifacts.py reads both).
       "tickit.runs_uri"  = "s3://${var.source_bucket_name}/${local.runs_prefix}"
       "tickit.keep_runs" = tostring(var.keep_runs)
+      # The alert Variables that may hold a secret (a webhook's token, an SMTP password): Airflow's UI, REST
+      # API and logs show them as *** (their names have no word Airflow hides by itself). The same list as
+      # the local Airflow's (orchestration/alerts/settings.py, SECRET_SETTINGS; tests/unit/test_secret_outputs.py).
+      "core.sensitive_var_conn_names" = "tickit_alert_webhook_url,tickit_alert_smtp_url"
     },
     local.secrets_backend_options,
     var.airflow_configuration_options,

@@ -31,10 +31,11 @@ from typing import Literal
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from tickit_platform import envvars
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.provenance import Provenance, is_complete, read_provenance, write_provenance
 from tickit_platform.data.verify import DataFilesError, find_files, verify_folder
-from tickit_platform.errors import TickitError
+from tickit_platform.errors import SettingsError, TickitError
 
 OFFICIAL_ZIP_URLS: tuple[str, ...] = ("https://docs.aws.amazon.com/redshift/latest/gsg/samples/tickitdb.zip",)
 # The same seven files, one by one, from the bucket the Redshift tutorials COPY from: used when no zip URL works.
@@ -107,6 +108,7 @@ def fetch(
         if source is None:
             return _fetch_official(dest, net, official_url)
         if _is_url(source):
+            _check_url(source, SOURCE_SETTING)
             return _fetch_zip_url(dest, source, kind="given", net=net)
         if "://" in source:
             raise _fail(
@@ -126,10 +128,50 @@ def fetch(
         _drop_if_empty(dest)
 
 
+# The settings a URL to download comes from, named when it cannot be used (its value may hold a secret).
+NOT_SHOWN = "(its value is not shown: it may hold a secret)"
+SOURCE_SETTING = f"--source (or {envvars.SOURCE})"
+DATA_URL_SETTING = envvars.DATA_URL
+
+
+def _url_problem(url: str) -> str | None:
+    """What makes `url` one no download can succeed with, in words that repeat nothing of it; None: nothing.
+
+    urllib never sends a URL's user and password: it takes them for part of the host, and either fails with
+    an error quoting them (`nonnumeric port: '<password>@host'`) or looks the host up, password included, in
+    the DNS. Neither a retry nor a fallback can help, so such a URL is refused before anything is sent.
+    """
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "holds a space or a control character"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "is not a URL that can be read (a port that is not a number, or a bracket out of place)"
+    if parts.username is not None or parts.password is not None:
+        return (
+            "holds a user or password before the host, which the download never sends; use a link that needs "
+            "none (a pre-signed URL), or download the file and pass it with `--source PATH`"
+        )
+    if not parts.hostname:
+        return "names no host"
+    return None
+
+
+def _check_url(url: str, setting: str) -> None:
+    """Stop at once, naming the setting and never its value, when `url` cannot be downloaded from: a
+    settings error, so that the official download's fallback to synthetic data does not hide it."""
+    if problem := _url_problem(url):
+        raise SettingsError(f"{setting} cannot be downloaded from: it {problem} {NOT_SHOWN}")
+
+
 def shown(source: str) -> str:
     """A source as messages and the provenance show it: a URL without the user, password and query where
     credentials and signatures travel (a pre-signed S3 link, a user and token before the host); else as given."""
-    parts = urllib.parse.urlsplit(source)
+    try:
+        parts = urllib.parse.urlsplit(source)
+    except ValueError:
+        return "(a URL that cannot be read)"
     if not parts.scheme or not parts.netloc:
         return source
     host = parts.netloc.rpartition("@")[2]
@@ -167,6 +209,8 @@ def _is_url(source: str) -> bool:
 
 def _fetch_official(dest: Path, net: _Net, override: str | None) -> Path:
     override = (override or "").strip()
+    if override:
+        _check_url(override, DATA_URL_SETTING)
     urls = (override,) if override else OFFICIAL_ZIP_URLS
     failures: list[tuple[str, list[str]]] = []
     first_error: Exception | None = None
@@ -413,6 +457,9 @@ def _transfer(url: str, part: Path, net: _Net) -> None:
         # fall back to synthetic data without waiting through the retries.
         retry = not isinstance(err.reason, socket.gaierror)
         raise _TransferError(_describe(err.reason, net.timeout), retry=retry) from None
+    except (http.client.InvalidURL, ValueError) as err:
+        # Its text quotes the URL (or a piece of it, decoded); a URL that cannot be read never will be.
+        raise _TransferError(f"the URL cannot be used ({type(err).__name__})", retry=False) from None
     except (OSError, http.client.HTTPException) as err:
         raise _TransferError(_describe(err, net.timeout), retry=True) from None
     with response:

@@ -25,6 +25,7 @@ from typing import Any
 from tickit_platform import envvars
 from tickit_platform.data.formats import load_formats
 from tickit_platform.errors import TickitError
+from tickit_platform.orchestration.redaction import masked, redacted_repr
 
 STAGING_PREFIX = "tickit-pg-raw-"
 
@@ -83,6 +84,9 @@ class PostgresAddress:
 
     def __str__(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, password=masked(self.password))
 
 
 @dataclass(frozen=True)

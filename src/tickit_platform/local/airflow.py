@@ -44,6 +44,7 @@ from tickit_platform.local.processes import (
     stop_strays,
 )
 from tickit_platform.local.warm_airflow import fork_component, preload
+from tickit_platform.orchestration.alerts.settings import sensitive_variable_names
 from tickit_platform.paths import DAGS_DIR
 
 ADMIN_USER = "admin"
@@ -57,6 +58,16 @@ LOG_TAIL_LINES = 15
 AUTH_MANAGER_FILE = "simple_auth_manager_passwords.json.generated"
 # How long `stop` waits for killed processes to end.
 STOP_KILL_TIMEOUT = 10.0
+# Airflow's option naming the Variables (and connection extras) whose values its UI, REST API and logs hide.
+SENSITIVE_NAMES_OPTION = "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES"
+
+# What a run writes may hold secrets (a task's log quotes its environment's errors; the metadata database holds
+# the serialized DAG and the Variables): the user's only. Airflow creates task logs group-writable (0o664, its
+# folders 0o775) and chmods nothing back, so its own options say otherwise; airflow.db is created by us first.
+PRIVATE_FILE_SETTINGS = {
+    "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
+    "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS": "0o700",
+}
 
 
 TRIGGERER_HEARTBEAT_SEC = 2
@@ -93,10 +104,12 @@ class LocalAirflow:
     """Configuration and lifecycle of one local Airflow installation."""
 
     airflow_home: Path
-    dag_env: Mapping[str, str]
+    # The DAG's configuration (DagConfig.to_env): secrets among it, so kept out of the repr, as is the
+    # metadata database's URL (a password in it) and the environment handed on.
+    dag_env: Mapping[str, str] = field(repr=False)
     parallelism: int = 24
     dags_folder: Path = DAGS_DIR
-    sql_alchemy_conn: str | None = None
+    sql_alchemy_conn: str | None = field(default=None, repr=False)
     cosmos_cache_dir: Path = Path(".tickit/cosmos")
     # Served by Cosmos' plugin in the UI (Browse > dbt Docs); None leaves the docs unconfigured.
     dbt_docs_dir: Path | None = None
@@ -109,7 +122,7 @@ class LocalAirflow:
     # The interpreter whose Airflow runs (`tickit deploy rehearse` uses MWAA's, in its own virtualenv),
     # and the environment the components start from (None: this process's).
     python: str = sys.executable
-    base_env: Mapping[str, str] | None = None
+    base_env: Mapping[str, str] | None = field(default=None, repr=False)
     # Where supervision tells the user what happened to a component.
     say: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
     restarts: dict[str, int] = field(default_factory=dict)
@@ -143,7 +156,7 @@ class LocalAirflow:
     def env(self) -> dict[str, str]:
         home = self.airflow_home
         jwt_secret_file = home / "jwt_secret"
-        home.mkdir(parents=True, exist_ok=True)
+        private_dir(home)
         private_file(jwt_secret_file, lambda: secrets.token_urlsafe(32))
         # Airflow writes the admin's password there (opening it to append, which keeps our mode).
         private_file(home / AUTH_MANAGER_FILE, lambda: "{}\n")
@@ -182,6 +195,8 @@ class LocalAirflow:
                 # (local/resident.py). One DAG: the writes this limit saves are none to speak of.
                 "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
                 "AIRFLOW__WEBSERVER__EXPOSE_CONFIG": "False",
+                SENSITIVE_NAMES_OPTION: sensitive_names(env.get(SENSITIVE_NAMES_OPTION)),
+                **PRIVATE_FILE_SETTINGS,
                 **TRIGGERER_SETTINGS,
                 "SCARF_ANALYTICS": "false",
                 "DO_NOT_TRACK": "true",
@@ -207,12 +222,17 @@ class LocalAirflow:
         Skipped (about 5 s) when this Airflow already migrated this SQLite file: nothing could have changed
         its schema since. A server database is always migrated: it may have been dropped and re-created.
         """
-        self.airflow_home.mkdir(parents=True, exist_ok=True)
+        private_dir(self.airflow_home)
         stamp = self.airflow_home / "migrated.stamp"
         database = self.airflow_home / "airflow.db"
         done_for = f"{self.python}: apache-airflow {importlib.metadata.version('apache-airflow')}"
-        if self.sql_alchemy_conn is None and database.exists() and stamp.exists() and stamp.read_text() == done_for:
-            return
+        migrated = database.exists() and stamp.exists() and stamp.read_text() == done_for
+        if self.sql_alchemy_conn is None:
+            # Created empty (SQLite takes an empty file as a new database, and gives its journals the
+            # database's mode) before Airflow creates it at the umask's mode; an older one is narrowed.
+            private_file(database, str)
+            if migrated:
+                return
         result = self._airflow("db", "migrate", check=False)
         if result.returncode != 0:
             log = self.airflow_home / "db-migrate.log"
@@ -242,7 +262,7 @@ class LocalAirflow:
     def start(self, components: tuple[str, ...] | None = None) -> None:
         self.stop_strays()
         self.migrate()
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.logs_dir)
         env = self.env()
         # Forked from this process, warm, where it can (local/warm_airflow.py); else new interpreters.
         fork = self.fork_components and self.python == sys.executable and preload(env, self.component_log("preload"))
@@ -457,6 +477,20 @@ def _tail(path: Path, lines: int) -> str:
     except OSError:
         return "(no log)"
     return "\n".join("    " + line for line in text.splitlines()[-lines:])
+
+
+def sensitive_names(given: str | None) -> str:
+    """`[core] sensitive_var_conn_names` with the alerts' secret Variables added to what the user set."""
+    names = [name.strip() for name in (given or "").split(",") if name.strip()]
+    return ",".join(dict.fromkeys([*names, *sensitive_variable_names().split(",")]))
+
+
+def private_dir(path: Path) -> None:
+    """Make sure the folder `path` exists and only its owner can enter it (so whatever Airflow writes inside,
+    at whatever mode, is the owner's only); created so, or narrowed if an older version left it open."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
 
 
 def private_file(path: Path, content: Callable[[], str]) -> None:

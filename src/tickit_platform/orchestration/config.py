@@ -20,6 +20,7 @@ from tickit_platform import envvars
 from tickit_platform.home import DEFAULT_HOME, HomeLayout
 from tickit_platform.orchestration.alerts.settings import AlertSettings, variable_name
 from tickit_platform.orchestration.artifacts import DEFAULT_KEEP_RUNS, HistoryConfig
+from tickit_platform.orchestration.redaction import masked, redacted_repr
 from tickit_platform.paths import DBT_PROJECT_DIR
 
 DAG_ID = "dbt_tickit_medallion_dag"
@@ -95,6 +96,11 @@ class DagConfig:
         if self.runs_uri is not None and "://" not in self.runs_uri:
             # A folder, made absolute here: Airflow's processes do not share the CLI's working directory.
             object.__setattr__(self, "runs_uri", str(Path(self.runs_uri).expanduser().resolve()))
+
+    def __repr__(self) -> str:
+        # The PostgreSQL password is named, never shown; the alerts' settings redact their own secrets.
+        postgres = tuple((name, masked(v) if name == envvars.POSTGRES_PASSWORD else v) for name, v in self.postgres)
+        return redacted_repr(self, postgres=postgres)
 
     @property
     def layout(self) -> HomeLayout:

@@ -17,9 +17,11 @@ from tickit_platform.deploy.rehearsal import RehearsalError
 from tickit_platform.local.processes import free_port
 
 # Run with `bash -c WRAPPER mwaa SCRIPT ENV_FILE`: the shape of MWAA's execute-user-startup-script.
+# The dump holds every variable the script exported, passwords included: created owner-only (a subshell's
+# umask, so the script's own stays as it set it), and removed as soon as it was read (source_startup).
 WRAPPER = rf"""
 tickit_startup_done() {{
-    env -0 > "${envvars.STARTUP_ENV_FILE}"
+    ( umask 077 && env -0 > "${envvars.STARTUP_ENV_FILE}" )
     builtin exit "${{1:-0}}"
 }}
 shopt -s expand_aliases
@@ -81,18 +83,25 @@ def source_startup(script: Path, env: Mapping[str, str], log: Path, timeout: flo
                 timeout=timeout,
             )
         except subprocess.TimeoutExpired:
+            env_file.unlink(missing_ok=True)
             raise RehearsalError(
                 f"step 'startup.sh' did not finish within MWAA's {timeout:.0f} s limit; see {log}"
             ) from None
+    try:
+        return _read_env(env_file, done.returncode, log)
+    finally:
+        env_file.unlink(missing_ok=True)
+
+
+def _read_env(env_file: Path, returncode: int, log: Path) -> dict[str, str]:
+    """The environment the script left, from the wrapper's dump; the script's failure if it left none."""
     tail = "\n".join(f"  {line}" for line in log.read_text(errors="replace").splitlines()[-15:])
     if not env_file.is_file():
         raise RehearsalError(
-            f"step 'startup.sh' failed: the script ended the shell (exit code {done.returncode}) before MWAA could "
+            f"step 'startup.sh' failed: the script ended the shell (exit code {returncode}) before MWAA could "
             f"collect its environment, so MWAA would not start this container:\n{tail}\nfull log: {log}"
         )
-    if done.returncode != 0:
-        raise RehearsalError(
-            f"step 'startup.sh' failed: it exited with code {done.returncode}:\n{tail}\nfull log: {log}"
-        )
+    if returncode != 0:
+        raise RehearsalError(f"step 'startup.sh' failed: it exited with code {returncode}:\n{tail}\nfull log: {log}")
     captured = dict(item.split("=", 1) for item in env_file.read_text().split("\0") if "=" in item)
     return {k: v for k, v in captured.items() if k not in _WRAPPER_NAMES}

@@ -7,7 +7,7 @@ import json
 import smtplib
 import socket
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from ssl import SSLCertVerificationError, SSLContext, SSLError, create_default_context
 from typing import Any
@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from tickit_platform import envvars
 from tickit_platform.orchestration.alerts.messages import Alert
+from tickit_platform.orchestration.redaction import masked, redacted_repr
 
 # A slow channel delays the end of the task it reports on (its slot stays taken); a dead one must not hang it.
 TIMEOUT_SECONDS = 10.0
@@ -47,7 +48,7 @@ class SmtpServer:
     host: str
     port: int
     user: str | None = None
-    password: str | None = field(default=None, repr=False)  # never in a log line
+    password: str | None = None  # never in a log line
     # True: TLS from the first byte (smtps, usually port 465); False: STARTTLS when the server offers it,
     # and required when there is a password to send.
     ssl: bool = False
@@ -85,6 +86,9 @@ class SmtpServer:
     def __str__(self) -> str:
         return f"{'smtps' if self.ssl else 'smtp'}://{self.host}:{self.port}"
 
+    def __repr__(self) -> str:
+        return redacted_repr(self, password=masked(self.password))
+
     def tls_context(self) -> SSLContext:
         """Python's verifying defaults: the certificate must chain to a trusted CA and name the host."""
         try:
@@ -104,10 +108,13 @@ class Mail:
     sender: str
     recipients: tuple[str, ...]
     # The setting it came from, if a URL: a secret when it holds the password.
-    url: str | None = field(default=None, repr=False)
+    url: str | None = None
 
     def __str__(self) -> str:
         return f"{', '.join(self.recipients)} through {self.server}"
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, url=masked(self.url))
 
 
 def send_email(mail: Mail, alert: Alert) -> None:

@@ -14,13 +14,14 @@ the DAG processor), never a failed task.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from airflow.sdk import BaseNotifier
 
@@ -42,6 +43,7 @@ from tickit_platform.orchestration.alerts.settings import (
     check_smtp_url,
     check_sns_topic_arn,
     check_webhook_url,
+    is_loopback,
     redacted,
     variable_name,
 )
@@ -111,10 +113,24 @@ def scrub(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
+def both_forms(*values: str | None) -> tuple[str, ...]:
+    """Each value as written and percent-decoded: urllib decodes a URL's user part before it quotes it in an
+    error (`InvalidURL: nonnumeric port: '<password>@host'`), so the encoded form alone is not enough."""
+    return tuple(dict.fromkeys(form for value in values if value for form in (value, unquote(value))))
+
+
+# Errors whose text is the URL itself, or a piece of it (urllib's `unknown url type: '…'`, http.client's
+# `nonnumeric port: '…'` and `URL can't contain control characters. '…'`): only their type is shown.
+URL_ERRORS = (ValueError, http.client.InvalidURL)
+
+
 class AlertNotifier(BaseNotifier):
     """Compose an alert from the callback's context and deliver it on one channel, if that channel is set."""
 
     channel: ClassVar[str] = ""
+    # The setting holding the channel's URL, named in a failure instead of the URL (the webhook's: its URL
+    # is the secret, and urllib's errors quote it).
+    setting: ClassVar[str] = ""
 
     def __init__(self, compose: Compose, settings: AlertSettings) -> None:
         super().__init__()
@@ -143,7 +159,7 @@ class AlertNotifier(BaseNotifier):
                 with contextlib.suppress(Exception):
                     alert = self.compose(context)
             about = alert.subject if alert is not None else "an alert that could not be composed"
-            failure = scrub(_why(error), self.secrets(destination) if destination is not None else ())
+            failure = self.failure(error, destination)
             self.log.warning("tickit alert not sent by %s: %s: %s", self.channel, about, failure)
         else:
             self.log.info("tickit alert sent by %s to %s: %s", self.channel, self.shown(destination), alert.subject)
@@ -151,6 +167,21 @@ class AlertNotifier(BaseNotifier):
     def destination(self) -> Any:
         """Where this channel delivers, from the environment or Airflow; None: the channel is off."""
         raise NotImplementedError
+
+    def failure(self, error: Exception, destination: Any) -> str:
+        """Why the alert was not sent, as a log line may say it: no secret of the destination, and for an
+        error about the destination's URL, its type and the setting to check rather than its text."""
+        if destination is None or not self.setting:
+            # A settings error names the setting and never repeats its value; other channels' errors are scrubbed.
+            return scrub(_why(error), self.secrets(destination) if destination is not None else ())
+        name = self.setting
+        if isinstance(error, URL_ERRORS):
+            return (
+                f"{type(error).__name__}: the URL in {name} (or the Airflow Variable {variable_name(name)}) could "
+                "not be used (the error's text is not shown: it may quote a secret). Check its host and port; "
+                "a user or password in it must be percent-encoded, and is not sent by this channel"
+            )
+        return f"{scrub(_why(error), self.secrets(destination))} (the URL in {name} or {variable_name(name)})"
 
     def secrets(self, destination: Any) -> tuple[str, ...]:
         """What of the destination must never be shown (masked in Airflow's logs, scrubbed from errors)."""
@@ -178,17 +209,40 @@ class SnsAlertNotifier(AlertNotifier):
 
 class WebhookAlertNotifier(AlertNotifier):
     channel = "webhook"
+    setting = envvars.ALERT_WEBHOOK_URL
 
     def destination(self) -> str | None:
+        if self.settings.webhook_url:  # checked with the settings, against the environment's permission
+            return self.settings.webhook_url
         name = envvars.ALERT_WEBHOOK_URL
-        return check_webhook_url(self.settings.webhook_url or airflow_variable(name, self.channel), variable_name(name))
+        value = airflow_variable(name, self.channel)
+        return check_webhook_url(
+            value,
+            variable_name(name),
+            allow_http=self._http_allowed(value),
+            allow_name=variable_name(envvars.ALERT_WEBHOOK_ALLOW_HTTP),
+        )
+
+    def _http_allowed(self, url: str | None) -> bool:
+        """The permission for an http:// URL to another machine: looked up only for such a URL."""
+        if self.settings.webhook_allow_http is not None:
+            return self.settings.webhook_allow_http
+        try:
+            parts = urlsplit(url or "")
+            remote_http = parts.scheme.lower() == "http" and not is_loopback(parts.hostname or "")
+        except ValueError:
+            return False  # the URL check says what is wrong with it
+        if not remote_http:
+            return False
+        allowed = airflow_variable(envvars.ALERT_WEBHOOK_ALLOW_HTTP, self.channel)
+        return (allowed or "").lower() in ("true", "1", "yes")
 
     def secrets(self, destination: str) -> tuple[str, ...]:
         # Slack's token is the URL's path; another tool's may be in its query or password. The path keeps
         # its slash: a bare word of it ("webhook") would be masked in every log line that has that word.
         parts = urlsplit(destination)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        return tuple(value for value in (destination, path if path.strip("/") else "", parts.password) if value)
+        return both_forms(destination, path if path.strip("/") else None, parts.password)
 
     def shown(self, destination: str) -> str:
         return redacted(destination)
@@ -221,7 +275,7 @@ class EmailAlertNotifier(AlertNotifier):
     def secrets(self, destination: Mail) -> tuple[str, ...]:
         # A URL without a password is no secret, and masking it would hide the server in every log line.
         password = destination.server.password
-        return tuple(value for value in (destination.url if password else None, password) if value)
+        return both_forms(destination.url if password else None, password)
 
     def deliver(self, destination: Mail, alert: Alert) -> None:
         send_email(destination, alert)

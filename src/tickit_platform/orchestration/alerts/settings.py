@@ -13,19 +13,30 @@ shows a destination only as `redacted` makes it (scheme and host).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from tickit_platform import envvars
 from tickit_platform.errors import SettingsError
+from tickit_platform.orchestration.redaction import masked, redacted_repr
 
 SMTP_CONNECTION_ID = "tickit_alert_smtp"
+# The settings whose value may hold a secret (a webhook's token, an SMTP password). Their Airflow Variables
+# are named in Airflow's `[core] sensitive_var_conn_names` (locally and on MWAA), so that Airflow's UI, REST
+# API and logs show them as `***`; neither name has a word (`password`, `secret`) Airflow hides by itself.
+SECRET_SETTINGS = (envvars.ALERT_WEBHOOK_URL, envvars.ALERT_SMTP_URL)
 
 
 def variable_name(env_name: str) -> str:
     """The Airflow Variable that stands in for an unset environment variable."""
     return env_name.lower()
+
+
+def sensitive_variable_names() -> str:
+    """The value of Airflow's `[core] sensitive_var_conn_names` that hides the alerts' secret Variables."""
+    return ",".join(variable_name(name) for name in SECRET_SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -42,11 +53,17 @@ class AlertSettings:
     email_from: str | None = None
     # Alert when one load quarantines more lines than this, over all files; None: the Variable, else 0.
     quarantine_threshold: int | None = None
+    # An http:// webhook to another machine sends its token in clear text: refused unless this is set.
+    # None: the Variable (looked up only for such a URL), else refused. Loopback never needs it.
+    webhook_allow_http: bool | None = None
 
     def __post_init__(self) -> None:
         check_sns_topic_arn(self.sns_topic_arn, envvars.ALERT_SNS_TOPIC_ARN)
-        check_webhook_url(self.webhook_url, envvars.ALERT_WEBHOOK_URL)
+        check_webhook_url(self.webhook_url, envvars.ALERT_WEBHOOK_URL, allow_http=bool(self.webhook_allow_http))
         check_smtp_url(self.smtp_url, envvars.ALERT_SMTP_URL)
+
+    def __repr__(self) -> str:
+        return redacted_repr(self, webhook_url=masked(self.webhook_url), smtp_url=masked(self.smtp_url))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AlertSettings:
@@ -61,6 +78,7 @@ class AlertSettings:
             quarantine_threshold=(
                 None if raw_threshold is None else envvars.whole_number(env, envvars.ALERT_QUARANTINE_THRESHOLD, 0)
             ),
+            webhook_allow_http=envvars.flag(env, envvars.ALERT_WEBHOOK_ALLOW_HTTP),
         )
 
     def channels(self) -> tuple[str, ...]:
@@ -78,6 +96,9 @@ class AlertSettings:
             envvars.ALERT_EMAIL_FROM: self.email_from,
             envvars.ALERT_QUARANTINE_THRESHOLD: (
                 None if self.quarantine_threshold is None else str(self.quarantine_threshold)
+            ),
+            envvars.ALERT_WEBHOOK_ALLOW_HTTP: (
+                None if self.webhook_allow_http is None else str(self.webhook_allow_http).lower()
             ),
         }
         return {name: value for name, value in values.items() if value is not None}
@@ -125,9 +146,33 @@ def check_sns_topic_arn(value: str | None, name: str) -> str | None:
     return value
 
 
-def check_webhook_url(value: str | None, name: str) -> str | None:
-    if value is not None and (problem := _url_problem(value, ("https", "http"))):
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine: a loopback address, or `localhost` (which resolves to one, RFC 6761)."""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_webhook_url(
+    value: str | None, name: str, *, allow_http: bool = False, allow_name: str = envvars.ALERT_WEBHOOK_ALLOW_HTTP
+) -> str | None:
+    """The URL, when it can be posted to: an https:// URL, or an http:// one to this machine or allowed by
+    `allow_name` (the setting that allowed it, named in the error)."""
+    if value is None:
+        return value
+    if problem := _url_problem(value, ("https", "http")):
         raise SettingsError(f"{name} is not an https:// URL: it {problem} {NOT_SHOWN}")
+    parts = urlsplit(value)
+    # Loopback traffic never leaves the machine (a local receiver, a test's); anything else would carry the
+    # token in clear text to whoever is on the path.
+    if parts.scheme.lower() == "http" and not allow_http and not is_loopback(parts.hostname or ""):
+        raise SettingsError(
+            f"{name} is an http:// URL to another machine: its token would cross the network unencrypted. "
+            f"Use https://, or set {allow_name}=true to send it anyway {NOT_SHOWN}"
+        )
     return value
 
 

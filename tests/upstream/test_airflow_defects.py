@@ -92,7 +92,7 @@ def test_the_triggerer_supervisor_answers_a_big_response_while_its_runner_logs(t
     strict=True,
     raises=TriggerLogMisrouted,
     reason="Airflow defect, docs/upstream/trigger-log-closed-before-drained.md; when this passes, Airflow fixed "
-    "it: retire the workaround (triggerer_cadence.report_finished_after_grace)",
+    "it: retire the workaround (internals/triggerer.py: a trigger's end reported a grace after it ended)",
 )
 def test_a_trigger_that_fires_at_once_keeps_its_log_line_in_its_log_file(tmp_path: Path) -> None:
     """The trigger logs a few lines and fires at once, while one turn of the supervisor outlasts one of the
@@ -115,7 +115,7 @@ def test_a_trigger_that_fires_at_once_keeps_its_log_line_in_its_log_file(tmp_pat
     strict=True,
     raises=WorkloadGrowsWithDag,
     reason="Airflow defect, docs/upstream/dag-in-every-trigger-workload.md; when this passes, Airflow fixed it: "
-    "retire the workaround (triggerer_dags.build_model_trigger_workloads_without_the_dag)",
+    "retire the workaround (internals/triggerer.py: workloads without the DAG)",
 )
 def test_a_start_from_trigger_workload_does_not_grow_with_its_dag(tmp_path: Path) -> None:
     """The workload of one start_from_trigger task, in a DAG of N and of 10N tasks: the task and its

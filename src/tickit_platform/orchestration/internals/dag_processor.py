@@ -12,8 +12,16 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from tickit_platform.orchestration.internals.gate import Change, expect_names, expect_parameters, first_problem
-from tickit_platform.orchestration.internals.triggerer import VERIFIED_ON, is_made, unchanged
+from tickit_platform.orchestration.internals.gate import (
+    Change,
+    expect_names,
+    expect_parameters,
+    first_problem,
+    is_made,
+    mark,
+    unchanged,
+)
+from tickit_platform.orchestration.internals.triggerer import VERIFIED_ON
 
 MANAGER_MODULE = "airflow.dag_processing.manager"
 # The rule the filter mirrors, in the processor's own words.
@@ -53,9 +61,7 @@ def _make() -> None:
     def fetch_callbacks(self: Any) -> list[Any]:
         return [request for request in fetch(self) if not is_ignored_callback(request)]
 
-    fetch_callbacks._tickit_platform_change = "success callbacks dropped"  # type: ignore[attr-defined]
-    fetch_callbacks.__wrapped__ = fetch  # type: ignore[attr-defined]
-    DagFileProcessorManager.fetch_callbacks = fetch_callbacks  # type: ignore[method-assign]
+    DagFileProcessorManager.fetch_callbacks = mark(fetch_callbacks, "success callbacks dropped", fetch)  # type: ignore[method-assign]
 
 
 def callbacks_dropped() -> bool:

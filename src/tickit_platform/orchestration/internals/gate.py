@@ -123,6 +123,25 @@ def carry_out(planned: Plan, consequence: str) -> Plan:
     return planned
 
 
+# A change's wrapper carries its name and Airflow's own function behind it.
+_MADE = "_tickit_platform_change"
+
+
+def mark(function: Any, name: str, original: Any) -> Any:
+    setattr(function, _MADE, name)
+    function.__wrapped__ = original  # what the shape checks look at once the change is made
+    return function
+
+
+def is_made(function: Any) -> bool:
+    return getattr(function, _MADE, None) is not None
+
+
+def unchanged(function: Any) -> Any:
+    """Airflow's own function behind a change of ours (itself when unchanged)."""
+    return function.__wrapped__ if is_made(function) else function
+
+
 # Shape checks: what a change reads of its target, looked at without changing or running it.
 
 

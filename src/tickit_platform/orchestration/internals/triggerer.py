@@ -41,6 +41,9 @@ from tickit_platform.orchestration.internals.gate import (
     expect_names,
     expect_parameters,
     first_problem,
+    is_made,
+    mark,
+    unchanged,
 )
 
 RUNNER_MODULE = "airflow.jobs.triggerer_job_runner"
@@ -76,28 +79,12 @@ WORKLOADS_WITHOUT_DAG_NOTE = "tickit_platform: the triggerer builds the workload
 LARGEST_MESSAGE_NOTE = "tickit_platform: largest message from the triggerer's supervisor to its runner: %d bytes"
 
 log = logging.getLogger("tickit_platform.internals")
-_MADE = "_tickit_platform_change"
 
 
 def _runner_module() -> Any:
     import importlib
 
     return importlib.import_module(RUNNER_MODULE)
-
-
-def _mark(function: Any, name: str, original: Any) -> Any:
-    setattr(function, _MADE, name)
-    function.__wrapped__ = original  # what the shape checks look at once the change is made
-    return function
-
-
-def unchanged(function: Any) -> Any:
-    """Airflow's own function behind a change of ours (itself when unchanged)."""
-    return function.__wrapped__ if is_made(function) else function
-
-
-def is_made(function: Any) -> bool:
-    return getattr(function, _MADE, None) is not None
 
 
 # Workloads without the DAG.
@@ -136,7 +123,7 @@ def _make_workloads_without_dag() -> None:
             dag_bag = _NoDag()
         return original(self, trigger=trigger, dag_bag=dag_bag, render_log_fname=render_log_fname, session=session)
 
-    supervisor._create_workload = _mark(_create_workload, "workloads without the DAG", original)
+    supervisor._create_workload = mark(_create_workload, "workloads without the DAG", original)
     log.info(WORKLOADS_WITHOUT_DAG_NOTE, MODEL_TRIGGER_CLASSPATH)
 
 
@@ -194,7 +181,7 @@ def _make_bounded_batches() -> None:
             # Still known to the supervisor (update_triggers counts what is queued): sent at the next talks.
             queued.extend(held)
 
-    supervisor._handle_request = _mark(_handle_request, "new triggers in bounded batches", original)
+    supervisor._handle_request = mark(_handle_request, "new triggers in bounded batches", original)
 
 
 # The largest message measured.
@@ -258,7 +245,7 @@ def _make_measured_sends() -> None:
         finally:
             self.stdin = sock
 
-    supervisor.send_msg = _mark(send_msg, "messages measured", original)
+    supervisor.send_msg = mark(send_msg, "messages measured", original)
 
 
 # The runner's cadence.
@@ -344,7 +331,7 @@ def report_finished_after_grace(sync: Callable[..., Awaitable[None]]) -> Callabl
         arrived = list(self.to_create)[before:]
         _Activity.catching_up = sum(workload_bytes(w) for w in arrived) > WORKLOADS_BYTES // 2
 
-    _mark(sync_state_to_supervisor, "a trigger's end reported a grace after it ended", sync)
+    mark(sync_state_to_supervisor, "a trigger's end reported a grace after it ended", sync)
     return sync_state_to_supervisor
 
 

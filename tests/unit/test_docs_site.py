@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -107,3 +111,35 @@ def test_the_readme_fits_on_two_screens_and_keeps_the_two_commands() -> None:
     assert "./tickit run" in readme and "./scripts/test" in readme
     for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", readme):
         assert (ROOT / target).exists(), f"README links to {target}, which does not exist"
+
+
+def _docs_step() -> list[str]:
+    """The site build exactly as scripts/test runs it (its `== docs` line), as arguments."""
+    line = next(line for line in (ROOT / "scripts" / "test").read_text().splitlines() if '"== docs"' in line)
+    command = line.split("&&", 1)[1].split()
+    return [word for word in command if "=" not in word or word.startswith("-")]
+
+
+def test_the_test_commands_site_build_fails_on_a_broken_link_or_anchor(tmp_path: Path) -> None:
+    # A copy of the site with one page linking to a page and an anchor that do not exist.
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "docs", docs, ignore=shutil.ignore_patterns("hooks"))
+    with (docs / "getting-started.md").open("a", encoding="utf-8") as page:
+        page.write("\nSee [nowhere](no-such-page.md) and [the DAG](concepts/dag.md#no-such-section).\n")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    config = config.replace("docs_dir: docs", f"docs_dir: {docs}").replace(
+        "  - docs/hooks/site.py", f"  - {ROOT / 'docs' / 'hooks' / 'site.py'}"
+    )
+    (tmp_path / "mkdocs.yml").write_text(config, encoding="utf-8")
+    step = _docs_step()
+    assert step[:3] == ["mkdocs", "build", "--strict"] and "--quiet" not in step and "-q" not in step
+    command = [str(Path(sys.executable).parent / "mkdocs"), *step[1:3], "-f", str(tmp_path / "mkdocs.yml")]
+    built = subprocess.run(
+        [*command, "--site-dir", str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    assert built.returncode != 0
+    assert "no-such-page.md" in built.stderr and "no-such-section" in built.stderr

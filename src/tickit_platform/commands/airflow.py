@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from tickit_platform.commands.helptext import described
 from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
 from tickit_platform.orchestration.config import DAG_ID, DagConfig
 
@@ -15,15 +16,46 @@ if TYPE_CHECKING:
 
 
 def add_parsers(sub: SubCommands) -> None:
-    ui = sub.add_parser("ui", help="start the local Airflow UI with the DAG; Ctrl-C stops it")
+    ui = sub.add_parser(
+        "ui",
+        help="start the local Airflow UI with the DAG; Ctrl-C stops it",
+        **described(
+            "Starts a local Airflow with the DAG and prints the UI's address and login; the dbt docs are served "
+            "inside it (Browse > dbt Docs). Trigger runs from the UI, clear a failed task to retry it. It reads "
+            "the same data options as `tickit run`, because a run triggered in the UI loads the files too. Ctrl-C "
+            "stops it; with a local Airflow that `tickit up` keeps running, it prints that one's address and "
+            "returns.",
+            ("tickit ui", "the UI on the official data"),
+            ("tickit ui --synthetic --scale 0.1", "runs triggered in it use small synthetic data"),
+        ),
+    )
     data_options(ui)
     ui.set_defaults(func=cmd_ui)
     up = sub.add_parser(
-        "up", help="start a local Airflow that keeps running, so that `tickit run` and `tickit ui` start at once"
+        "up",
+        help="start a local Airflow that keeps running, so that `tickit run` and `tickit ui` start at once",
+        **described(
+            "Starts the same local Airflow as `tickit run` and leaves it running in the background, so that every "
+            "later `tickit run` and `tickit ui` on this home uses it and starts nothing (starting Airflow is the "
+            "largest part of a run's cost). Prints the UI's address and login and returns once the DAG is "
+            "parsed. A command with other settings (data, target, alerts) restarts it with its own; `tickit down` "
+            "stops it.",
+            ("tickit up", "keep Airflow running"),
+            ("tickit run", "then: the run starts at once"),
+            ("tickit down", "stop it and everything it started"),
+        ),
     )
     data_options(up)
     up.set_defaults(func=cmd_up)
-    down = sub.add_parser("down", help="stop the local Airflow `tickit up` started")
+    down = sub.add_parser(
+        "down",
+        help="stop the local Airflow `tickit up` started",
+        **described(
+            "Stops the local Airflow that `tickit up` keeps running on this home, and everything it started. "
+            "Nothing running is not an error.",
+            ("tickit down", ""),
+        ),
+    )
     down.set_defaults(func=cmd_down)
 
 

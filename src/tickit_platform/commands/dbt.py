@@ -7,12 +7,26 @@ import os
 import subprocess
 from collections.abc import Sequence
 
+from tickit_platform import envvars
+from tickit_platform.commands.helptext import described
 from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
 from tickit_platform.console import say_error
 
 
 def add_parsers(sub: SubCommands) -> None:
-    dbt = sub.add_parser("dbt", help="run dbt on the project with the DAG's environment, e.g. `tickit dbt ls`")
+    dbt = sub.add_parser(
+        "dbt",
+        help="run dbt on the project with the DAG's environment, e.g. `tickit dbt ls`",
+        **described(
+            f"Runs dbt on the project (dags/dbt_tickit) with exactly the environment the DAG's tasks get: the "
+            f"same profile, target and raw files. dbt's target/ and logs/ go under ${envvars.HOME}/dbt. "
+            "Everything after `dbt` is dbt's own arguments; dbt's --target picks the warehouse.",
+            ("tickit dbt ls", "the project's models, tests and sources"),
+            ("tickit dbt run-operation load_raw_tables", "load the raw files, as the DAG's load_raw task does"),
+            ("tickit dbt build --select silver_users+", "one model and what depends on it"),
+            ("tickit dbt build --target postgres", "the whole project on PostgreSQL"),
+        ),
+    )
     data_options(dbt)
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(func=cmd_dbt)

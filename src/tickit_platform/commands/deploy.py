@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tickit_platform import console as out
 from tickit_platform import envvars
+from tickit_platform.commands.helptext import described
 from tickit_platform.commands.session import (
     SubCommands,
     data_options,
@@ -20,7 +21,19 @@ from tickit_platform.orchestration.config import DAG_ID
 
 
 def add_parsers(sub: SubCommands) -> None:
-    deploy = sub.add_parser("deploy", help="production on MWAA").add_subparsers(dest="deploy", required=True)
+    deploy = sub.add_parser(
+        "deploy",
+        help="production on MWAA",
+        **described(
+            "Production runs this DAG on Amazon MWAA against Redshift, in infrastructure that the Terraform in "
+            "infra/ creates. These commands build what MWAA needs (the bundle), rehearse it here as MWAA would "
+            "run it, upload it to the environment's bucket, and start a run there.",
+            ("tickit deploy build", "write the bundle, laid out as MWAA's bucket"),
+            ("tickit deploy rehearse --synthetic --scale 0.02", "run that bundle here as MWAA would"),
+            ("tickit deploy push --bucket B --environment tickit", "upload what changed, update MWAA"),
+            ("tickit deploy trigger --environment tickit", "start a DAG run on MWAA"),
+        ),
+    ).add_subparsers(dest="deploy", required=True, title="commands", metavar="COMMAND")
     _build_parser(deploy)
     _rehearse_parser(deploy)
     _push_parser(deploy)
@@ -28,7 +41,19 @@ def add_parsers(sub: SubCommands) -> None:
 
 
 def _build_parser(deploy: SubCommands) -> None:
-    bundle = deploy.add_parser("build", help="write the MWAA bucket layout: dags/, requirements.txt, startup.sh")
+    bundle = deploy.add_parser(
+        "build",
+        help="write the MWAA bucket layout: dags/, requirements.txt, startup.sh",
+        **described(
+            "Writes what MWAA needs, laid out as its S3 bucket: dags/ (the DAG, the dbt project with its "
+            "precompiled manifest, the package, the dbt docs), requirements.txt, startup.sh, plugins.zip (every "
+            "wheel the environment installs, pinned by SHA-256, so that no container needs a package index) "
+            "and raw-manifests/ (the exact S3 keys Redshift's COPY reads). Built for one MWAA Airflow version; "
+            "it says whether the model tasks will wait in the triggerer there, and prints plugins.zip's size.",
+            ("tickit deploy build", "for Airflow 3.3.1, into .tickit/deploy/bundle"),
+            ("tickit deploy build --airflow-version 3.0.6 --out build/mwaa-3.0.6", "for an older environment"),
+        ),
+    )
     bundle.add_argument("--out", help=f"folder to write (default {envvars.HOME}/deploy/bundle)")
     bundle.add_argument(
         "--airflow-version",
@@ -45,6 +70,18 @@ def _rehearse_parser(deploy: SubCommands) -> None:
     rehearse = deploy.add_parser(
         "rehearse",
         help="run the bundle as MWAA would: its Airflow, requirements.txt, startup.sh, Celery workers, PostgreSQL",
+        **described(
+            "Runs the bundle here the way MWAA would, before anyone deploys it: MWAA's Python 3.12 and Airflow, "
+            "requirements.txt installed as MWAA installs it and startup.sh sourced as MWAA sources it, both with "
+            "the package index unreachable (their times printed against MWAA's limits), then one DAG run on a "
+            "CeleryExecutor with N workers, a triggerer, Redis as the broker and PostgreSQL standing in for "
+            "Redshift. Shows the live task states, then each task's state and worker, the gold row counts and "
+            "every log. Needs PostgreSQL and Redis on this machine and Python 3.12; the first rehearsal takes "
+            "minutes, later ones reuse the cached virtualenvs.",
+            ("tickit deploy rehearse --synthetic --scale 0.02", "the bundle for Airflow 3.3.1, built now"),
+            ("tickit deploy rehearse --airflow-version 3.0.6 --workers 3", "an older MWAA, three workers"),
+            ("tickit deploy rehearse --bundle .tickit/deploy/bundle", "a bundle built before"),
+        ),
     )
     rehearse.add_argument("--bundle", help="a folder from `tickit deploy build` (default: build one now)")
     rehearse.add_argument(
@@ -74,7 +111,18 @@ def _rehearse_parser(deploy: SubCommands) -> None:
 
 def _push_parser(deploy: SubCommands) -> None:
     push = deploy.add_parser(
-        "push", help="upload the bundle to the MWAA bucket (only what changed), then update the environment"
+        "push",
+        help="upload the bundle to the MWAA bucket (only what changed), then update the environment",
+        **described(
+            "Uploads the bundle (built now for the Airflow version the environment runs, unless --bundle) to the "
+            "environment's versioned S3 bucket: only the files whose SHA-256 changed, deleting what the bundle "
+            "dropped from dags/. If plugins.zip, requirements.txt or startup.sh got a new version, it then "
+            "updates the MWAA environment to it (10-30 minutes, during which MWAA keeps running). A bundle for "
+            "another Airflow than the environment's is refused before anything is uploaded. Uses boto3's usual "
+            "credentials and region.",
+            ("tickit deploy push --bucket B --environment tickit --dry-run", "what would change"),
+            ("tickit deploy push --bucket B --environment tickit --region eu-central-1", "upload and update"),
+        ),
     )
     push.add_argument("--bucket", required=True, help="the environment's versioned source bucket")
     push.add_argument("--environment", required=True, help="the MWAA environment's name")
@@ -92,7 +140,16 @@ def _push_parser(deploy: SubCommands) -> None:
 
 
 def _trigger_parser(deploy: SubCommands) -> None:
-    trigger = deploy.add_parser("trigger", help="start a run of the DAG on MWAA and print its id and state")
+    trigger = deploy.add_parser(
+        "trigger",
+        help="start a run of the DAG on MWAA and print its id and state",
+        **described(
+            "Starts a run of the DAG on an MWAA environment through its Airflow REST API and prints the run's "
+            "id and state; watch it in the environment's Airflow UI. Uses boto3's usual credentials and region.",
+            ("tickit deploy trigger --environment tickit --region eu-central-1", ""),
+            ("tickit deploy trigger --environment tickit --conf '{\"full_refresh\": true}'", "rebuild silver"),
+        ),
+    )
     trigger.add_argument("--environment", required=True, help="the MWAA environment's name")
     trigger.add_argument("--dag-id", default=DAG_ID, help=f"default {DAG_ID}")
     trigger.add_argument("--conf", type=_json_object, default={}, help="the run's conf, a JSON object")

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from tickit_platform import console as out
 from tickit_platform import envvars
+from tickit_platform.commands.helptext import described
 from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DagConfig
@@ -24,7 +25,26 @@ TARGETS = ["local", "postgres"]
 
 
 def add_parsers(sub: SubCommands) -> None:
-    run = sub.add_parser("run", help="get the data and run the whole DAG under a local Airflow")
+    run = sub.add_parser(
+        "run",
+        help="get the data and run the whole DAG under a local Airflow",
+        **described(
+            "The main job. Gets the seven tickit files (the official download, cached; synthetic data in the same "
+            "formats when the download cannot be reached or with --synthetic), starts a local Airflow (API server, "
+            "scheduler, DAG processor, triggerer) on free ports, runs the DAG once and shows every task's state "
+            "live. It ends with a summary: each task's state and duration, rows per layer, the gold views' top "
+            "rows, the lines loaded and quarantined per file, the data tests that warned or failed, and the "
+            "sources' freshness; then it writes the dbt docs and the HTML report, whose path is the last line."
+            "\n\n"
+            "It exits 1 if a task failed, naming each failed task and its log file. Ctrl-C stops everything it "
+            "started. A local Airflow that `tickit up` keeps running is used instead of starting one.",
+            ("tickit run", "the official data on DuckDB"),
+            ("tickit run --synthetic --scale 0.1 --seed 7", "10% of the official row counts, synthetic"),
+            ("tickit run --source ~/Downloads/tickitdb.zip", "a zip (or folder, or URL) you already have"),
+            ("tickit run --target postgres", f"the same DAG on PostgreSQL ({envvars.POSTGRES_HOST} etc.)"),
+            ("tickit run --full-refresh", "rebuild the incremental silver models from all the data"),
+        ),
+    )
     data_options(run)
     run.add_argument("--target", choices=TARGETS, help="warehouse (default local = DuckDB)")
     run.add_argument(
@@ -34,19 +54,50 @@ def add_parsers(sub: SubCommands) -> None:
     )
     run.set_defaults(func=cmd_run)
 
-    quarantine = sub.add_parser("quarantine", help="list the raw lines the last load quarantined, and why")
+    quarantine = sub.add_parser(
+        "quarantine",
+        help="list the raw lines the last load quarantined, and why",
+        **described(
+            "Lists the lines of the raw files that the last load set aside instead of loading: the file, the "
+            "line number, the reason (e.g. `qtysold: '12.7' is not a smallint`) and the line as read. Every line "
+            "of every file is either loaded or listed here; the same rows are in the warehouse's raw.quarantine "
+            "table.",
+            ("tickit quarantine", "every quarantined line"),
+            ("tickit quarantine --source sales --limit 20", "the first 20 of the sales file"),
+        ),
+    )
     quarantine.add_argument(
         "--source", help="only this raw table (users, venue, category, date, event, listing or sales)"
     )
     quarantine.add_argument("--limit", type=int, help="at most this many lines")
     quarantine.set_defaults(func=cmd_quarantine)
 
-    report = sub.add_parser("report", help="write an HTML report (and PNG charts) of the last run and its warehouse")
+    report = sub.add_parser(
+        "report",
+        help="write an HTML report (and PNG charts) of the last run and its warehouse",
+        **described(
+            f"Writes ${envvars.HOME}/reports/report.html, one self-contained page that opens offline: revenue per "
+            "venue, sales per event and the top customers from the gold views; the last run's tasks as a "
+            "timeline; trends over the kept runs; and where the data came from, rows per layer, quarantined "
+            "lines and data-test outcomes. Each chart is also saved as a PNG beside it. Every `tickit run` "
+            "writes it at its end; this writes it again, or for an earlier run.",
+            ("tickit report", "the last run"),
+            ("tickit runs && tickit report --run ID", "an earlier kept run, under reports/runs/ID/"),
+        ),
+    )
     report.add_argument("--target", choices=TARGETS, help="warehouse (default local = DuckDB)")
     report.add_argument("--run", metavar="ID", help="the report of an earlier, kept run (`tickit runs` lists them)")
     report.set_defaults(func=cmd_report)
 
-    runs = sub.add_parser("runs", help="list the kept runs: id, start, state, duration, data")
+    runs = sub.add_parser(
+        "runs",
+        help="list the kept runs: id, start, state, duration, data",
+        **described(
+            f"Lists the DAG runs kept under ${envvars.HOME}/runs (the last ${envvars.KEEP_RUNS}, default 20), "
+            "newest first, with the id that `tickit report --run ID` takes.",
+            ("tickit runs", ""),
+        ),
+    )
     runs.set_defaults(func=cmd_runs)
 
 

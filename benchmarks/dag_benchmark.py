@@ -2,7 +2,7 @@
 
     ./benchmarks/run [--scales 1 10] [--models 1000]
     ./benchmarks/run --loader-only [--against REF] [--repeat 3] [--scales 1 10]
-    ./benchmarks/run --wide-dag 200 [--tested] [--against REF] [--scales 0.02]
+    ./benchmarks/run --wide-dag 200 [--tested] [--against REF] [--scales 0.02] [--kill-build]
     ./benchmarks/run --supervision-only
     ./benchmarks/run --whole-only [--scales 1]
     ./benchmarks/run --start-only [--repeat 3]
@@ -24,6 +24,9 @@ from the starting process (what `tickit` does, docs/decisions/027-forked-compone
 as a command of its own, interleaved, `--repeat` times each, each in a fresh process on a fresh home; the
 wall time and the CPU of the starting process and every component.
 
+`--wide-dag N --kill-build` kills the shared build's process outright (SIGKILL) once it reported half the
+models, and times the run to its (green) end against the same black box: issue 30's fault at scale.
+
 `--loader-only` times only `dbt run-operation load_raw_tables` (fresh warehouse, partial parse warm), the
 median of `--repeat` runs per scale; with `--against REF` the dbt project as it is at git REF is timed too,
 its runs interleaved with this checkout's, so a busy machine slows both alike.
@@ -43,9 +46,11 @@ black box stay this checkout's), one after the other on the same data.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -381,10 +386,12 @@ def package_at(ref: str, dest: Path) -> Path:
     return dest / "src"
 
 
-def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float, float, int, int, int]:  # type: ignore[no-untyped-def]
+def _timed_dag_run(  # type: ignore[no-untyped-def]
+    config, idle_cpu: float, package: Path | None, kill_after: int | None = None
+) -> tuple[float, float, int, int, int]:
     """(seconds, CPU beyond an idle Airflow's, tasks, peak RSS of the triggerer in MiB, the largest message its
     supervisor sent its runner) of one DAG run, the Airflow components importing `package` (a checkout's src/)
-    when given, this checkout's otherwise."""
+    when given, this checkout's otherwise; with `kill_after`, the shared build killed once it built that many."""
     saved = os.environ.get("PYTHONPATH")
     if package is not None:
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(package), saved) if p)
@@ -392,7 +399,8 @@ def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float
         cpu = children_cpu()
         with started_airflow(config) as (airflow, api):
             sampler = _Sampler({name: proc.pid for name, proc in airflow.processes.items()})
-            with sampler:
+            killer = _BuildKiller(airflow.logs_dir, kill_after) if kill_after else contextlib.nullcontext()
+            with sampler, killer:
                 result = trigger_and_wait(airflow, api)
             logs = airflow.logs_dir
         run_cpu = children_cpu() - cpu - idle_cpu
@@ -405,6 +413,63 @@ def _timed_dag_run(config, idle_cpu: float, package: Path | None) -> tuple[float
         raise SystemExit(f"DAG run {result.state}")
     print(json.dumps({"component_cpu_s": {k: round(v, 1) for k, v in sampler.cpu.items()}}), flush=True)
     return result.seconds, run_cpu, len(result.tasks), sampler.mib, largest_message(logs)
+
+
+class _BuildKiller:
+    """While in use: once the shared build's log reports `after` models built, SIGKILL the process it runs in."""
+
+    PRODUCER_LOG = "dag_id=*/run_id=*/task_id=dbt_producer_watcher/attempt=1.log"
+
+    def __init__(self, logs: Path, after: int) -> None:
+        import threading
+
+        self.logs, self.after, self._stop = logs, after, threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            found = sorted(self.logs.glob(self.PRODUCER_LOG))
+            text = found[0].read_text(errors="replace") if found else ""
+            if text.count("OK created") < self.after:
+                continue
+            for pid in _pids():
+                if _holds(pid, "/task_id=dbt_producer_watcher/attempt=1.log"):
+                    for child in _descendants(pid):
+                        if _cmdline(child).startswith("airflow worker -- "):
+                            os.kill(child, signal.SIGKILL)
+                            print(json.dumps({"killed_build_after_models": text.count("OK created")}), flush=True)
+                            return
+
+    def __enter__(self) -> _BuildKiller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _holds(pid: int, path_part: str) -> bool:
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if path_part in os.readlink(fd):
+                return True
+    return False
 
 
 class _Sampler:
@@ -447,8 +512,9 @@ def _tree_cpu(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def wide_dag(models: int, scale: float, against: str | None = None, tested: bool = False) -> None:
-    """The DAG on the wide project against its black box; with `against`, also with the package at that ref."""
+def wide_dag(models: int, scale: float, against: str | None = None, tested: bool = False, kill: bool = False) -> None:
+    """The DAG on the wide project against its black box; with `against`, also with the package at that ref;
+    with `kill`, the shared build killed outright once it built half the models."""
     rows = []
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="tickit-bench-wide-") as tmp:
@@ -470,9 +536,11 @@ def wide_dag(models: int, scale: float, against: str | None = None, tested: bool
             packages = {against: package_at(against, tmp_path / "against"), **packages}
         for name, package in packages.items():
             dag_cfg = dag_config(tmp_path / f"dag-{len(rows)}", raw, project_dir=project)
-            seconds, run_cpu, tasks, triggerer_mib, message = _timed_dag_run(dag_cfg, idle_cpu, package)
+            kill_after = (models + 17) // 2 if kill else None
+            seconds, run_cpu, tasks, triggerer_mib, message = _timed_dag_run(dag_cfg, idle_cpu, package, kill_after)
             per_task = (run_cpu - box_cpu) / tasks
-            row = {"package": name, "models": models + 17, "tasks": tasks, "scale": scale,
+            label = name + (" (build killed at half)" if kill else "")
+            row = {"package": label, "models": models + 17, "tasks": tasks, "scale": scale,
                    "black_box_s": round(load + build, 1), "dag_run_s": round(seconds, 1),
                    "ratio": round(seconds / (load + build), 2), "black_box_cpu_s": round(box_cpu, 1),
                    "run_cpu_s": round(run_cpu, 1), "orchestration_cpu_per_task_s": round(per_task, 2),
@@ -517,6 +585,9 @@ def main() -> None:
     parser.add_argument(
         "--tested", action="store_true", help="with --wide-dag: each model with a data test and a 30+ character name"
     )
+    parser.add_argument(
+        "--kill-build", action="store_true", help="with --wide-dag: kill the shared build outright at half the models"
+    )
     parser.add_argument("--whole-only", action="store_true", help="time only the whole `tickit run` (3, above)")
     parser.add_argument(
         "--supervision-only", action="store_true", help="time only supervision's look at the components"
@@ -533,7 +604,7 @@ def main() -> None:
         return
     if args.wide_dag:
         for scale in args.scales:
-            wide_dag(args.wide_dag, scale, args.against, args.tested)
+            wide_dag(args.wide_dag, scale, args.against, args.tested, args.kill_build)
         return
     if args.whole_only:
         with tempfile.TemporaryDirectory(prefix="tickit-bench-") as tmp:

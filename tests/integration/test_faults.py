@@ -125,24 +125,44 @@ def test_a_stuck_triggerer_is_named_within_30_s_killed_and_restarted_and_the_run
     assert alive_components(tmp_path, run.sessions) == []
 
 
-def test_a_killed_dbt_build_leaves_the_models_it_had_not_reported_to_their_own_tasks(
+def test_a_killed_dbt_build_is_finished_by_the_producers_retry_in_one_build(
     tmp_path: Path, undisturbed: object
 ) -> None:
+    """Killed outright (nothing saved, nothing said), the shared build's models it had not reported are built by
+    the producer's retry in one dbt build, not by their tasks one at a time under the writer lock."""
     run = TickitRun(tmp_path, *DATA, env=FAST_RETRY)
-    # Mid-build: bronze and a first silver model are built, the other silver and the gold models are not
-    # (killed earlier, all 17 models would build themselves one by one: minutes of CI for no more proof).
+    # Mid-build: bronze and a first silver model are built, the other silver and the gold models are not.
     run.wait_in_task_log(PRODUCER, "OK created sql table model silver.")
     os.kill(run.task_process(PRODUCER), signal.SIGKILL)
     assert run.finish() == 0, run.output
     tasks = _tasks(tmp_path)
-    # Cosmos does not run the shared build again: the producer's retry ends skipped.
-    assert tasks[PRODUCER]["state"] in ("failed", "skipped"), tasks[PRODUCER]
+    retry = run.task_log(PRODUCER, attempt=2)
+    assert retry is not None, run.output
+    said = retry.read_text(errors="replace")
+    assert "ended without a word (killed outright): building the " in said, said[-3000:]
+    assert "OK created sql view model gold.gold_user_activity" in said, said[-3000:]
+    # Cosmos then ends the retry as skipped, as after any earlier try.
+    assert tasks[PRODUCER]["state"] == "skipped", tasks[PRODUCER]
     assert {t: tasks[t]["state"] for t in MODELS} == dict.fromkeys(MODELS, "success")
-    rebuilt = {t for t in MODELS if _built_itself(tasks[t])}
-    # The gold views come last in the build: their tasks built them.
-    assert {"gold_revenue_by_venue", "gold_sales_by_event", "gold_user_activity"} <= rebuilt, rebuilt
+    assert {t for t in MODELS if _built_itself(tasks[t])} == set()
     assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
     assert alive_components(tmp_path, run.sessions) == []
+
+
+def test_a_killed_dbt_build_leaves_its_models_to_their_own_tasks_where_cosmos_is_not_changed(
+    tmp_path: Path, undisturbed: object
+) -> None:
+    """Where the change to Cosmos' producer is refused (an unverified Cosmos), its retry ends skipped at once
+    and each model the build had not reported is built by its own task: slower, the same warehouse."""
+    run = TickitRun(tmp_path, *DATA, env={**FAST_RETRY, "TICKIT_AIRFLOW_CHANGES": "none"})
+    run.wait_in_task_log(PRODUCER, "OK created sql view model gold.")
+    os.kill(run.task_process(PRODUCER), signal.SIGKILL)
+    assert run.finish() == 0, run.output
+    tasks = _tasks(tmp_path)
+    assert tasks[PRODUCER]["state"] in ("failed", "skipped"), tasks[PRODUCER]
+    assert {t: tasks[t]["state"] for t in MODELS} == dict.fromkeys(MODELS, "success")
+    assert {t for t in MODELS if _built_itself(tasks[t])}, run.output
+    assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
 
 
 def test_a_component_that_dies_twice_stops_the_run_with_its_log(tmp_path: Path) -> None:

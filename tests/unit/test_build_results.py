@@ -43,6 +43,7 @@ class RecordingTaskInstance:
 
     dag_id = "dbt_tickit_medallion_dag"
     task = None
+    try_number = 1
 
     def __init__(self) -> None:
         self.pushed: list[tuple[str, Any]] = []

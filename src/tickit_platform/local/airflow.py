@@ -72,9 +72,10 @@ PRIVATE_FILE_SETTINGS = {
 
 TRIGGERER_HEARTBEAT_SEC = 2
 # A live triggerer whose heartbeat stopped is stuck (a stopped or deadlocked process): killed and restarted
-# like a dead one (docs/decisions/018). Six missed heartbeats: past Airflow's own verdict (8 s, when its
-# triggers may move), with room for a loaded machine, and still named well within half a minute.
-TRIGGERER_STUCK_AFTER = 6.0 * TRIGGERER_HEARTBEAT_SEC
+# like a dead one (docs/decisions/018). Eight missed heartbeats: past Airflow's own verdict (8 s, when its
+# triggers may move), with room for a loaded machine (six, 12 s, restarted a busy but healthy triggerer on a
+# two-core machine running five Airflows), and still named within half a minute.
+TRIGGERER_STUCK_AFTER = 8.0 * TRIGGERER_HEARTBEAT_SEC
 # A new process is starting until its heartbeat first moves on (liveness.py): a restarted triggerer's first
 # turn, which takes over every waiting trigger, took over 12 s on a busy machine; a start never near this.
 HEARTBEAT_STARTUP_GRACE = 120.0
@@ -90,8 +91,9 @@ TRIGGERER_SETTINGS = {
     "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": str(TRIGGERER_HEARTBEAT_SEC),
     "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "8",
     # The triggerer stops heartbeating once its trigger runner (a child process) has said nothing this long
-    # (Airflow 3.2.2+; 30 s by default): a stuck runner then shows as a stuck triggerer to supervision.
-    "AIRFLOW__TRIGGERER__RUNNER_HEALTH_CHECK_THRESHOLD": "8",
+    # (Airflow 3.2.2+; 30 s by default): a stuck runner then shows as a stuck triggerer to supervision. 8 s
+    # took a runner starved of CPU on a loaded machine (silent 26 s while taking over every trigger) for stuck.
+    "AIRFLOW__TRIGGERER__RUNNER_HEALTH_CHECK_THRESHOLD": "12",
     # Cosmos 1.15 otherwise rewrites a Variable holding every result so far after each result the shared
     # build publishes: quadratic in the project's size. Without it the buffer is still saved once when the
     # build fails (its failure callbacks); a build killed outright leaves its models to their own tasks.

@@ -7,11 +7,12 @@ would need a request per look; at 1,000 waiting models those looks, budgeted, pa
 while they change and once more when its build ended well, and the triggers of a run share one reader
 (orchestration/model_trigger.py).
 
-What changed since the last publication goes into new pieces of at most `PIECE_BYTES` each (`piece_key(i)`),
-then `RESULTS_KEY` says how many pieces there are. A reader reads the count, then only the pieces it has not
-read: no reading returns more than a piece, however many models the project has (every reading passes through
-the triggerer supervisor's blocking send, docs/upstream/triggerer-blocking-send.md). One key holding every result
-so far grew past what that send can pass without blocking at about 1,500 tested models.
+What changed since the last publication goes into new pieces of at most `PIECE_BYTES` each (`piece_key(i)`), then
+`RESULTS_KEY` says how many pieces there are, and of which try of the producer (a retry that finishes a killed build
+publishes again from the first piece, orchestration/killed_build.py). A reader reads the count, then only the pieces
+it has not read: no reading returns more than a piece, however many models the project has (every reading passes
+through the triggerer supervisor's blocking send, docs/upstream/triggerer-blocking-send.md). One key holding every
+result so far grew past what that send can pass without blocking at about 1,500 tested models.
 
 The results are the ones Cosmos pushed, read from the copy Cosmos keeps (orchestration/internals/producer.py,
 one of the changes to Cosmos' internals, made only where verified; where it is not, nothing is published and
@@ -85,6 +86,12 @@ def count_of(index: Any) -> int:
     return count if isinstance(count, int) and count >= 0 else 0
 
 
+def try_of(index: Any) -> int | None:
+    """The producer's try that made the publication an index announces (None: no publication)."""
+    attempt = index.get("try") if isinstance(index, Mapping) else None
+    return attempt if isinstance(attempt, int) else None
+
+
 class ResultsPublisher:
     """Pushes the producer's new results in pieces, from a thread, while its build runs."""
 
@@ -113,7 +120,7 @@ class ResultsPublisher:
                 self._ti.xcom_push(key=piece_key(count), value=piece)
                 count += 1
             # The count last: a reader that sees it finds every piece it counts.
-            self._ti.xcom_push(key=RESULTS_KEY, value={"pieces": count})
+            self._ti.xcom_push(key=RESULTS_KEY, value={"pieces": count, "try": self._ti.try_number})
             self._pieces = count
             self._published.update(changed)
 

@@ -27,8 +27,9 @@ from tickit_platform.orchestration.alerts.notifiers import (
     run_failure,
     task_failure,
 )
-from tickit_platform.orchestration.build_results import finish_publishing, start_publishing
+from tickit_platform.orchestration.build_results import finish_publishing
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
+from tickit_platform.orchestration.killed_build import producer_starting
 from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask, model_task_class
 
 LOAD_RAW_TASK_ID = "load_raw"
@@ -210,10 +211,14 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 "execution_timeout": build_timeout(config),
                 # After the build, with its run_results.json at hand: alert on tests that failed or warned.
                 "callback": AfterBuild(deployment),
-                # Every result so far under one key, for the model tasks waiting in the triggerer.
+                # The build's results in pieces, for the model tasks waiting in the triggerer; on a retry after
+                # a build killed outright, the models it left built in one build (killed_build.py).
                 # Before Airflow 3.2 Cosmos' consumers wait in workers and read every node's details.
                 "pre_execute": partial(
-                    start_publishing, details_read_on_success=model_task_class() is not DbtModelTask
+                    producer_starting,
+                    details_read_on_success=model_task_class() is not DbtModelTask,
+                    writer_lock_path=str(config.lock_path) if config.target == "local" else None,
+                    lock_timeout=writer_lock_timeout(config),
                 ),
                 "post_execute": finish_publishing,
             },
@@ -243,7 +248,11 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         # Once per failed run, in the DAG processor.
         on_failure_callback=notifiers(run_failure(deployment), config.alerts),
     )
-    _add_load_raw(dag, config, profile, {**common, "env": env, "install_deps": False}, deployment)
+    # The same vars in every dbt call of a run: dbt reuses its partial parse only when they are unchanged, and
+    # a load or a freshness check without them made the next build parse the whole project again.
+    _add_load_raw(
+        dag, config, profile, {**common, "env": env, "install_deps": False, "vars": INTERVAL_VARS}, deployment
+    )
     artifacts.attach(
         dag,
         producer_task_id=PRODUCER_TASK_ID,

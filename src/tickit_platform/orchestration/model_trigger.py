@@ -37,7 +37,7 @@ from cosmos.operators._watcher.state import (
     is_dbt_node_status_terminal,
 )
 
-from tickit_platform.orchestration.build_results import RESULTS_KEY, count_of, piece_key, results_of
+from tickit_platform.orchestration.build_results import RESULTS_KEY, count_of, piece_key, results_of, try_of
 from tickit_platform.orchestration.internals.triggerer import model_trigger_running
 
 # States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).
@@ -52,6 +52,7 @@ class _RunWatch:
     def __init__(self) -> None:
         self.results: dict[str, str] = {}  # the producer's publications read so far: XCom key -> status
         self.pieces = 0  # how many of the publication's pieces are read
+        self.attempt: int | None = None  # the producer's try whose publication they are
         self.fetched: dict[str, str] = {}  # read from Cosmos' own keys once the producer ended
         self.producer: str | None = None
         self.read_at = float("-inf")
@@ -135,9 +136,11 @@ class ModelTrigger(BaseTrigger):
 
     async def _read_new_pieces(self, watch: _RunWatch) -> None:
         """The pieces of the publication not read yet (each reading one bounded piece, build_results.py)."""
-        count = count_of(await self._xcom(RESULTS_KEY))
-        if count < watch.pieces:  # a new try of the producer started its publication again
-            watch.results, watch.pieces = {}, 0
+        index = await self._xcom(RESULTS_KEY)
+        count, attempt = count_of(index), try_of(index)
+        if attempt != watch.attempt or count < watch.pieces:
+            # A new try of the producer (one finishing a killed build) publishes again from the first piece.
+            watch.results, watch.fetched, watch.pieces, watch.attempt = {}, {}, 0, attempt
         while watch.pieces < count:
             piece = await self._xcom(piece_key(watch.pieces))
             if not isinstance(piece, dict):

@@ -10,19 +10,26 @@ key already holds, and, where the model tasks wait in the triggerer, a succeeded
 It also reads what Cosmos pushed from the copy Cosmos keeps (`_cosmos_xcom_backup_buffer`, under the lock Cosmos
 pushes with), from which the producer publishes the build's results (orchestration/build_results.py).
 
+And it tells a retry after a build killed outright from one after a build that failed: Cosmos saves its copy in a
+Variable only when the build fails (its failure and retry callbacks), and its retry restores that Variable and
+ends skipped. Without one the earlier try never ended, and the retry finishes the build (orchestration/
+killed_build.py), its pushes kept in a new copy as the first try's were.
+
 Made on the producer's task instance only, in its `pre_execute`: nothing else in the worker changes.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
-from tickit_platform.orchestration.internals.gate import Change, expect_names, first_problem
+from tickit_platform.orchestration.internals.gate import Change, expect_names, expect_parameters, first_problem
 
 STATE_MODULE = "cosmos.operators._watcher.state"
+XCOM_MODULE = "cosmos.operators._watcher.xcom"
 VERIFIED_ON = frozenset({"1.15.1"})
 BACKUP_BUFFER = "_cosmos_xcom_backup_buffer"
 # dbt's RunningStatus: a node's events before it ended.
@@ -99,6 +106,40 @@ def skip_needless_pushes(ti: Any, *, details_read_on_success: bool = True) -> No
     object.__setattr__(ti, "xcom_push", xcom_push)
 
 
+def earlier_try_saved_its_pushes(context: Any) -> bool:
+    """Whether an earlier try of the producer ended failing (Cosmos then saved its copy of the pushes in a
+    Variable, which its retry restores): False after a try killed outright, or one that never ran."""
+    from cosmos.airflow.compatibility import get_variable
+    from cosmos.operators._watcher.xcom import _get_task_group_id, _xcom_backup_variable_key
+
+    ti = context["ti"]
+    key = _xcom_backup_variable_key(ti.dag_id, _get_task_group_id(ti), context["run_id"])
+    return get_variable(key, default=None) is not None
+
+
+def keep_a_copy_of_pushes(context: Any) -> None:
+    """Have Cosmos keep its copy of the producer's pushes (saved in a Variable only if this try fails), as it
+    does for a first try's build."""
+    from cosmos.operators._watcher.xcom import _init_xcom_backup
+
+    _init_xcom_backup(context, persist=False)
+
+
+def _copy_shape() -> str | None:
+    from cosmos.operators import watcher
+    from cosmos.operators._watcher import xcom
+
+    # Airflow wraps every operator's execute (its executor safeguard): Cosmos' own is behind it.
+    execute = inspect.unwrap(watcher.DbtProducerWatcherOperator.execute)
+    return first_problem(
+        expect_names(execute, ["_restore_xcom_from_variable", "_init_xcom_backup"]),
+        expect_parameters(xcom._init_xcom_backup, ["context", "persist"]),
+        expect_parameters(xcom._xcom_backup_variable_key, ["dag_id", "task_group_id", "run_id"]),
+        expect_parameters(xcom._get_task_group_id, ["ti"]),
+        expect_names(xcom._backup_xcom_to_variable, ["_persist_backup"]),
+    )
+
+
 def _shape() -> str | None:
     from cosmos.operators._watcher import state
 
@@ -121,6 +162,15 @@ CHANGES = (
         verified_on=VERIFIED_ON,
         shape=_shape,
         # Made per task instance (skip_needless_pushes), not on the module.
+        make=lambda: None,
+    ),
+    Change(
+        name="a build killed outright finished by the producer's retry",
+        target=f"{XCOM_MODULE} (the producer's retry: its saved copy, a new copy)",
+        package="cosmos",
+        verified_on=VERIFIED_ON,
+        shape=_copy_shape,
+        # Made per try, in the producer's pre_execute (orchestration/killed_build.py).
         make=lambda: None,
     ),
 )

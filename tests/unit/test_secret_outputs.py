@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -123,17 +124,25 @@ def test_a_url_error_while_downloading_is_not_retried_and_never_quoted(tmp_path:
 # --- 3. a webhook with a percent-encoded password ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("port", ["", f":{free_port()}"], ids=["no-port", "port"])
 def test_a_webhook_password_is_hidden_decoded_as_well_as_encoded_and_the_error_names_the_setting(
-    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    port: str, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"http://someone:{quote(PASSWORD, safe='')}@127.0.0.1/hooks/{TOKEN}"  # no port: urllib's InvalidURL
+    # Without a port urllib failed with `nonnumeric port: '<password>@host'`; with one it asked the DNS for
+    # `someone:<password>@127.0.0.1`. Neither happens: such a URL is refused before anything is sent.
+    looked_up: list[object] = []
+    real_lookup = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: looked_up.append(host) or real_lookup(host, *a, **k))
+    url = f"http://someone:{quote(PASSWORD, safe='')}@127.0.0.1{port}/hooks/{TOKEN}"
     settings = AlertSettings(webhook_url=url)
     with caplog.at_level(logging.DEBUG):
         _deliver(settings)
+    assert looked_up == []
     logged = _logged(capfd, caplog)
     _hidden(logged, PASSWORD, TOKEN)
     assert "tickit alert not sent by webhook" in logged
-    assert f"InvalidURL: the URL in {envvars.ALERT_WEBHOOK_URL} (or the Airflow Variable" in logged
+    assert "the URL has a user or password, which a webhook never sends: give its token in the URL's path" in logged
+    assert f"(the URL in {envvars.ALERT_WEBHOOK_URL} or tickit_alert_webhook_url)" in logged
     # Both forms go to Airflow's masker, which then hides them in whatever else its processes log.
     notifier = WebhookAlertNotifier(lambda _: None, settings)
     secrets = notifier.secrets(url)

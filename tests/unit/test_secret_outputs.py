@@ -132,7 +132,12 @@ def test_a_webhook_password_is_hidden_decoded_as_well_as_encoded_and_the_error_n
     # `someone:<password>@127.0.0.1`. Neither happens: such a URL is refused before anything is sent.
     looked_up: list[object] = []
     real_lookup = socket.getaddrinfo
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: looked_up.append(host) or real_lookup(host, *a, **k))
+
+    def lookup(host: object, *args: object, **kwargs: object) -> object:
+        looked_up.append(host)
+        return real_lookup(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
     url = f"http://someone:{quote(PASSWORD, safe='')}@127.0.0.1{port}/hooks/{TOKEN}"
     settings = AlertSettings(webhook_url=url)
     with caplog.at_level(logging.DEBUG):

@@ -6,6 +6,7 @@ what a run writes that may hold secrets is the user's only. Each test failed bef
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -269,6 +270,26 @@ def test_airflow_db_and_the_logs_folder_are_owner_only(tmp_path: Path, monkeypat
     airflow.migrate()
     assert (home / "airflow.db").stat().st_mode & 0o777 == 0o600 and home.stat().st_mode & 0o777 == 0o700
     assert sqlite3.connect(home / "airflow.db").execute("select count(*) from variable").fetchone() == (0,)
+
+
+def test_the_resident_airflows_record_of_its_settings_cannot_be_checked_against_a_guessed_password(
+    tmp_path: Path,
+) -> None:
+    """`tickit up` records a digest per setting to tell which one changed; a plain SHA-256 of a password in a
+    file is a way to test guesses offline. The digests are keyed with a secret of the installation."""
+    from tickit_platform.local.resident import DIGEST_KEY_FILE, settings_digest
+
+    def digest(home: Path, password: str) -> str:
+        airflow = LocalAirflow(home, dag_env={envvars.POSTGRES_PASSWORD: password})
+        return settings_digest(airflow)[envvars.POSTGRES_PASSWORD]
+
+    recorded = digest(tmp_path / "a", PASSWORD)
+    assert recorded not in hashlib.sha256(PASSWORD.encode()).hexdigest()
+    assert recorded not in hashlib.sha256(quote(PASSWORD, safe="").encode()).hexdigest()
+    # The same installation tells a changed setting from an unchanged one; another one says nothing of it.
+    assert digest(tmp_path / "a", PASSWORD) == recorded != digest(tmp_path / "a", "another")
+    assert digest(tmp_path / "b", PASSWORD) != recorded
+    assert (tmp_path / "a" / DIGEST_KEY_FILE).stat().st_mode & 0o777 == 0o600
 
 
 def test_the_startup_scripts_environment_dump_is_owner_only_and_removed(tmp_path: Path) -> None:

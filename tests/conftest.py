@@ -17,6 +17,7 @@ LONGEST_FIRST = (
     "test_faults.py",
     "test_large_dag.py",
     "test_dag_airflow.py",
+    "test_run_secrets.py",  # two runs on PostgreSQL, about 6 minutes (measured 2026-12-06, a busy machine)
     "test_resident.py",
     "test_cli.py",
     "test_ui_browser.py",

@@ -156,6 +156,32 @@ def test_production_settings_are_templates_not_parse_time_reads(config: DagConfi
         assert any(f"var.value.get('{name}'" in value for value in env.values()), name
 
 
+def test_the_postgres_password_is_read_by_dbt_at_run_time_and_never_stored_with_the_dag(
+    config: DagConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operators' arguments are stored in the serialized DAG (and their rendered fields) in Airflow's
+    metadata database: the password is not among them; the task process's environment hands it to dbt."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    password = "pw@Sentinel32:stored/x"  # pragma: allowlist secret (a test's made-up value)
+    postgres = (("DBT_POSTGRES_HOST", "127.0.0.1"), ("DBT_POSTGRES_PASSWORD", password))
+    on_postgres = DagConfig(**{**config.__dict__, "target": "postgres", "postgres": postgres})
+    dag = build_dag(on_postgres)
+    stored = json.dumps(DagSerialization.to_dict(dag))
+    assert "Sentinel32" not in stored, "the password is stored with the DAG"
+    assert '"DBT_POSTGRES_HOST": "127.0.0.1"' in stored  # the rest of the address is configuration
+    # Every dbt a task starts sees the task process's environment, where `tickit` (or MWAA's startup script)
+    # put the password, under the DAG's own variables.
+    monkeypatch.setenv("DBT_POSTGRES_PASSWORD", password)
+    context = {"ti": SimpleNamespace(dag_id=DAG_ID, task_id="t", run_id="r", try_number=1, map_index=-1)}
+    for task in dag.tasks:
+        assert "DBT_POSTGRES_PASSWORD" not in task.env, task.task_id
+        env = task.get_env(context)
+        assert (env["DBT_POSTGRES_PASSWORD"], env["DBT_TARGET"]) == (password, "postgres"), task.task_id
+    # What `tickit dbt`, the manifest and the docs start now still gets it from the configuration.
+    assert on_postgres.dbt_env()["DBT_POSTGRES_PASSWORD"] == password
+
+
 def test_missing_manifest_says_what_to_do_and_the_advice_works(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -164,6 +164,25 @@ def test_the_staging_check_and_the_rehearsal_talk_to_one_server(tmp_path: Path) 
     assert Postgres(address).url("meta") == "postgresql+psycopg2://postgres@db.example.org:5433/meta"
 
 
+def test_the_rehearsals_database_urls_percent_encode_the_user_and_password() -> None:
+    """A password with `@`, `:`, `/`, `%`, `#` or `?` moved the host, port or database of Airflow's metadata URL
+    (and Celery's result backend), and put the password where SQLAlchemy's errors quote a host."""
+    from sqlalchemy.engine import make_url
+
+    password = "p@ss:w/rd%41 #?$HOME"  # pragma: allowlist secret (a test's made-up value)
+    pg = Postgres(PostgresAddress(host="db.example.org", port=5433, user="me@corp", password=password))
+    for url in (pg.url("meta"), pg.url("meta", scheme="db+postgresql").removeprefix("db+")):  # Celery drops db+
+        parsed = make_url(url)
+        assert (parsed.username, parsed.password, parsed.host, parsed.port, parsed.database) == (
+            "me@corp",
+            password,
+            "db.example.org",
+            5433,
+            "meta",
+        ), url
+        assert "p@ss" not in url and "$HOME" not in url  # nothing for a shell or Airflow to expand either
+
+
 def test_mwaa_gets_the_scheduler_timeouts_the_rehearsal_runs_with() -> None:
     from tickit_platform.deploy.rehearsal.cluster import SCHEDULER_TIMEOUTS
 

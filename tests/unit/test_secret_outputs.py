@@ -6,9 +6,11 @@ what a run writes that may hold secrets is the user's only. Each test failed bef
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -123,17 +125,30 @@ def test_a_url_error_while_downloading_is_not_retried_and_never_quoted(tmp_path:
 # --- 3. a webhook with a percent-encoded password ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("port", ["", f":{free_port()}"], ids=["no-port", "port"])
 def test_a_webhook_password_is_hidden_decoded_as_well_as_encoded_and_the_error_names_the_setting(
-    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    port: str, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"http://someone:{quote(PASSWORD, safe='')}@127.0.0.1/hooks/{TOKEN}"  # no port: urllib's InvalidURL
+    # Without a port urllib failed with `nonnumeric port: '<password>@host'`; with one it asked the DNS for
+    # `someone:<password>@127.0.0.1`. Neither happens: such a URL is refused before anything is sent.
+    looked_up: list[object] = []
+    real_lookup = socket.getaddrinfo
+
+    def lookup(host: object, *args: object, **kwargs: object) -> object:
+        looked_up.append(host)
+        return real_lookup(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    url = f"http://someone:{quote(PASSWORD, safe='')}@127.0.0.1{port}/hooks/{TOKEN}"
     settings = AlertSettings(webhook_url=url)
     with caplog.at_level(logging.DEBUG):
         _deliver(settings)
+    assert looked_up == []
     logged = _logged(capfd, caplog)
     _hidden(logged, PASSWORD, TOKEN)
     assert "tickit alert not sent by webhook" in logged
-    assert f"InvalidURL: the URL in {envvars.ALERT_WEBHOOK_URL} (or the Airflow Variable" in logged
+    assert "the URL has a user or password, which a webhook never sends: give its token in the URL's path" in logged
+    assert f"(the URL in {envvars.ALERT_WEBHOOK_URL} or tickit_alert_webhook_url)" in logged
     # Both forms go to Airflow's masker, which then hides them in whatever else its processes log.
     notifier = WebhookAlertNotifier(lambda _: None, settings)
     secrets = notifier.secrets(url)
@@ -255,6 +270,26 @@ def test_airflow_db_and_the_logs_folder_are_owner_only(tmp_path: Path, monkeypat
     airflow.migrate()
     assert (home / "airflow.db").stat().st_mode & 0o777 == 0o600 and home.stat().st_mode & 0o777 == 0o700
     assert sqlite3.connect(home / "airflow.db").execute("select count(*) from variable").fetchone() == (0,)
+
+
+def test_the_resident_airflows_record_of_its_settings_cannot_be_checked_against_a_guessed_password(
+    tmp_path: Path,
+) -> None:
+    """`tickit up` records a digest per setting to tell which one changed; a plain SHA-256 of a password in a
+    file is a way to test guesses offline. The digests are keyed with a secret of the installation."""
+    from tickit_platform.local.resident import DIGEST_KEY_FILE, settings_digest
+
+    def digest(home: Path, password: str) -> str:
+        airflow = LocalAirflow(home, dag_env={envvars.POSTGRES_PASSWORD: password})
+        return settings_digest(airflow)[envvars.POSTGRES_PASSWORD]
+
+    recorded = digest(tmp_path / "a", PASSWORD)
+    assert recorded not in hashlib.sha256(PASSWORD.encode()).hexdigest()
+    assert recorded not in hashlib.sha256(quote(PASSWORD, safe="").encode()).hexdigest()
+    # The same installation tells a changed setting from an unchanged one; another one says nothing of it.
+    assert digest(tmp_path / "a", PASSWORD) == recorded != digest(tmp_path / "a", "another")
+    assert digest(tmp_path / "b", PASSWORD) != recorded
+    assert (tmp_path / "a" / DIGEST_KEY_FILE).stat().st_mode & 0o777 == 0o600
 
 
 def test_the_startup_scripts_environment_dump_is_owner_only_and_removed(tmp_path: Path) -> None:

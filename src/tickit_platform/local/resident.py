@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import hmac
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tickit_platform.dbt_project.manifest import MANIFEST_STAMP, project_fingerprint
-from tickit_platform.local.airflow import LocalAirflow
+from tickit_platform.local.airflow import LocalAirflow, private_dir, private_file
 from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.local.processes import (
     AdoptedProcess,
@@ -38,6 +40,8 @@ from tickit_platform.paths import DAGS_DIR
 RESIDENT_FILE = "resident.json"
 # Its processes, in the format supervision and stop_strays read.
 RESIDENT_COMPONENTS = "resident-components.json"
+# The key of the settings' digests in RESIDENT_FILE.
+DIGEST_KEY_FILE = "resident-digest.key"
 REPARSE_TIMEOUT = 180.0
 
 
@@ -46,7 +50,8 @@ class ResidentState:
     api_port: int
     worker_log_port: int
     trigger_log_port: int
-    # Per setting, a digest of its value: enough to say which one changed, and values may be secrets.
+    # Per setting, a keyed digest of its value (settings_digest): enough to say which one changed, and values may
+    # be secrets.
     settings: dict[str, str]
     # The dbt project and DAG files, as the DAG processor last parsed them.
     parsed: str
@@ -81,7 +86,16 @@ def settings_digest(airflow: LocalAirflow) -> dict[str, str]:
         "parallelism": str(airflow.parallelism),
         "metadata database": airflow.sql_alchemy_conn or "sqlite",
     }
-    return {name: hashlib.sha256(value.encode()).hexdigest()[:16] for name, value in sorted(values.items())}
+    # Keyed with a secret of this installation: a plain digest of a password can be checked against guesses.
+    key = _digest_key(airflow.airflow_home)
+    return {name: hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16] for name, value in values.items()}
+
+
+def _digest_key(airflow_home: Path) -> bytes:
+    """The key of `settings_digest`, made once per Airflow home, readable by its owner only."""
+    private_dir(airflow_home)
+    private_file(airflow_home / DIGEST_KEY_FILE, lambda: secrets.token_urlsafe(32))
+    return (airflow_home / DIGEST_KEY_FILE).read_bytes()
 
 
 def parsed_fingerprint(config: DagConfig) -> str:

@@ -27,6 +27,12 @@ DAG_ID = "dbt_tickit_medallion_dag"
 DEFAULT_TASK_TIMEOUT_SECONDS = 3600.0
 PROFILE_NAME = "dbt_tickit"
 
+# What dbt reads from its own process's environment at run time (profiles.yml's `env_var`), never from the DAG:
+# an operator's arguments (its `env` among them) are stored in the serialized DAG and its rendered fields, in
+# Airflow's metadata database. The task processes inherit it: locally from the components `tickit` starts
+# (`to_env`), on MWAA from the startup script's exports (docs/secrets.md).
+RUN_TIME_SECRETS = (envvars.POSTGRES_PASSWORD,)
+
 # The names the article's MWAA setup uses for its Airflow Variables; rendered at run time only.
 REDSHIFT_ENV_TEMPLATES: dict[str, str] = {
     envvars.REDSHIFT_HOST: "{{ var.value.get('redshift_host', '') }}",
@@ -166,8 +172,14 @@ class DagConfig:
             env[envvars.RUNS_URI] = self.runs_uri
         return env
 
+    def operator_env(self) -> dict[str, str]:
+        """The `env` of the DAG's dbt operators: `dbt_env` without the secrets (`RUN_TIME_SECRETS`), which dbt
+        takes from the task process's own environment (Cosmos' local operators add theirs to it)."""
+        return {name: value for name, value in self.dbt_env().items() if name not in RUN_TIME_SECRETS}
+
     def dbt_env(self) -> dict[str, str]:
-        """Environment of every dbt process the DAG starts; production values are templates."""
+        """Environment of a dbt process started now, secrets included (`tickit dbt`, the manifest, the docs);
+        production values are templates. The DAG's operators take `operator_env`."""
         env = {
             envvars.DBT_TARGET: self.target,
             "DBT_PROFILES_DIR": str(self.project_dir),

@@ -166,8 +166,11 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
             f"dbt manifest not found at {config.manifest_path}. Run `tickit run` once, or write it with "
             f"`{manifest_command(config)}`, or point {envvars.DBT_MANIFEST} at one."
         )
-    env = config.dbt_env()
+    env = config.operator_env()
     common: dict[str, Any] = {
+        # dbt's environment is the task process's, then `env`: the PostgreSQL password comes from the former
+        # and is never stored with the DAG (config.RUN_TIME_SECRETS). Cosmos' default, stated so it stays.
+        "append_env": True,
         "retries": config.retries,
         "retry_delay": config.retry_delay,
         "execution_timeout": config.task_timeout,

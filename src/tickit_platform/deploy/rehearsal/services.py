@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import psycopg2
 from psycopg2 import sql
@@ -30,9 +31,14 @@ class Postgres:
     address: PostgresAddress = field(default_factory=PostgresAddress)
 
     def url(self, dbname: str, scheme: str = "postgresql+psycopg2") -> str:
+        """The URL of `dbname` on this server (Airflow's metadata database, Celery's results). User and password
+        are percent-encoded: SQLAlchemy decodes them, and a raw `@`, `:`, `/` or `%` would otherwise move the
+        host, the port or the database, and put the password where an error message quotes it."""
         a = self.address
-        auth = f"{a.user}:{a.password}" if a.password else a.user
-        return f"{scheme}://{auth}@{a.host}:{a.port}/{dbname}"
+        user = quote(a.user, safe="")
+        auth = f"{user}:{quote(a.password, safe='')}" if a.password else user
+        host = f"[{a.host}]" if ":" in a.host else a.host
+        return f"{scheme}://{auth}@{host}:{a.port}/{quote(dbname, safe='')}"
 
     def _connect(self, dbname: str = MAINTENANCE_DB) -> psycopg2.extensions.connection:
         a = self.address

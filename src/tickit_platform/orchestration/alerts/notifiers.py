@@ -175,6 +175,8 @@ class AlertNotifier(BaseNotifier):
             # A settings error names the setting and never repeats its value; other channels' errors are scrubbed.
             return scrub(_why(error), self.secrets(destination) if destination is not None else ())
         name = self.setting
+        if isinstance(error, CredentialsInUrlError):
+            return f"{_why(error)} (the URL in {name} or {variable_name(name)})"
         if isinstance(error, URL_ERRORS):
             return (
                 f"{type(error).__name__}: the URL in {name} (or the Airflow Variable {variable_name(name)}) could "
@@ -248,7 +250,19 @@ class WebhookAlertNotifier(AlertNotifier):
         return redacted(destination)
 
     def deliver(self, destination: str, alert: Alert) -> None:
+        parts = urlsplit(destination)
+        if parts.username is not None or parts.password is not None:
+            # urllib never sends them: it takes them for part of the host, and asks the DNS for that name,
+            # password and all, before it fails. Refused before anything leaves the machine.
+            raise CredentialsInUrlError(
+                "the URL has a user or password, which a webhook never sends: give its token in the URL's path "
+                "or query instead"
+            )
         post_webhook(destination, alert)
+
+
+class CredentialsInUrlError(ValueError):
+    """A webhook URL with a user or password; its text repeats nothing of the URL."""
 
 
 class EmailAlertNotifier(AlertNotifier):

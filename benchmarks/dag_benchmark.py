@@ -433,8 +433,9 @@ class _BuildKiller:
             if text.count("OK created") < self.after:
                 continue
             for pid in _pids():
+                # The task's supervisor holds its log; the task runs in its child (both named "airflow worker --").
                 if _holds(pid, "/task_id=dbt_producer_watcher/attempt=1.log"):
-                    for child in _descendants(pid):
+                    for child in list(_descendants(pid))[1:]:
                         if _cmdline(child).startswith("airflow worker -- "):
                             os.kill(child, signal.SIGKILL)
                             print(json.dumps({"killed_build_after_models": text.count("OK created")}), flush=True)

@@ -9,13 +9,18 @@ one page showed 100 tasks live and in its summary, and said "All 100 tasks succe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.faults import TickitRun, alive_components
 from tests.support import project_with_extra_models, where_extra_model_tasks_ran
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(2700)]
@@ -47,3 +52,60 @@ def test_1000_model_tasks_run_green_in_the_triggerer_and_every_one_is_shown(tmp_
     in_triggerer, on_worker = where_extra_model_tasks_ran(logs, EXTRA_MODELS)
     assert len(in_triggerer) == EXTRA_MODELS
     assert not on_worker
+
+
+PRODUCER = "dbt_producer_watcher"
+KILLED_AT = 200  # extra models: with the 17, 217 models
+
+
+@pytest.fixture
+def _nothing_left_running() -> Iterator[None]:
+    yield
+    for run in TickitRun.started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.proc.pid, signal.SIGKILL)
+        for pid in alive_components(run.home, run.sessions):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    TickitRun.started.clear()
+
+
+def _wait_until_built(run: TickitRun, models: int, timeout: float = 900.0) -> None:
+    """Until the shared build's log reports `models` models built."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = run.task_log(PRODUCER)
+        with contextlib.suppress(OSError):
+            if log is not None and log.read_text(errors="replace").count("OK created sql ") >= models:
+                return
+        assert run.proc.poll() is None, run.output[-5000:]
+        time.sleep(0.2)
+    raise AssertionError(f"the shared build did not build {models} models in {timeout:.0f} s:\n{run.output[-5000:]}")
+
+
+@pytest.mark.usefixtures("_nothing_left_running")
+def test_a_shared_build_killed_outright_at_217_models_is_finished_in_one_build_and_the_run_is_green(
+    tmp_path: Path,
+) -> None:
+    """Killed at about half its models, the build's retry builds the models whose tasks had not ended in one
+    dbt build: no model task builds its own model (hundreds would queue on the warehouse's writer lock)."""
+    project = project_with_extra_models(tmp_path / "project", KILLED_AT)
+    home = tmp_path / "home"
+    run = TickitRun(
+        home,
+        "--synthetic",
+        "--scale",
+        "0.01",
+        env={"TICKIT_DBT_PROJECT_DIR": str(project), "TICKIT_DAG_RETRY_DELAY_SECONDS": "1"},
+    )
+    _wait_until_built(run, (KILLED_AT + 17) // 2)
+    os.kill(run.task_process(PRODUCER), signal.SIGKILL)
+    assert run.finish(timeout=1500) == 0, run.output[-5000:]
+    assert f"All {KILLED_AT + 17 + 3} tasks succeeded." in run.output
+    retry = run.task_log(PRODUCER, attempt=2)
+    assert retry is not None, run.output[-5000:]
+    said = re.search(r"killed outright\): building the (\d+) models", retry.read_text(errors="replace"))
+    assert said is not None and 0 < int(said.group(1)) <= KILLED_AT + 17, run.output[-5000:]
+    in_triggerer, on_worker = where_extra_model_tasks_ran(home / "airflow" / "logs", KILLED_AT)
+    assert len(in_triggerer) == KILLED_AT
+    assert not on_worker  # none built its model itself

@@ -61,7 +61,7 @@ def served_zip() -> Iterator[tuple[str, dict[str, bytes]]]:
     bodies: dict[str, bytes] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             body = bodies.get(self.path)
             if body is None:
                 self.send_error(404)

@@ -210,7 +210,7 @@ def running_processes(listing: Listing | None = None) -> list[RunningProcess]:
     except (OSError, subprocess.SubprocessError) as err:
         raise TickitError(
             f"cannot list the running processes: there is no /proc and `ps -A -o pid=,ppid=,pgid=,stat=` failed "
-            f"({err}); stop the Airflow processes under this TICKIT_HOME by hand (see components.json)"
+            f"({err}); stop the Airflow processes listed in its components.json by hand"
         ) from None
     found = []
     for line in listed.splitlines():

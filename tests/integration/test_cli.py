@@ -20,6 +20,7 @@ from tickit_platform.data.formats import load_formats
 from tickit_platform.data.synth import generate
 
 pytestmark = pytest.mark.timeout(900)
+FORMATS = load_formats()
 
 
 def tickit(*args: str, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -249,6 +250,27 @@ def test_every_run_is_kept_and_the_report_charts_the_history_from_the_kept_artif
     listed = tickit("runs", home=home)
     assert listed.returncode == 0, listed.stderr
     assert all(run_id in listed.stdout for run_id in SHARED_RUNS)
+
+
+@pytest.mark.airflow
+def test_a_run_on_other_files_than_the_warehouse_was_built_from_rebuilds_silver(tmp_path: Path) -> None:
+    """Issue 31's trial, smaller: `tickit dbt build` on one dataset, then `tickit run` on a smaller one in the
+    same home. silver_listing used to keep the first dataset's rows beside the new ones and fail its tests."""
+    home = tmp_path / "home"
+    for dbt_args in (("run-operation", "load_raw_tables"), ("build",)):
+        done = tickit("dbt", "--synthetic", "--scale", "0.03", "--seed", "1", *dbt_args, home=home)
+        assert done.returncode == 0, done.stdout + done.stderr
+    result = tickit("run", "--synthetic", "--scale", "0.01", home=home)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "All 20 tasks succeeded" in output
+    producer_logs = list((home / "airflow" / "logs").rglob("task_id=dbt_producer_watcher/**/attempt=1.log"))
+    assert producer_logs and "silver_listing: the raw files changed since it was built" in producer_logs[0].read_text(
+        errors="replace"
+    )
+    listings = FORMATS["listing"].rows_at_scale(0.01)
+    with duckdb.connect(str(home / "warehouse" / "tickit.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from silver.silver_listing").fetchone() == (listings,)
 
 
 def test_dbt_passthrough_uses_the_dags_environment_and_writes_only_under_home(tmp_path: Path) -> None:

@@ -41,7 +41,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
 FORMATS = load_formats()
 INVALID_UTF8 = "not valid UTF-8 (bytes shown escaped)"
 QUARANTINE = "select source_name, file_name, line_number, reason, raw_line from raw.quarantine order by 1, 3"
-AUDIT = "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined from raw.load_audit order by 1"
+# The fingerprint too: it names the dataset (macros/dataset_identity.sql), and the same bytes give the same one.
+AUDIT = (
+    "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined, fingerprint "
+    "from raw.load_audit order by 1"
+)
 
 
 @dataclass(frozen=True)
@@ -148,8 +152,9 @@ def test_load_audit_is_the_same_on_postgres_and_duckdb(loads: Loads) -> None:
     duck, pg = _duckdb(loads, AUDIT), _postgres(loads, AUDIT)
     assert pg == duck
     assert [row[0] for row in duck] == sorted(TABLES)
-    for _source, _file, lines, loaded, held in duck:
+    for _source, _file, lines, loaded, held, fingerprint in duck:
         assert int(lines) == int(loaded) + int(held)
+        assert fingerprint.startswith(f"{lines}:")
 
 
 def test_a_folder_the_server_reads_is_used_in_place(database: str) -> None:

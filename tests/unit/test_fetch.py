@@ -11,6 +11,7 @@ import io
 import random
 import re
 import socket
+import stat
 import sys
 import threading
 import time
@@ -25,7 +26,7 @@ import pytest
 
 from tickit_platform import envvars
 from tickit_platform.data import fetch as fetch_module
-from tickit_platform.data.fetch import FetchError, fetch
+from tickit_platform.data.fetch import FetchError, Limits, fetch
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.provenance import is_complete, read_provenance
 from tickit_platform.data.verify import DataFilesError
@@ -74,6 +75,7 @@ class Route:
     fail_first: int = 0  # answer 500 to this many requests first
     drop_after: int | None = None  # once: promise the whole body, send this many bytes, close the connection
     ranges: bool = True  # honour Range requests (206) or always send everything (200)
+    length: bool = True  # announce Content-Length, or send the body until the connection closes
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         payload = body[start:]
-        self.send_header("Content-Length", str(len(payload)))
+        if route.length:
+            self.send_header("Content-Length", str(len(payload)))
+        else:
+            self.close_connection = True
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
         if route.drop_after is not None:
@@ -286,6 +291,109 @@ def test_unsafe_member_names_are_refused(tmp_path: Path, server: Server) -> None
         quick(tmp_path / "deep" / "dl", server.url("/evil.zip"))
     assert not list(tmp_path.rglob("evil.txt"))
     assert_nothing_usable_left(tmp_path / "deep", tmp_path / "deep" / "dl")
+
+
+# --- bounds ----------------------------------------------------------------------------------------------------
+
+
+def _only_line(err: pytest.ExceptionInfo[FetchError]) -> str:
+    return str(err.value).splitlines()[0]
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["content-length", "no-length"])
+def test_a_download_over_its_bound_is_refused_and_nothing_kept(
+    tmp_path: Path, server: Server, good_zip: bytes, announced: bool
+) -> None:
+    server.routes["/big.zip"] = Route(good_zip, length=announced)
+    dest = tmp_path / "dl"
+    with pytest.raises(FetchError) as caught:
+        quick(dest, server.url("/big.zip"), limits=Limits(download_bytes=100_000))
+    line = _only_line(caught)
+    assert "over the bound of 97.7 KiB on a download" in line
+    assert "`--source PATH`" in line
+    assert len(server.hits("/big.zip")) == 1  # the same file is as large again: no retry
+    assert not list(tmp_path.rglob("*.part"))
+    assert not dest.exists()
+    assert_nothing_usable_left(tmp_path, dest)
+    # The bound is the only thing in the way: with room, the same URL installs.
+    assert is_complete(quick(dest, server.url("/big.zip"), limits=Limits(download_bytes=len(good_zip))))
+
+
+def _zip_with(folder: Path, *extra: tuple[zipfile.ZipInfo | str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, "tickitdb/" + path.name)
+        for name, data in extra:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _symlink(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info, target.encode()
+
+
+BOUND_CASES = {
+    "members": (
+        [(f"tickitdb/extra-{i}.txt", b"") for i in range(20)],
+        Limits(members=20),
+        "holds 27 members, over the bound of 20 members a zip may have",
+    ),
+    "member-size": (
+        [("tickitdb/huge.bin", b"\0" * 50_000)],
+        Limits(member_bytes=40_000),
+        "holds 'tickitdb/huge.bin' of 48.8 KiB unpacked, over the bound of 39.1 KiB per member",
+    ),
+    "total-size": (
+        [("tickitdb/a.bin", b"\0" * 30_000), ("tickitdb/b.bin", b"\0" * 30_000)],
+        Limits(unpacked_bytes=50_000),
+        "over the bound of 48.8 KiB in all",
+    ),
+    "symlink": (
+        [_symlink("tickitdb/escape", "/etc")],
+        Limits(),
+        "holds a symbolic link 'tickitdb/escape', which is never unpacked",
+    ),
+    "absolute": (
+        [("/tmp/tickit-evil.txt", b"gotcha")],
+        Limits(),
+        "holds an unsafe path '/tmp/tickit-evil.txt'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BOUND_CASES))
+def test_a_zip_over_a_bound_or_leaving_its_folder_is_refused_with_one_line(
+    tmp_path: Path, server: Server, case: str
+) -> None:
+    extra, limits, expected = BOUND_CASES[case]
+    body = _zip_with(write_tickit_files(tmp_path / "build"), *extra)
+    server.routes["/tickitdb.zip"] = Route(body)
+    dest = tmp_path / "deep" / "dl"
+    with pytest.raises(FetchError) as caught:
+        quick(dest, server.url("/tickitdb.zip"), limits=limits)
+    line = _only_line(caught)
+    assert expected in line
+    if case not in ("absolute",):
+        assert "pass the folder with `--source FOLDER`" in line
+    assert not dest.exists()  # the downloaded zip too: it would be refused again
+    assert_nothing_usable_left(tmp_path / "deep", dest)
+    assert not Path("/tmp/tickit-evil.txt").exists()
+    # Without the offending members the same download installs.
+    server.routes["/tickitdb.zip"] = Route(_zip_with(tmp_path / "build"))
+    assert is_complete(quick(dest, server.url("/tickitdb.zip"), limits=limits))
+
+
+def test_a_local_zip_over_a_bound_is_refused_and_left_to_its_owner(tmp_path: Path) -> None:
+    mine = tmp_path / "tickitdb.zip"
+    mine.write_bytes(_zip_with(write_tickit_files(tmp_path / "build"), _symlink("tickitdb/escape", "..")))
+    dest = tmp_path / "given"
+    with pytest.raises(FetchError, match="symbolic link"):
+        quick(dest, str(mine))
+    assert mine.is_file()
+    assert_nothing_usable_left(tmp_path, dest)
 
 
 # --- flaky networks --------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tickit_platform.local import processes
 from tickit_platform.local.airflow import AUTH_MANAGER_FILE, LocalAirflow
 from tickit_platform.local.processes import ComponentDiedError, process_start, stop_strays
 
@@ -203,3 +204,74 @@ def test_a_live_triggerer_whose_heartbeat_stops_is_killed_and_restarted_once_the
         assert second.poll() == -signal.SIGKILL
     finally:
         airflow.stop(grace=0.5)
+
+
+# --- where there is no /proc (macOS): the same, through `ps`, forced here on Linux ----------------------------
+
+FAMILY = """
+import os, subprocess, sys, time
+# A child that moves to a process group of its own, as Airflow's task processes do: still in the session.
+subprocess.Popen([sys.executable, "-c", "import os, time; os.setpgid(0, 0); time.sleep(600)"])
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def family() -> Iterator[subprocess.Popen[bytes]]:
+    """A session leader (as every component is) with a child in a process group of its own."""
+    proc = subprocess.Popen([sys.executable, "-c", FAMILY], start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(processes.session_members({proc.pid}, "proc")) < 2:
+        assert time.monotonic() < deadline, "the child did not start"
+        time.sleep(0.05)
+    yield proc
+    for pid in processes.session_members({proc.pid}, "proc"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+def test_ps_lists_a_session_as_proc_does(family: subprocess.Popen[bytes]) -> None:
+    members = processes.session_members({family.pid}, "ps")
+    assert members == processes.session_members({family.pid}, "proc")
+    assert len(members) == 2 and family.pid in members
+    started = processes.process_start(family.pid, "ps")
+    assert started is not None and started == processes.process_start(family.pid, "ps")
+    assert processes.process_start(family.pid, "ps") != processes.process_start(os.getpid(), "ps")
+
+
+def test_stop_strays_without_proc_stops_the_recorded_session_only(
+    tmp_path: Path, family: subprocess.Popen[bytes], lookalike: subprocess.Popen[bytes]
+) -> None:
+    home = tmp_path / "airflow"
+    home.mkdir()
+    rows = [
+        ["scheduler", family.pid, processes.process_start(family.pid, "ps")],
+        # Another program's process now holds this PID: its start time differs.
+        ["triggerer", lookalike.pid, "Thu Jan  1 00:00:00 1970"],
+    ]
+    (home / "components.json").write_text(json.dumps(rows))
+    members = processes.session_members({family.pid}, "ps")
+    said: list[str] = []
+    stop_strays(home, said.append, listing="ps")
+    assert said == [f"Stopping Airflow scheduler (PID {family.pid}) left running by an earlier tickit that was killed."]
+    assert family.wait(10) == -signal.SIGKILL
+    assert processes.session_members({family.pid}, "ps") == []
+    # The child in its own process group too, checked the Linux way.
+    assert not set(members) & {p.pid for p in processes.running_processes("proc")}
+    time.sleep(0.2)
+    assert lookalike.poll() is None, "a process that merely reused a recorded PID was killed"
+
+
+def test_stop_without_proc_ends_every_process_of_its_components(
+    tmp_path: Path, family: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(processes, "LISTING", "ps")
+    (tmp_path / "airflow").mkdir()
+    airflow = LocalAirflow(tmp_path / "airflow", dag_env={})
+    airflow.spawned.append(family)
+    members = processes.session_members({family.pid})
+    assert len(members) == 2
+    airflow.stop(grace=0.5)
+    assert family.returncode is not None
+    assert processes.session_members({family.pid}, "proc") == []  # checked the Linux way: nothing is left

@@ -14,6 +14,7 @@ import http.client
 import os
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -52,6 +53,32 @@ _NEXT_STEPS = (
 ProgressMode = Literal["off", "bar", "lines"]
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much a download and an archive may hold, so a wrong URL or a hostile zip cannot fill the disk.
+
+    Far above the tickit files (the official zip is a few MB, its seven files about 30 MB; synthetic data at
+    scale 10, about 0.5 GB, still fits), far below what would hurt a laptop.
+    """
+
+    download_bytes: int = 2 << 30
+    member_bytes: int = 2 << 30
+    unpacked_bytes: int = 4 << 30
+    members: int = 100
+
+
+LIMITS = Limits()
+_DOWNLOAD_INSTEAD = "download it yourself and pass it with `--source PATH`"
+_UNPACK_INSTEAD = "unpack it yourself, check what it holds, and pass the folder with `--source FOLDER`"
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
 class FetchError(TickitError):
     """The files could not be obtained. First line: the reason (shown alone on fallback); then what to do."""
 
@@ -67,6 +94,7 @@ class _Net:
     timeout: float
     backoff: float
     sleep: Callable[[float], None] = time.sleep
+    limits: Limits = LIMITS
 
 
 class _TransferError(Exception):
@@ -87,13 +115,15 @@ def fetch(
     timeout: float = 30,
     backoff: float = 0.5,
     official_url: str | None = None,
+    limits: Limits = LIMITS,
 ) -> Path:
     """The folder holding the seven verified tickit files, with their provenance; cached in `dest`.
 
     `source` is an http(s) URL of a zip, a local zip, or a local folder of the seven files (directly or in
     one subfolder); None means the official download, whose row counts must match the official ones.
     `backoff` is the first retry delay in seconds, doubled on each further retry. `official_url` replaces
-    the official download's URLs (`Settings.data_url`, from TICKIT_DATA_URL).
+    the official download's URLs (`Settings.data_url`, from TICKIT_DATA_URL). `limits` bounds what a download
+    and a zip may hold; past a bound nothing is kept and the error names the bound.
     """
     dest = Path(dest)
     if is_complete(dest):
@@ -103,7 +133,7 @@ def fetch(
         shutil.rmtree(dest)
     _remove_stale_temps(dest)
     mode: ProgressMode = "off" if not progress else ("bar" if sys.stderr.isatty() else "lines")
-    net = _Net(progress=mode, retries=max(0, retries), timeout=timeout, backoff=backoff)
+    net = _Net(progress=mode, retries=max(0, retries), timeout=timeout, backoff=backoff, limits=limits)
     try:
         if source is None:
             return _fetch_official(dest, net, official_url)
@@ -123,7 +153,7 @@ def fetch(
             )
         if path.is_dir():
             return _install_folder(dest, path, source)
-        return _install_zip(dest, path, kind="given", source=source, owned=False)
+        return _install_zip(dest, path, kind="given", source=source, owned=False, limits=limits)
     finally:
         _drop_if_empty(dest)
 
@@ -282,7 +312,7 @@ def _fetch_zip_url(dest: Path, url: str, *, kind: str, net: _Net) -> Path:
     # A finished download left by a run interrupted while unpacking; it is validated like a fresh one.
     if not target.is_file():
         _download(url, target, net)
-    return _install_zip(dest, target, kind=kind, source=shown(url), owned=True)
+    return _install_zip(dest, target, kind=kind, source=shown(url), owned=True, limits=net.limits)
 
 
 def _zip_name(url: str) -> str:
@@ -291,12 +321,12 @@ def _zip_name(url: str) -> str:
     return name if safe and name.endswith(".zip") else "download.zip"
 
 
-def _install_zip(dest: Path, zip_path: Path, *, kind: str, source: str, owned: bool) -> Path:
+def _install_zip(dest: Path, zip_path: Path, *, kind: str, source: str, owned: bool, limits: Limits) -> Path:
     """Validate, unpack, verify and install a zip; `owned` zips (our downloads) are deleted when bad."""
-    digest = _check_zip(zip_path, source, owned=owned)
+    digest = _check_zip(zip_path, source, owned=owned, limits=limits)
     tmp = _make_temp(dest)
     try:
-        _unpack(zip_path, tmp, source)
+        _unpack(zip_path, tmp, source, limits)
         files = find_files(tmp)
         rows = verify_folder(files, expect_official_counts=kind == "official")
         if owned:
@@ -319,15 +349,24 @@ def _install_zip(dest: Path, zip_path: Path, *, kind: str, source: str, owned: b
     return dest
 
 
-def _check_zip(path: Path, where: str, *, owned: bool) -> str:
-    """The zip's sha256, after every member was read and its CRC checked (catches truncated downloads)."""
+def _check_zip(path: Path, where: str, *, owned: bool, limits: Limits) -> str:
+    """The zip's sha256, after every member was read and its CRC checked (catches truncated downloads).
+
+    The bounds and the members' names are checked first, from the zip's directory: a zip bomb is refused
+    before a byte of it is inflated, even to be tested.
+    """
     problem: str | None
     try:
         with zipfile.ZipFile(path) as zf:
-            bad = zf.testzip()
+            refused = _refused_member(zf.infolist(), limits)
+            bad = None if refused else zf.testzip()
         problem = None if bad is None else f"{bad} fails its CRC check"
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError, OSError) as err:
-        problem = str(err) or type(err).__name__
+        refused, problem = None, str(err) or type(err).__name__
+    if refused is not None:
+        if owned:
+            path.unlink(missing_ok=True)
+        raise _fail(f"{where} {refused}")
     if problem is not None:
         if owned:
             path.unlink(missing_ok=True)
@@ -340,16 +379,58 @@ def _check_zip(path: Path, where: str, *, owned: bool) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _unpack(zip_path: Path, into: Path, where: str) -> None:
-    """Extract every member, refusing names that would land outside `into` (absolute, `..`, drive letters)."""
+def _member_parts(info: zipfile.ZipInfo) -> list[str]:
+    return [p for p in PurePosixPath(info.filename.replace("\\", "/")).parts if p not in ("", ".")]
+
+
+def _refused_member(members: list[zipfile.ZipInfo], limits: Limits) -> str | None:
+    """Why the zip may not be unpacked, from its directory, in words that follow its name; None: it may.
+
+    Each refusal names the bound and what to do instead. A symbolic link is refused whatever it points at:
+    the tickit files are plain files, and a link unpacked first could carry a later member out of the folder.
+    """
+    if len(members) > limits.members:
+        return (
+            f"holds {len(members)} members, over the bound of {limits.members} members a zip may have; "
+            f"{_UNPACK_INSTEAD}"
+        )
+    total = 0
+    for info in members:
+        name = info.filename.replace("\\", "/")
+        parts = _member_parts(info)
+        if name.startswith("/") or ".." in parts or (bool(parts) and ":" in parts[0]):
+            return f"holds an unsafe path {info.filename!r}, absolute or out of its folder; refusing to unpack it"
+        if stat.S_ISLNK(info.external_attr >> 16):
+            return f"holds a symbolic link {info.filename!r}, which is never unpacked; {_UNPACK_INSTEAD}"
+        if info.file_size > limits.member_bytes:
+            return (
+                f"holds {info.filename!r} of {_size(info.file_size)} unpacked, over the bound of "
+                f"{_size(limits.member_bytes)} per member; {_UNPACK_INSTEAD}"
+            )
+        total += info.file_size
+    if total > limits.unpacked_bytes:
+        return (
+            f"holds {_size(total)} unpacked, over the bound of {_size(limits.unpacked_bytes)} in all; {_UNPACK_INSTEAD}"
+        )
+    return None
+
+
+def _unpack(zip_path: Path, into: Path, where: str, limits: Limits) -> None:
+    """Extract every member, refusing names that would land outside `into` (absolute, `..`, drive letters).
+
+    The bounds were checked on the directory (`_check_zip`); they are counted again on the bytes written,
+    since a member's inflated size is only as true as its header. A refusal leaves `into` to the caller,
+    which removes it.
+    """
     root = into.resolve()
+    written = 0
     with zipfile.ZipFile(zip_path) as zf:
+        if refused := _refused_member(zf.infolist(), limits):
+            raise _fail(f"{where} {refused}")
         for info in zf.infolist():
-            name = info.filename.replace("\\", "/")
-            parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
+            parts = _member_parts(info)
             target = root.joinpath(*parts)
-            unsafe = name.startswith("/") or ".." in parts or (bool(parts) and ":" in parts[0])
-            if unsafe or not target.resolve().is_relative_to(root):
+            if not target.resolve().is_relative_to(root):
                 raise _fail(f"{where} holds an unsafe path {info.filename!r}; refusing to unpack it")
             if not parts:
                 continue
@@ -357,8 +438,17 @@ def _unpack(zip_path: Path, into: Path, where: str) -> None:
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
+            member = 0
             with zf.open(info) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, _CHUNK)
+                while chunk := src.read(_CHUNK):
+                    member += len(chunk)
+                    written += len(chunk)
+                    if member > limits.member_bytes or written > limits.unpacked_bytes:
+                        raise _fail(
+                            f"{where} unpacks to more than its directory says ({info.filename!r} passed the "
+                            f"bound of {_size(min(limits.member_bytes, limits.unpacked_bytes))}); {_UNPACK_INSTEAD}"
+                        )
+                    dst.write(chunk)
 
 
 # --- local folders ---------------------------------------------------------------------------------------------
@@ -476,6 +566,11 @@ def _receive(response: http.client.HTTPResponse, part: Path, offset: int, net: _
         offset, mode = 0, "wb"  # the server sent the whole body (it ignores Range): start over
     length = response.headers.get("Content-Length")
     total = offset + int(length) if length and length.isdigit() else None
+    bound = net.limits.download_bytes
+    if total is not None and total > bound:
+        # Refused before a byte is written, and what a resume had kept goes too: it is of the same file.
+        part.unlink(missing_ok=True)
+        raise _TransferError(_too_large(f"the server announces {_size(total)}", bound), retry=False)
     received = offset
     with part.open(mode) as fh, _Meter(part.name.removesuffix(".part"), total, offset, net.progress) as meter:
         while True:
@@ -487,11 +582,19 @@ def _receive(response: http.client.HTTPResponse, part: Path, offset: int, net: _
                 ) from None
             if not chunk:
                 break
-            fh.write(chunk)
             received += len(chunk)
+            if received > bound:
+                fh.close()
+                part.unlink(missing_ok=True)
+                raise _TransferError(_too_large(f"more than {_size(bound)} arrived", bound), retry=False)
+            fh.write(chunk)
             meter.update(received)
     if total is not None and received != total:
         raise _TransferError(f"the connection closed after {received} of {total} bytes", retry=True)
+
+
+def _too_large(what: str, bound: int) -> str:
+    return f"{what}, over the bound of {_size(bound)} on a download (nothing of it was kept); {_DOWNLOAD_INSTEAD}"
 
 
 def _range_start(content_range: str | None) -> int | None:

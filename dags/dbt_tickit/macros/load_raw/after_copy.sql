@@ -12,7 +12,7 @@
 
     Then the audit: lines_in_file comes from `lines`, a table holding one row per line of the file,
     filled apart from the typed load, so that lines = loaded + quarantined is a check of the load,
-    not a restatement of it. -#}
+    not a restatement of it; the file's fingerprint too (macros/dataset_identity.sql). -#}
 {% macro raw_after_copy_sql(node, lines) %}
     {%- set relation = raw_relation(node) -%}
     {%- set quarantine = raw_bookkeeping_relation('quarantine') -%}
@@ -59,7 +59,8 @@
         (select count(*) from {{ lines }}),
         (select count(*) from {{ relation }}),
         (select count(*) from {{ quarantine }} where source_name = '{{ node.name }}'),
-        {{ raw_now() }}
+        {{ raw_now() }},
+        ({{ raw_lines_fingerprint_sql(lines, 'line') }})
 {% endmacro %}
 
 {% macro raw_now() %}

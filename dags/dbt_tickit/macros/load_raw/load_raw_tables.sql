@@ -98,7 +98,14 @@
         lines_in_file bigint,
         rows_loaded bigint,
         rows_quarantined bigint,
-        loaded_at timestamp
+        loaded_at timestamp,
+        fingerprint varchar(64)
+    );
+    {#- Not emptied: which dataset each incremental model holds outlives loads (macros/dataset_identity.sql). #}
+    create table if not exists {{ raw_bookkeeping_relation('built_from') }} (
+        model_name varchar(256),
+        dataset_identity varchar(64),
+        built_at timestamp
     )
 {% endmacro %}
 

@@ -155,7 +155,8 @@
         ({{ raw_line_count_sql(node) }}),
         (select count(*) from {{ relation }}),
         (select count(*) from {{ raw_bookkeeping_relation('quarantine') }} where source_name = '{{ node.name }}'),
-        current_timestamp;
+        current_timestamp,
+        ({{ raw_lines_fingerprint_sql(lines, 'coalesce(line, shown)') }});
     drop table {{ lines }};
     drop table {{ parsed }}
 {% endmacro %}

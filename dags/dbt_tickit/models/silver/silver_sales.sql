@@ -1,11 +1,14 @@
 -- Incremental: a run replaces the rows of its data interval, keyed on sale_id, so re-running a day
 -- or backfilling days in any order gives the same table as one full refresh (macros/data_interval.sql).
+-- Built from other raw files than it holds, it is rebuilt from scratch (macros/dataset_identity.sql).
 {{
     config(
         materialized='incremental',
         unique_key='sale_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ rebuild_if_dataset_changed() }}",
+        post_hook="{{ record_dataset_built_from() }}",
     )
 }}
 

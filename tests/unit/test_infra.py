@@ -102,3 +102,14 @@ def test_insecure_resources_fail_checkov_naming_the_checks(infra_copy: Path) -> 
     assert "CKV2_TICKIT_1" in result.stdout
     assert "FAILED for resource: module.redshift.aws_redshiftserverless_workgroup.this" in result.stdout
     assert "checkov:skip=" in result.stderr  # the message says how to justify a skip
+
+
+def test_a_lost_task_is_noticed_as_soon_locally_as_on_mwaa() -> None:
+    """A task whose worker died is failed (and retried) after the same heartbeat timeout in both places."""
+    from tickit_platform.local.airflow import LOST_TASK_SETTINGS
+
+    module = (Path(__file__).parents[2] / "infra" / "modules" / "mwaa" / "main.tf").read_text()
+    on_mwaa = dict(re.findall(r'^\s*"scheduler\.(task_instance_heartbeat_timeout\w*)"\s*=\s*"(\d+)"', module, re.M))
+    local = {key.removeprefix("AIRFLOW__SCHEDULER__").lower(): value for key, value in LOST_TASK_SETTINGS.items()}
+    assert local == on_mwaa
+    assert int(local["task_instance_heartbeat_timeout"]) < 300  # Airflow's default kept a retry waiting 5 minutes

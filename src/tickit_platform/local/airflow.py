@@ -100,6 +100,14 @@ TRIGGERER_SETTINGS = {
     "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
 }
 
+# A task whose supervisor died (a worker lost, out of memory) is noticed only when its heartbeat is this old:
+# Airflow's 300 s kept a killed shared build's retry waiting five minutes. MWAA is given the same
+# (infra/modules/mwaa/main.tf).
+LOST_TASK_SETTINGS = {
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "10",
+}
+
 
 @dataclass
 class LocalAirflow:
@@ -200,6 +208,7 @@ class LocalAirflow:
                 SENSITIVE_NAMES_OPTION: sensitive_names(env.get(SENSITIVE_NAMES_OPTION)),
                 **PRIVATE_FILE_SETTINGS,
                 **TRIGGERER_SETTINGS,
+                **LOST_TASK_SETTINGS,
                 "SCARF_ANALYTICS": "false",
                 "DO_NOT_TRACK": "true",
                 "PYTHONUNBUFFERED": "1",

@@ -25,6 +25,12 @@ SOURCE = "TICKIT_SOURCE"
 
 # What the DAG's processes need (DagConfig.to_env / from_env).
 RAW_DIR = "TICKIT_RAW_DIR"
+# Starts the name of every schema the project writes ("<prefix>_raw", …; none: the plain names), so that two
+# deployments share one database without touching each other's tables (orchestration/schemas.py); dbt reads
+# it too (macros/generate_schema_name.sql, the sources' YAML). On MWAA Terraform sets the Airflow option
+# [tickit] schema_prefix, which MWAA exports under the second name.
+SCHEMA_PREFIX = "TICKIT_SCHEMA_PREFIX"
+AIRFLOW_SCHEMA_PREFIX = "AIRFLOW__TICKIT__SCHEMA_PREFIX"
 DBT_PROJECT_DIR = "TICKIT_DBT_PROJECT_DIR"
 DBT_MANIFEST = "TICKIT_DBT_MANIFEST"
 DBT_EXECUTABLE = "TICKIT_DBT_EXECUTABLE"
@@ -88,6 +94,16 @@ REDSHIFT_CLUSTER_ID = "DBT_REDSHIFT_CLUSTER_ID"
 REDSHIFT_WORKGROUP_NAME = "DBT_REDSHIFT_WORKGROUP_NAME"
 REDSHIFT_SCHEMA = "DBT_REDSHIFT_SCHEMA"
 REDSHIFT_PORT = "DBT_REDSHIFT_PORT"
+REDSHIFT = (
+    REDSHIFT_HOST,
+    REDSHIFT_DBNAME,
+    REDSHIFT_USER,
+    REDSHIFT_REGION,
+    REDSHIFT_CLUSTER_ID,
+    REDSHIFT_WORKGROUP_NAME,
+    REDSHIFT_SCHEMA,
+    REDSHIFT_PORT,
+)
 # dbt's target, as profiles.yml reads it (also honoured by the CLI when TICKIT_TARGET is unset).
 DBT_TARGET = "DBT_TARGET"
 # Where Redshift's COPY reads the raw files, read by the dbt project's load macros (load_raw/redshift.sql);
@@ -101,6 +117,7 @@ DAG_VARIABLES = (
     HOME,
     TARGET,
     RAW_DIR,
+    SCHEMA_PREFIX,
     DBT_PROJECT_DIR,
     DBT_MANIFEST,
     DBT_EXECUTABLE,

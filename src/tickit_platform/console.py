@@ -114,11 +114,19 @@ def print_kept_runs(console: Console, runs: Sequence[RecordedRun], keep: int) ->
     table.add_column("state")
     table.add_column("seconds", justify="right")
     table.add_column("data")
+    # Which warehouse each run wrote to: said once below when they all share one (the usual case, and the
+    # table stays readable at 80 columns), as a column only when the kept runs went to different ones.
+    warehouses = {run.warehouse for run in runs if run.warehouse}
+    if len(warehouses) > 1:
+        table.add_column("warehouse", overflow="fold")
     for run in reversed(runs):
         when = run.when.strftime("%Y-%m-%d %H:%M:%S") if run.when else ""
         seconds = f"{run.seconds:.1f}" if run.seconds is not None else ""
-        table.add_row(run.run_id, when, _styled(run.state), seconds, run.description)
+        cells = [run.run_id, when, _styled(run.state), seconds, run.description]
+        table.add_row(*cells, *([run.warehouse] if len(warehouses) > 1 else []))
     console.print(table)
+    if len(warehouses) == 1:
+        console.print(f"Warehouse: {warehouses.pop()}", soft_wrap=True)
 
 
 def print_failures(console: Console, result: DagRunResult) -> None:
@@ -309,12 +317,13 @@ def print_data_quality(console: Console, summary: RunSummary) -> None:
     if figures is None:
         return
     if figures.load_counts:
+        raw = summary.location.schemas.raw if summary.location is not None else "raw"
         print_load_counts(console, figures.load_counts)
         held = sum(c.quarantined for c in figures.load_counts)
         if held:
             console.print(
                 f"[yellow]{held:,} line(s) quarantined[/yellow]; list them with `tickit quarantine` "
-                "(or query raw.quarantine in the warehouse)",
+                f"(or query {raw}.quarantine in the warehouse)",
                 soft_wrap=True,
             )
     if figures.tests is not None:

@@ -42,6 +42,19 @@ flag `--source` wins. Default: the official `tickitdb.zip`.
 # What the DAG's processes need (DagConfig.to_env / from_env).
 RAW_DIR = "TICKIT_RAW_DIR"
 """Set by `tickit` for Airflow's processes: the folder of the seven raw files the DAG's load reads."""
+# Starts the name of every schema the project writes ("<prefix>_raw", …; none: the plain names), so that two
+# deployments share one database without touching each other's tables (orchestration/schemas.py); dbt reads
+# it too (macros/generate_schema_name.sql, the sources' YAML). On MWAA Terraform sets the Airflow option
+# [tickit] schema_prefix, which MWAA exports under the second name.
+SCHEMA_PREFIX = "TICKIT_SCHEMA_PREFIX"
+"""Starts the name of every schema the project writes (`<prefix>_raw`, `<prefix>_bronze`, …): two deployments or
+people share one PostgreSQL or Redshift database without touching each other's tables. A lower-case letter, then
+at most 39 lower-case letters, digits or underscores. Default: none (the plain names `raw`, `bronze`, `silver`,
+`gold`).
+"""
+AIRFLOW_SCHEMA_PREFIX = "AIRFLOW__TICKIT__SCHEMA_PREFIX"
+"""The schema prefix on MWAA: Terraform's `schema_prefix` becomes the Airflow option `[tickit] schema_prefix`, which
+MWAA exports under this name."""
 DBT_PROJECT_DIR = "TICKIT_DBT_PROJECT_DIR"
 """Set by `tickit` for Airflow's processes: the dbt project the DAG renders. Default: `dags/dbt_tickit`."""
 DBT_MANIFEST = "TICKIT_DBT_MANIFEST"
@@ -168,6 +181,16 @@ REDSHIFT_SCHEMA = "DBT_REDSHIFT_SCHEMA"
 """The Redshift target's base schema."""
 REDSHIFT_PORT = "DBT_REDSHIFT_PORT"
 """The Redshift target's port."""
+REDSHIFT = (
+    REDSHIFT_HOST,
+    REDSHIFT_DBNAME,
+    REDSHIFT_USER,
+    REDSHIFT_REGION,
+    REDSHIFT_CLUSTER_ID,
+    REDSHIFT_WORKGROUP_NAME,
+    REDSHIFT_SCHEMA,
+    REDSHIFT_PORT,
+)
 # dbt's target, as profiles.yml reads it (also honoured by the CLI when TICKIT_TARGET is unset).
 DBT_TARGET = "DBT_TARGET"
 """dbt's target, as `profiles.yml` reads it; `tickit` reads it too when `TICKIT_TARGET` is unset."""
@@ -187,6 +210,7 @@ DAG_VARIABLES = (
     HOME,
     TARGET,
     RAW_DIR,
+    SCHEMA_PREFIX,
     DBT_PROJECT_DIR,
     DBT_MANIFEST,
     DBT_EXECUTABLE,

@@ -35,6 +35,12 @@ class HomeLayout:
         return self.root / "warehouse" / "tickit.duckdb"
 
     @property
+    def warehouse_used(self) -> Path:
+        """Which warehouse the last run or load wrote to (target and schema prefix, never a password), so that
+        `tickit quarantine` and `tickit report` read that one unless told otherwise."""
+        return self.root / "warehouse" / "used.json"
+
+    @property
     def warehouse_lock(self) -> Path:
         """Serialises the dbt processes that write the DuckDB file (one writer per file)."""
         return self.root / "warehouse" / "tickit.duckdb.writer-lock"

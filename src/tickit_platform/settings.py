@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,11 @@ class Settings:
     # What the DAG's processes need, over the same home and target (it reaches Airflow via `dag.to_env()`).
     # None: the DAG's default tuning, for settings made in code rather than read from the environment.
     dag: DagConfig = None  # type: ignore[assignment]
+    # The dwh target's DBT_REDSHIFT_* variables as given, for reading that warehouse back (IAM, no password).
+    redshift: tuple[tuple[str, str], ...] = ()
+    # The settings nobody chose (no flag, no variable), left at their default: `target`, `schema_prefix`. A
+    # command that reads the warehouse takes those from the last run instead (commands/session.py).
+    defaulted: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         check_target(self.target)
@@ -59,13 +64,21 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from TICKIT_* variables, then the given overrides (flags) where not None."""
+        """Settings from TICKIT_* variables, then the given overrides (flags, and `schema_prefix`) where not None."""
         env = os.environ if env is None else env
         given = {k: v for k, v in overrides.items() if v is not None}
         # A flag spares its variable from being read at all: a bad value there does not matter then.
+        defaulted = set()
+        prefix = given.pop("schema_prefix", None)
+        if prefix is None and not any(
+            envvars.text(env, n) for n in (envvars.SCHEMA_PREFIX, envvars.AIRFLOW_SCHEMA_PREFIX)
+        ):
+            defaulted.add("schema_prefix")
         if "target" not in given:
-            env_target = envvars.text(env, envvars.TARGET) or envvars.text(env, envvars.DBT_TARGET) or "local"
-            given["target"] = check_target(env_target, envvars.TARGET)
+            env_target = envvars.text(env, envvars.TARGET) or envvars.text(env, envvars.DBT_TARGET)
+            if env_target is None:
+                defaulted.add("target")
+            given["target"] = check_target(env_target or "local", envvars.TARGET)
         if "scale" not in given:
             given["scale"] = envvars.number(env, envvars.SCALE, DEFAULT_SCALE)
         if "seed" not in given:
@@ -73,9 +86,13 @@ class Settings:
         given.setdefault("home", Path(envvars.text(env, envvars.HOME) or DEFAULT_HOME))
         given.setdefault("source", envvars.text(env, envvars.SOURCE))
         given.setdefault("data_url", envvars.text(env, envvars.DATA_URL))
+        given.setdefault("redshift", tuple((name, env[name]) for name in envvars.REDSHIFT if name in env))
         # The DAG's tuning from the same mapping: a bad value is reported before any work starts.
         home = Path(given["home"]).expanduser().resolve()
-        return cls(**given, dag=DagConfig.for_home(home, given["target"], env))
+        dag = DagConfig.for_home(home, given["target"], env)
+        if prefix is not None:
+            dag = replace(dag, schema_prefix=prefix)
+        return cls(**given, dag=dag, defaulted=frozenset(defaulted))
 
     @property
     def layout(self) -> HomeLayout:

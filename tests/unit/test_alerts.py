@@ -283,3 +283,10 @@ def test_after_the_build_one_alert_lists_the_data_tests_and_after_the_load_one_t
         f"[tickit] data tests: 1 failed, 1 warned in run {RUN}",
         f"[tickit] the load quarantined 2 lines in run {RUN}",
     ]
+
+
+def test_the_quarantine_alert_names_the_deployments_own_raw_schema() -> None:
+    log = DBT_LOG.replace('"raw".', '"team_a_raw".')
+    alert = messages.quarantine(dag_id=DAG, run_id=RUN, files=messages.loaded_files(log), threshold=0)
+    assert alert is not None
+    assert alert.body.endswith("are in team_a_raw.quarantine (`tickit quarantine` lists them).")

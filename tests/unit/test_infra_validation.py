@@ -44,6 +44,7 @@ GOOD: dict[str, dict[str, Any]] = {
         "alert_topic_arns": ["arn:aws:sns:eu-central-1:123456789012:tickit-alerts"],
         "alert_kms_key_arns": [KMS_KEY],
         "airflow_configuration_options": {"core.default_task_retries": "3"},
+        "schema_prefix": "team_a",
     },
 }
 WRONG = [
@@ -66,6 +67,7 @@ WRONG = [
     ("mwaa", "log_level", "info"),
     ("mwaa", "alert_topic_arns", ["tickit-alerts"]),
     ("mwaa", "airflow_configuration_options", {"default_task_retries": "3"}),
+    ("mwaa", "schema_prefix", "Team-A"),
 ]
 
 

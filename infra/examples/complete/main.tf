@@ -87,4 +87,5 @@ module "mwaa" {
   alert_topic_arns        = [module.alerts.topic_arn]
   alert_kms_key_arns      = [module.alerts.kms_key_arn]
   airflow_variables       = { for key, value in local.airflow_variables : key => value if var.store_airflow_variables }
+  schema_prefix           = var.schema_prefix
 }

@@ -47,6 +47,7 @@ output "dbt_environment" {
     DBT_TICKIT_S3_IAM_ROLE_ARN  = local.airflow_variables.tickit_source_iam_role_arn
     DBT_TICKIT_S3_REGION        = local.airflow_variables.tickit_source_s3_region
     DBT_TICKIT_S3_URI           = "s3://redshift-downloads/tickit/"
+    TICKIT_SCHEMA_PREFIX        = var.schema_prefix
   }
 }
 

@@ -94,6 +94,12 @@ variable "bucket_force_destroy" {
   default     = true
 }
 
+variable "schema_prefix" {
+  description = "Starts the name of every schema the DAG writes in Redshift (<prefix>_raw, …), for a second deployment of the project on the same database; empty for the plain names raw, bronze, silver, gold"
+  type        = string
+  default     = ""
+}
+
 variable "tags" {
   description = "Tags added to every resource, besides Project and ManagedBy"
   type        = map(string)

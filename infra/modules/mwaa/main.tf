@@ -57,6 +57,9 @@ locals {
       # the local Airflow's (orchestration/alerts/settings.py, SECRET_SETTINGS; tests/unit/test_secret_outputs.py).
       "core.sensitive_var_conn_names" = "tickit_alert_webhook_url,tickit_alert_smtp_url"
     },
+    # This deployment's schemas in a shared database (orchestration/schemas.py reads the option); none set,
+    # the plain names.
+    var.schema_prefix == "" ? {} : { "tickit.schema_prefix" = var.schema_prefix },
     local.secrets_backend_options,
     var.airflow_configuration_options,
   )

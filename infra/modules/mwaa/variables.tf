@@ -284,6 +284,18 @@ variable "keep_runs" {
   }
 }
 
+variable "schema_prefix" {
+  description = "Starts the name of every schema the DAG writes in the warehouse (<prefix>_raw, <prefix>_bronze, …, <prefix>_tickit_audit), so that two deployments share one Redshift database without touching each other's tables; empty for the plain names (raw, bronze, silver, gold). Handed to the DAG as the Airflow option tickit.schema_prefix"
+  type        = string
+  default     = ""
+
+  validation {
+    # The same rule as the DAG's (tickit_platform/orchestration/schemas.py): a plain lower-case name.
+    condition     = can(regex("^([a-z][a-z0-9_]{0,39})?$", var.schema_prefix))
+    error_message = "schema_prefix must be empty or a lower-case letter followed by at most 39 lower-case letters, digits or underscores."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource"
   type        = map(string)

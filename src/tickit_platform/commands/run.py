@@ -11,7 +11,14 @@ from rich.console import Console
 from tickit_platform import console as out
 from tickit_platform import envvars
 from tickit_platform.commands.helptext import described
-from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
+from tickit_platform.commands.session import (
+    SubCommands,
+    check_warehouse,
+    data_options,
+    data_session,
+    reading_settings,
+    settings_from,
+)
 from tickit_platform.errors import TickitError
 from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
@@ -70,6 +77,7 @@ def add_parsers(sub: SubCommands) -> None:
         "--source", help="only this raw table (users, venue, category, date, event, listing or sales)"
     )
     quarantine.add_argument("--limit", type=int, help="at most this many lines")
+    quarantine.add_argument("--target", choices=TARGETS, help="warehouse (default: the one the last run used)")
     quarantine.set_defaults(func=cmd_quarantine)
 
     report = sub.add_parser(
@@ -85,7 +93,7 @@ def add_parsers(sub: SubCommands) -> None:
             ("tickit runs && tickit report --run ID", "an earlier kept run, under reports/runs/ID/"),
         ),
     )
-    report.add_argument("--target", choices=TARGETS, help="warehouse (default local = DuckDB)")
+    report.add_argument("--target", choices=TARGETS, help="warehouse (default: the one the last run used)")
     report.add_argument("--run", metavar="ID", help="the report of an earlier, kept run (`tickit runs` lists them)")
     report.set_defaults(func=cmd_report)
 
@@ -102,7 +110,7 @@ def add_parsers(sub: SubCommands) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from tickit_platform.history.summary import read_summary
+    from tickit_platform.history.summary import read_summary, warehouse_location
     from tickit_platform.local.runner import run_dag
     from tickit_platform.orchestration.internals import where_model_tasks_wait
 
@@ -118,14 +126,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print(_airflow_line(settings), soft_wrap=True)
         with out.TaskProgress(console) as progress:
             result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
-    # The warehouse is read once, after the run: the console, the kept run and the report share this.
-    summary = read_summary(settings, session.description)
+    # The warehouse the run wrote to (a DuckDB file, a PostgreSQL database) is read once, after the run: the
+    # console, the kept run and the report share this.
+    location = warehouse_location(settings)
+    summary = read_summary(settings, session.description, location)
     recorded = _record_history(console, settings, config, result, summary)
     out.print_tasks(console, result)
     console.print(where_model_tasks_wait(), soft_wrap=True)
     out.print_summary(console, summary)
     console.print(f"Data: {session.description}")
-    console.print(out.path_line("Warehouse", settings.warehouse_path), soft_wrap=True)
+    console.print(f"Warehouse: {location.describe()}", soft_wrap=True)
     console.print(out.path_line("Airflow logs", settings.layout.airflow_logs), soft_wrap=True)
     if result.failed or result.state != "success":
         console.print(
@@ -190,7 +200,7 @@ def _write_report(
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    settings = reading_settings(args)
     if args.run is not None:  # an unknown id is said before anything else
         from tickit_platform.history.runs import find_run
 
@@ -223,20 +233,30 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     """The raw lines the last load set aside, with their file, line number and reason."""
+    from tickit_platform.history.summary import warehouse_location
     from tickit_platform.warehouse.availability import WarehouseUnavailableError
-    from tickit_platform.warehouse.quality import QUARANTINE_QUERY, quarantined_rows
+    from tickit_platform.warehouse.connection import open_warehouse
+    from tickit_platform.warehouse.quality import has_quarantine, quarantine_query, quarantined_rows
 
-    settings = settings_from(args)
-    if not settings.warehouse_path.exists():
-        raise WarehouseUnavailableError(f"no warehouse at {settings.warehouse_path}; run `tickit run` first.")
+    settings = reading_settings(args)
+    location = warehouse_location(settings)
+    if not location.exists():
+        raise WarehouseUnavailableError(f"no warehouse at {location.describe()}; run `tickit run` first.")
     check_warehouse(settings, write=False)
-    columns, rows = quarantined_rows(settings.warehouse_path, source=args.source, limit=args.limit)
+    with open_warehouse(location) as reader:
+        if not has_quarantine(reader):
+            raise WarehouseUnavailableError(
+                f"no quarantine in the warehouse ({location.describe()}): nothing was loaded there yet; "
+                "run `tickit run` first."
+            )
+        columns, rows = quarantined_rows(reader, source=args.source, limit=args.limit)
     console = out.console()
+    console.print(f"Warehouse: {location.describe()}", soft_wrap=True)
     if not rows:
         console.print("No quarantined lines: every line of every raw file loaded.")
         return 0
     # Tabs shown as \t: the raw line stays one readable cell, and a delimiter problem is visible.
     shown = [tuple(v.replace("\t", "\\t") if isinstance(v, str) else v for v in row) for row in rows]
     out.print_rows(console, f"Quarantined lines ({len(rows):,} shown)", columns, shown)
-    console.print(f"The same in SQL: {QUARANTINE_QUERY}", soft_wrap=True)
+    console.print(f"The same in SQL: {quarantine_query(location.schemas.raw)}", soft_wrap=True)
     return 0

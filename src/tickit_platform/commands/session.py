@@ -4,6 +4,7 @@ acquired, the raw folder readable by the target's server, and the DAG's configur
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -39,6 +40,47 @@ def settings_from(args: argparse.Namespace) -> Settings:
         synthetic=True if getattr(args, "synthetic", False) else None,
     )
     return settings
+
+
+def reading_settings(args: argparse.Namespace) -> Settings:
+    """The settings of a command that reads the warehouse (`tickit quarantine`, `tickit report`): what nobody
+    chose (no flag, no variable) comes from the last run or load in this home, so that after
+    `tickit run --target postgres` they read PostgreSQL, in the schemas that run used."""
+    settings = settings_from(args)
+    used = _warehouse_used(settings)
+    if not used:
+        return settings
+    target = used.get("target") if "target" in settings.defaulted else None
+    prefix = used.get("schema_prefix") if "schema_prefix" in settings.defaulted else None
+    if target is None and prefix is None:
+        return settings
+    return Settings.from_env(
+        home=settings.home,
+        target=target,
+        scale=getattr(args, "scale", None),
+        seed=getattr(args, "seed", None),
+        source=getattr(args, "source", None),
+        synthetic=True if getattr(args, "synthetic", False) else None,
+        schema_prefix=prefix,
+    )
+
+
+def record_warehouse_used(settings: Settings, target: str) -> None:
+    """Remember which warehouse was just written to: its target and schema prefix (never a password)."""
+    path = settings.layout.warehouse_used
+    path.parent.mkdir(parents=True, exist_ok=True)
+    used = {"target": target, "schema_prefix": settings.dag.schema_prefix}
+    path.write_text(json.dumps(used) + "\n", encoding="utf-8")
+
+
+def _warehouse_used(settings: Settings) -> dict[str, str]:
+    try:
+        used = json.loads(settings.layout.warehouse_used.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # no run yet here, or a file from elsewhere: the settings stand as they are
+    if not isinstance(used, dict):
+        return {}
+    return {k: v for k, v in used.items() if k in {"target", "schema_prefix"} and isinstance(v, str)}
 
 
 def check_warehouse(settings: Settings, *, write: bool) -> None:
@@ -96,6 +138,7 @@ def data_session(
     from tickit_platform.data.postgres_staging import raw_dir_for_target
 
     folder, description = None, ""
+    target = target or settings.target
     if loads:
         dataset = acquire(settings, say=say)
         folder, description = dataset.folder, dataset.description
@@ -103,7 +146,7 @@ def data_session(
             from tickit_platform.reporting.data import record_dataset
 
             record_dataset(settings, folder)
-    target = target or settings.target
+            record_warehouse_used(settings, target)
     # Built only for the postgres target: another target never reads DBT_POSTGRES_*, bad or not.
     address = postgres_address(settings) if target == "postgres" else None
     with raw_dir_for_target(target, folder, say=say, address=address) as raw_dir:

@@ -40,7 +40,8 @@ def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
     target = config.manifest_path.parent
     stamp = target / MANIFEST_STAMP
     env = config.dbt_env()
-    fingerprint = project_fingerprint(config.project_dir) + config.target
+    # The schema prefix is in the manifest too (every node's schema): another prefix is another manifest.
+    fingerprint = project_fingerprint(config.project_dir) + config.target + config.schema_prefix
     if not force and config.manifest_path.exists() and stamp.exists() and stamp.read_text() == fingerprint:
         return config.manifest_path
     target.mkdir(parents=True, exist_ok=True)

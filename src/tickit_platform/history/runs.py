@@ -87,6 +87,11 @@ class RecordedRun:
         """Which data the run loaded, as `tickit run` said it."""
         return str((self.data or {}).get("description") or "")
 
+    @property
+    def warehouse(self) -> str:
+        """The warehouse the run wrote to, as `tickit run` named it (empty for a run recorded before that)."""
+        return str((self.data or {}).get("warehouse") or "")
+
 
 def _json(path: Path) -> dict[str, Any] | None:
     try:

@@ -21,6 +21,7 @@ from tickit_platform.home import DEFAULT_HOME, HomeLayout
 from tickit_platform.orchestration.alerts.settings import AlertSettings, variable_name
 from tickit_platform.orchestration.artifacts import DEFAULT_KEEP_RUNS, HistoryConfig
 from tickit_platform.orchestration.redaction import masked, redacted_repr
+from tickit_platform.orchestration.schemas import DEFAULT_TARGET_SCHEMA, WarehouseSchemas, check_prefix, prefix_from_env
 from tickit_platform.paths import DBT_PROJECT_DIR
 
 DAG_ID = "dbt_tickit_medallion_dag"
@@ -93,9 +94,13 @@ class DagConfig:
     # s3:// prefix) and how many runs stay.
     runs_uri: str | None = None
     keep_runs: int = DEFAULT_KEEP_RUNS
+    # Starts every schema name the project writes ("" : the seed's names), so deployments can share a
+    # database (orchestration/schemas.py).
+    schema_prefix: str = ""
 
     def __post_init__(self) -> None:
         envvars.check_target(self.target, envvars.TARGET)
+        check_prefix(self.schema_prefix)
         object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
         if self.manifest_path is None:
             object.__setattr__(self, "manifest_path", self.layout.manifest)
@@ -115,6 +120,17 @@ class DagConfig:
     @property
     def warehouse_path(self) -> Path:
         return self.layout.warehouse
+
+    @property
+    def schemas(self) -> WarehouseSchemas:
+        """The schemas this deployment's dbt writes and the readers of the warehouse read."""
+        if self.target == "postgres":
+            target_schema = dict(self.postgres).get(envvars.POSTGRES_SCHEMA) or DEFAULT_TARGET_SCHEMA
+        elif self.target == "dwh":
+            target_schema = REDSHIFT_ENV_TEMPLATES[envvars.REDSHIFT_SCHEMA]
+        else:
+            target_schema = DEFAULT_TARGET_SCHEMA
+        return WarehouseSchemas(self.schema_prefix, target_schema)
 
     @property
     def history(self) -> HistoryConfig:
@@ -168,6 +184,8 @@ class DagConfig:
         }
         if self.raw_dir is not None:
             env[envvars.RAW_DIR] = str(self.raw_dir)
+        if self.schema_prefix:
+            env[envvars.SCHEMA_PREFIX] = self.schema_prefix
         if self.runs_uri is not None:
             env[envvars.RUNS_URI] = self.runs_uri
         return env
@@ -185,6 +203,8 @@ class DagConfig:
             "DBT_PROFILES_DIR": str(self.project_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
             envvars.HOME: str(self.home),
+            # Always set, empty included: a dbt process must never take a prefix from elsewhere.
+            envvars.SCHEMA_PREFIX: self.schema_prefix,
             **dict(self.postgres),
         }
         if self.target == "dwh":
@@ -222,4 +242,5 @@ def _tuning(env: Mapping[str, str]) -> dict[str, Any]:
             DEFAULT_KEEP_RUNS,
             minimum=1,
         ),
+        "schema_prefix": prefix_from_env(env),
     }

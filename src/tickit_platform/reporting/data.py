@@ -47,7 +47,7 @@ class DataQuality:
     data_folder: Path | None
     checksums: dict[str, str]  # file name -> sha256
     layers: dict[str, dict[str, int]] | None
-    quarantine: list[Row] | None  # per source; None when the warehouse has no raw.quarantine
+    quarantine: list[Row] | None  # per source; None when the warehouse has no quarantine table
     load_audit: list[Row] | None
     tests: list[Row] | None  # None when data-quality outcomes are unavailable
 
@@ -63,6 +63,7 @@ class Report:
     # Section name -> what is missing there and what to run; shown in the page.
     notices: dict[str, list[str]] = field(default_factory=dict)
     history: History | None = None  # the kept runs' trends (history/trends.py)
+    warehouse: str = ""  # the warehouse read, as a person reads it: a DuckDB file, or engine, server and schemas
 
     @property
     def empty(self) -> bool:
@@ -177,15 +178,11 @@ def gather(
     chosen = find_run(settings.runs_dir, run_id) if run_id is not None else None  # an unknown id fails first
     notices: dict[str, list[str]] = {"business": [], "run": [], "data": [], "history": []}
     figures = summary.warehouse
-    if settings.target != "local":
-        notices["business"].append(
-            f"The report reads the local DuckDB warehouse only; target {settings.target!r} is not read. "
-            "Run `tickit run` (target local) for business figures."
-        )
-    elif summary.unread is not None:
+    warehouse = summary.location.describe() if summary.location is not None else str(settings.warehouse_path)
+    if summary.unread is not None:
         notices["business"].append(f"The warehouse was not read: {summary.unread}")
     elif figures is None:
-        notices["business"].append(f"No warehouse at {settings.warehouse_path}: run `tickit run` first.")
+        notices["business"].append(f"No warehouse at {warehouse}: run `tickit run` first.")
 
     business = None
     if figures is not None:
@@ -238,7 +235,7 @@ def gather(
         load_audit=audit,
         tests=tests,
     )
-    return Report(settings, datetime.now(UTC), business, run, run_started, data, notices, trends)
+    return Report(settings, datetime.now(UTC), business, run, run_started, data, notices, trends, warehouse)
 
 
 def data_description(data: DataQuality) -> str:

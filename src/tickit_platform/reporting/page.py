@@ -99,6 +99,7 @@ def report_json(report: Report) -> str:
     payload = {
         "created": report.created,
         "target": report.settings.target,
+        "warehouse": report.warehouse,
         "business": business,
         "run": run,
         "data": {

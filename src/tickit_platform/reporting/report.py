@@ -47,7 +47,7 @@ def write_report(
     report = gather(settings, summary, data_folder, run_id, latest)
     if report.empty:
         raise ReportError(
-            f"nothing to report on: no warehouse at {settings.warehouse_path} and no run recorded under "
+            f"nothing to report on: no warehouse at {report.warehouse} and no run recorded under "
             f"{settings.runs_dir}. Run `tickit run` first."
         )
     images: dict[str, bytes] = {}

@@ -1,4 +1,5 @@
-"""Everything a finished run shows of the local warehouse, read once through one read-only connection.
+"""Everything a finished run shows of its warehouse, read once through one read-only connection, on
+whichever engine the run wrote to (warehouse/connection.py).
 
 The console's summary, the run's kept data figures (data.json) and the report all take their figures
 from this one read (history/summary.py), so they cannot disagree and the warehouse is queried once per
@@ -12,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from tickit_platform.warehouse.connection import WarehouseLocation, WarehouseReader, first_line, open_warehouse
 from tickit_platform.warehouse.quality import LoadCount, TestOutcome, load_counts, quarantine_by_source, test_outcomes
 from tickit_platform.warehouse.results import GoldSummary, Row, gold_summary, layer_counts, top_rows
 
@@ -44,34 +44,35 @@ class WarehouseFigures:
     gold_error: str | None
 
 
-def _gold_top(con: duckdb.DuckDBPyConnection, view: str) -> GoldTop:
+def _gold_top(reader: WarehouseReader, view: str) -> GoldTop:
     try:
-        columns, rows = top_rows(con, view, n=CONSOLE_TOP)
-    except duckdb.Error as err:  # a failed run may have left a view unbuilt
-        return GoldTop(view, [], [], str(err))
+        columns, rows = top_rows(reader, view, n=CONSOLE_TOP)
+    except reader.errors as err:  # a failed run may have left a view unbuilt
+        return GoldTop(view, [], [], first_line(err))
     return GoldTop(view, columns, rows)
 
 
-def read_figures(warehouse: Path, manifest: Path) -> WarehouseFigures:
+def read_figures(location: WarehouseLocation, manifest: Path) -> WarehouseFigures:
     """Every figure of the warehouse's last build; the data tests' severities come from `manifest`."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with open_warehouse(location) as reader:
+        manifest_errors: tuple[type[Exception], ...] = (*reader.errors, OSError, ValueError, KeyError)
         tests: list[TestOutcome] | None
         try:
-            tests, tests_error = test_outcomes(con, manifest), None
-        except (duckdb.Error, OSError, ValueError, KeyError) as err:  # a manifest from another dbt, a half file
-            tests, tests_error = None, str(err)
+            tests, tests_error = test_outcomes(reader, manifest), None
+        except manifest_errors as err:  # a manifest from another dbt, a half file
+            tests, tests_error = None, first_line(err)
         gold: GoldSummary | None
         try:
-            gold, gold_error = gold_summary(con, REPORT_TOP), None
-        except duckdb.Error as err:
-            gold, gold_error = None, str(err)
+            gold, gold_error = gold_summary(reader, REPORT_TOP), None
+        except reader.errors as err:
+            gold, gold_error = None, first_line(err)
         return WarehouseFigures(
-            layers=layer_counts(con),
-            load_counts=load_counts(con),
-            quarantine=quarantine_by_source(con),
+            layers=layer_counts(reader),
+            load_counts=load_counts(reader),
+            quarantine=quarantine_by_source(reader),
             tests=tests,
             tests_error=tests_error,
-            gold_top=tuple(_gold_top(con, view) for view in GOLD_VIEWS),
+            gold_top=tuple(_gold_top(reader, view) for view in GOLD_VIEWS),
             gold=gold,
             gold_error=gold_error,
         )

@@ -1,9 +1,9 @@
 """What a run did with its input and how its data tests came out, read back from the warehouse.
 
 Per source: lines in the file, rows loaded and lines quarantined (raw.load_audit, raw.quarantine, both
-written by the load step). Per data test: its severity from dbt's manifest and its failing rows from
-the audit schema, where every test stores them (`store_failures`); the load step drops those tables,
-so a test without a table did not run this time.
+written by the load step; `<prefix>_raw.…` with a schema prefix). Per data test: its severity from dbt's
+manifest and its failing rows from the audit schema, where every test stores them (`store_failures`);
+the load step drops those tables, so a test without a table did not run this time.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from tickit_platform.settings import Settings
+from tickit_platform.warehouse.connection import WarehouseReader
 from tickit_platform.warehouse.results import Row, rows, tables
 
-QUARANTINE_QUERY = "select * from raw.quarantine order by source_name, line_number"
+
+def quarantine_query(raw_schema: str) -> str:
+    """The quarantine in SQL, as a person would query it (`tickit quarantine` prints it)."""
+    return f"select * from {raw_schema}.quarantine order by source_name, line_number"
 
 
 @dataclass(frozen=True)
@@ -51,39 +53,42 @@ class TestOutcome:
         return self.status in {"warn", "fail"}
 
 
-def load_counts(con: duckdb.DuckDBPyConnection) -> list[LoadCount] | None:
+def load_counts(reader: WarehouseReader) -> list[LoadCount] | None:
     """One entry per raw file of the last load; None for a warehouse loaded before the audit existed."""
-    if "load_audit" not in tables(con, "raw"):
+    raw = reader.schemas.raw
+    if "load_audit" not in tables(reader, raw):
         return None
-    rows = con.execute(
+    _, found = reader.query(
         "select source_name, file_name, lines_in_file, rows_loaded, rows_quarantined "
-        "from raw.load_audit order by source_name, file_name"
-    ).fetchall()
-    return [LoadCount(str(s), str(f), int(n), int(ok), int(q)) for s, f, n, ok, q in rows]
+        f'from "{raw}".load_audit order by source_name, file_name'
+    )
+    return [LoadCount(str(s), str(f), int(n), int(ok), int(q)) for s, f, n, ok, q in found]
+
+
+def has_quarantine(reader: WarehouseReader) -> bool:
+    return "quarantine" in tables(reader, reader.schemas.raw)
 
 
 def quarantined_rows(
-    warehouse: Path, source: str | None = None, limit: int | None = None
+    reader: WarehouseReader, source: str | None = None, limit: int | None = None
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     where = "where source_name = ?" if source else ""
     bounded = f"limit {int(limit)}" if limit else ""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        cursor = con.execute(
-            f"select source_name, file_name, line_number, reason, raw_line from raw.quarantine {where} "
-            f"order by source_name, line_number {bounded}",
-            [source] if source else [],
-        )
-        return [d[0] for d in cursor.description or []], cursor.fetchall()
+    return reader.query(
+        f'select source_name, file_name, line_number, reason, raw_line from "{reader.schemas.raw}".quarantine '
+        f"{where} order by source_name, line_number {bounded}",
+        [source] if source else [],
+    )
 
 
-def quarantine_by_source(con: duckdb.DuckDBPyConnection) -> list[Row] | None:
+def quarantine_by_source(reader: WarehouseReader) -> list[Row] | None:
     """Quarantined lines per source, None when the warehouse predates the quarantine."""
-    if "quarantine" not in tables(con, "raw"):
+    if not has_quarantine(reader):
         return None
     return rows(
-        con,
+        reader,
         "select source_name, count(*) as rows_quarantined, count(distinct reason) as reasons, "
-        "min(reason) as example_reason from raw.quarantine group by 1 order by 1",
+        f'min(reason) as example_reason from "{reader.schemas.raw}".quarantine group by 1 order by 1',
     )
 
 
@@ -92,14 +97,14 @@ def manifest_path(settings: Settings) -> Path:
     return settings.dag.manifest_path
 
 
-def test_outcomes(con: duckdb.DuckDBPyConnection, manifest: Path) -> list[TestOutcome]:
+def test_outcomes(reader: WarehouseReader, manifest: Path) -> list[TestOutcome]:
     """Every data test of the project with how it came out in the warehouse's last build."""
     if not manifest.exists():
         return []
     nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
     tests = [n for n in nodes if n["resource_type"] == "test"]
     outcomes = []
-    stored = {schema: tables(con, schema) for schema in {t["schema"] for t in tests}}
+    stored = {schema: tables(reader, schema) for schema in {t["schema"] for t in tests}}
     for test in tests:
         severity = str(test["config"].get("severity", "error")).lower()
         model = test.get("attached_node")
@@ -107,8 +112,8 @@ def test_outcomes(con: duckdb.DuckDBPyConnection, manifest: Path) -> list[TestOu
         if test["alias"] not in stored[test["schema"]]:
             outcomes.append(TestOutcome(test["name"], model_name, severity, "skipped", 0))
             continue
-        row = con.execute(f'select count(*) from "{test["schema"]}"."{test["alias"]}"').fetchone()
-        failures = int(row[0]) if row else 0
+        _, found = reader.query(f'select count(*) from "{test["schema"]}"."{test["alias"]}"')
+        failures = int(found[0][0]) if found else 0
         status = "pass" if failures == 0 else ("warn" if severity == "warn" else "fail")
         outcomes.append(TestOutcome(test["name"], model_name, severity, status, failures))
     return sorted(outcomes, key=lambda o: (o.status == "pass", o.name))

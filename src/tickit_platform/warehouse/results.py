@@ -1,4 +1,4 @@
-"""What a finished run shows the user, read from the DuckDB warehouse in read-only mode."""
+"""What a finished run shows the user, read from the warehouse (any engine) through a read-only reader."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
+from tickit_platform.orchestration.schemas import WarehouseSchemas
+from tickit_platform.warehouse.connection import WarehouseLocation, WarehouseReader, open_warehouse
 
 Row = dict[str, Any]
 
@@ -20,42 +21,44 @@ GOLD_ORDER = {
 }
 
 
-def layer_row_counts(warehouse: Path) -> dict[str, dict[str, int]]:
-    """Rows per relation, grouped by layer (schema), for every table and view the layers hold."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return layer_counts(con)
+def layer_row_counts(warehouse: Path, schemas: WarehouseSchemas | None = None) -> dict[str, dict[str, int]]:
+    """Rows per relation and layer of a DuckDB file (the seed's schema names unless `schemas` says otherwise)."""
+    location = WarehouseLocation("local", schemas or WarehouseSchemas(), duckdb_path=warehouse)
+    with open_warehouse(location) as reader:
+        return layer_counts(reader)
 
 
-def layer_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+def layer_counts(reader: WarehouseReader) -> dict[str, dict[str, int]]:
+    """Rows per relation, grouped by layer, for every table and view the layers' schemas hold (the
+    deployment's own: with a schema prefix, `<prefix>_silver` is the silver layer)."""
+    schemas = reader.schemas.layers
+    layer_of = {schema: layer for layer, schema in schemas.items()}
     counts: dict[str, dict[str, int]] = {layer: {} for layer in LAYERS}
-    relations = con.execute(
+    _, relations = reader.query(
         "select table_schema, table_name from information_schema.tables "
         "where table_schema in (" + ", ".join("?" for _ in LAYERS) + ") order by table_schema, table_name",
-        list(LAYERS),
-    ).fetchall()
+        [schemas[layer] for layer in LAYERS],
+    )
     for schema, name in relations:
-        row = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
-        counts[schema][name] = int(row[0]) if row else 0
+        _, found = reader.query(f'select count(*) from "{schema}"."{name}"')
+        counts[layer_of[schema]][name] = int(found[0][0]) if found else 0
     return counts
 
 
-def top_rows(con: duckdb.DuckDBPyConnection, view: str, n: int = 5) -> tuple[list[str], list[tuple[Any, ...]]]:
+def top_rows(reader: WarehouseReader, view: str, n: int = 5) -> tuple[list[str], list[tuple[Any, ...]]]:
     order = GOLD_ORDER.get(view, "1")
-    cursor = con.execute(f'select * from gold."{view}" order by {order} limit {int(n)}')
-    columns = [d[0] for d in cursor.description or []]
-    return columns, cursor.fetchall()
+    return reader.query(f'select * from "{reader.schemas.gold}"."{view}" order by {order} limit {int(n)}')
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[Row]:
+def rows(reader: WarehouseReader, sql: str, params: list[Any] | None = None) -> list[Row]:
     """A query's rows as dictionaries keyed by column name."""
-    cursor = con.execute(sql)
-    columns = [d[0] for d in cursor.description or []]
-    return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+    columns, found = reader.query(sql, params or [])
+    return [dict(zip(columns, values, strict=True)) for values in found]
 
 
-def tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    found = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema])
-    return {name for (name,) in found.fetchall()}
+def tables(reader: WarehouseReader, schema: str) -> set[str]:
+    _, found = reader.query("select table_name from information_schema.tables where table_schema = ?", [schema])
+    return {name for (name,) in found}
 
 
 @dataclass(frozen=True)
@@ -67,33 +70,36 @@ class GoldSummary:
     spends: list[Any]  # every customer's total spend, best first
 
 
-def gold_summary(con: duckdb.DuckDBPyConnection, top_n: int) -> GoldSummary:
+def gold_summary(reader: WarehouseReader, top_n: int) -> GoldSummary:
     """The three gold views as the report shows them: the top of each, and the totals behind them."""
+    gold = f'"{reader.schemas.gold}"'
     return GoldSummary(
         venues=rows(
-            con,
+            reader,
             "select venue_id, venue_name, venue_city, venue_state, total_revenue, revenue_rank "
-            f"from gold.gold_revenue_by_venue order by {GOLD_ORDER['gold_revenue_by_venue']} limit {int(top_n)}",
+            f"from {gold}.gold_revenue_by_venue order by {GOLD_ORDER['gold_revenue_by_venue']} limit {int(top_n)}",
         ),
         events=rows(
-            con,
+            reader,
             "select event_id, event_name, category_name, tickets_sold, total_revenue "
-            f"from gold.gold_sales_by_event order by {GOLD_ORDER['gold_sales_by_event']} limit {int(top_n)}",
+            f"from {gold}.gold_sales_by_event order by {GOLD_ORDER['gold_sales_by_event']} limit {int(top_n)}",
         ),
         events_total=rows(
-            con,
-            "select count(*) as events, count(*) filter (where sales_count > 0) as events_with_sales, "
-            "coalesce(sum(total_revenue), 0) as total_revenue from gold.gold_sales_by_event",
+            reader,
+            # `sum(case …)`, not `count(*) filter (…)`: Redshift has no filter clause.
+            "select count(*) as events, "
+            "coalesce(sum(case when sales_count > 0 then 1 else 0 end), 0) as events_with_sales, "
+            f"coalesce(sum(total_revenue), 0) as total_revenue from {gold}.gold_sales_by_event",
         )[0],
         customers=rows(
-            con,
+            reader,
             "select spend_rank, user_id, username, full_name, city, state, purchases_count, total_spent "
-            f"from gold.gold_user_activity order by {GOLD_ORDER['gold_user_activity']} limit {int(top_n)}",
+            f"from {gold}.gold_user_activity order by {GOLD_ORDER['gold_user_activity']} limit {int(top_n)}",
         ),
         spends=[
             v
-            for (v,) in con.execute(
-                f"select total_spent from gold.gold_user_activity order by {GOLD_ORDER['gold_user_activity']}"
-            ).fetchall()
+            for (v,) in reader.query(
+                f"select total_spent from {gold}.gold_user_activity order by {GOLD_ORDER['gold_user_activity']}"
+            )[1]
         ],
     )

@@ -137,6 +137,12 @@
     {{ return(api.Relation.create(database=target.database, schema=schema, identifier=name)) }}
 {% endmacro %}
 
+{#- The schema of the raw tables, the quarantine, the load audit and the load's helper functions: `raw`, or
+    "<prefix>_raw" with the deployment's TICKIT_SCHEMA_PREFIX (the sources' YAML names it). -#}
+{% macro raw_schema() %}
+    {{ return(raw_bookkeeping_relation('quarantine').schema) }}
+{% endmacro %}
+
 {#- Where an engine reads a file from: a local folder, or S3 for Redshift. -#}
 {% macro raw_location(node) %}
     {{ return(adapter.dispatch('raw_location', 'dbt_tickit')(node)) }}

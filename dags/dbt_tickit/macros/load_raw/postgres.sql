@@ -14,7 +14,7 @@
 
 {% macro postgres__raw_try_function(data_type) %}
     {%- set name = data_type | replace('(', '_') | replace(',', '_') | replace(')', '') | replace(' ', '') -%}
-    {{ return("raw.tickit_try_" ~ name) }}
+    {{ return(raw_schema() ~ ".tickit_try_" ~ name) }}
 {% endmacro %}
 
 {% macro postgres__raw_load_sql(node) %}
@@ -119,11 +119,11 @@
 
     decoded as (
 
-        select line_number, bytes, raw.tickit_utf8(bytes) as line from final
+        select line_number, bytes, {{ raw_schema() }}.tickit_utf8(bytes) as line from final
 
     )
 
-    select line_number, line, case when line is null then raw.tickit_escaped(bytes) end as shown from decoded
+    select line_number, line, case when line is null then {{ raw_schema() }}.tickit_escaped(bytes) end as shown from decoded
 {% endmacro %}
 
 {#- Newlines counted piece by piece, apart from the split above, plus a last line without one. -#}
@@ -151,7 +151,7 @@
         return null;
     end $$;
     {%- endfor %}
-    create or replace function raw.tickit_utf8(value bytea) returns text
+    create or replace function {{ raw_schema() }}.tickit_utf8(value bytea) returns text
     language plpgsql immutable as $$
     begin
         return convert_from(value, 'UTF8');
@@ -161,7 +161,7 @@
     {#- The bytes of a line that is not UTF-8, written as DuckDB casts a blob to text (printable ASCII as
         itself, every other byte and the quotes and backslash as \xNN), so both engines quarantine the
         same text. Only called for such lines, which are rare. -#}
-    create or replace function raw.tickit_escaped(value bytea) returns text
+    create or replace function {{ raw_schema() }}.tickit_escaped(value bytea) returns text
     language sql immutable as $$
         select coalesce(string_agg(
             case

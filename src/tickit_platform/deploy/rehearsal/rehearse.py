@@ -35,6 +35,7 @@ from tickit_platform.home import HomeLayout
 from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.local.runner import trigger_and_wait
 from tickit_platform.orchestration.config import DAG_ID, DagConfig, airflow_variable_names
+from tickit_platform.orchestration.schemas import WarehouseSchemas, prefix_from_env
 from tickit_platform.warehouse.results import GOLD_ORDER
 
 Say = Callable[[str], None]
@@ -191,14 +192,14 @@ def _check_dbt_postgres(worker_env: Mapping[str, str], say: Say) -> None:
     )
 
 
-def _gold_rows(pg: Postgres, dbname: str) -> dict[str, int | None]:
+def _gold_rows(pg: Postgres, dbname: str, gold: str) -> dict[str, int | None]:
+    """Rows of each gold view in `gold`, the schema the DAG's prefix names (`gold` without one)."""
     rows: dict[str, int | None] = {}
-    built = {
-        str(r[0])
-        for r in pg.query(dbname, "select table_name from information_schema.tables where table_schema = 'gold'")
-    }
+    query = f"select table_name from information_schema.tables where table_schema = '{gold}'"
+    built = {str(r[0]) for r in pg.query(dbname, query)}
     for view in GOLD_ORDER:
-        rows[view] = int(str(pg.query(dbname, f'select count(*) from gold."{view}"')[0][0])) if view in built else None
+        count = pg.query(dbname, f'select count(*) from "{gold}"."{view}"') if view in built else None
+        rows[view] = int(str(count[0][0])) if count else None
     return rows
 
 
@@ -333,7 +334,7 @@ def rehearse(
                     run = trigger_and_wait(airflow, api, on_change=on_change, timeout=options.timeout)
             finally:
                 airflow.stop()
-            gold = _gold_rows(pg, options.warehouse_db)
+            gold = _gold_rows(pg, options.warehouse_db, WarehouseSchemas(prefix_from_env(dag_env)).gold)
     finally:
         # Only a database this rehearsal found empty and claimed is emptied; a --redis-db is the user's.
         if not options.keep and options.redis_db is None:

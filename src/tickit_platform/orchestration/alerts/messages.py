@@ -139,9 +139,16 @@ def quarantine(*, dag_id: str, run_id: str, files: Sequence[LoadedFile], thresho
         body=(
             f"The load of run {run_id} of {dag_id} set aside {total:,} lines, more than the alert threshold "
             f"of {threshold:,}.\n\n" + "\n".join(lines) + "\n\nThe run carries on without them. The lines, with "
-            "file, line number and reason, are in raw.quarantine (`tickit quarantine` lists them)."
+            f"file, line number and reason, are in {_raw_schema(files)}.quarantine (`tickit quarantine` lists them)."
         ),
     )
+
+
+def _raw_schema(files: Sequence[LoadedFile]) -> str:
+    """The schema the load wrote to, from a table it named ("db"."raw"."sales"): `raw`, or with the
+    deployment's schema prefix `<prefix>_raw`; the quarantine is beside the raw tables."""
+    parts = [part.strip('"') for part in files[0].relation.split(".")] if files else []
+    return parts[-2] if len(parts) >= 2 else "raw"
 
 
 def data_test_issues(run_results: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[DataTestIssue]:

@@ -24,8 +24,10 @@ RUN_ALERT_TIMEOUT = 60.0
 ProgressCallback = Callable[[list[dict[str, Any]]], None]
 
 
-def local_airflow(config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn: str | None = None) -> LocalAirflow:
-    return LocalAirflow(
+def local_airflow(
+    config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn: str | None = None, dags_folder: Path | None = None
+) -> LocalAirflow:
+    airflow = LocalAirflow(
         airflow_home=config.layout.airflow,
         dag_env=config.to_env(),
         parallelism=parallelism,
@@ -33,6 +35,9 @@ def local_airflow(config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn:
         cosmos_cache_dir=config.layout.cosmos_cache,
         dbt_docs_dir=config.layout.docs,
     )
+    if dags_folder is not None:  # the benchmark's and tests' own DAGs folders
+        airflow.dags_folder = dags_folder
+    return airflow
 
 
 @contextmanager

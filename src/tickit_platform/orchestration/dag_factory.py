@@ -29,6 +29,7 @@ from tickit_platform.orchestration.alerts.notifiers import (
 )
 from tickit_platform.orchestration.build_results import finish_publishing, start_publishing
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
+from tickit_platform.orchestration.dags_folder import DbtWithoutDagsFolder, hide_for_task, restore_after_task
 from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask, model_task_class
 
 LOAD_RAW_TASK_ID = "load_raw"
@@ -125,6 +126,18 @@ def _model_task(
     )
 
 
+def _producer_starts(context: Any, *, details_read_on_success: bool) -> None:
+    hide_for_task(context)
+    start_publishing(context, details_read_on_success=details_read_on_success)
+
+
+def _producer_ends(context: Any, result: Any = None) -> None:
+    try:
+        finish_publishing(context, result)
+    finally:
+        restore_after_task(context)
+
+
 def build_timeout(config: DagConfig) -> timedelta:
     """The shared build's bound: the producer's execution_timeout."""
     return config.task_timeout
@@ -212,10 +225,11 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 "callback": AfterBuild(deployment),
                 # Every result so far under one key, for the model tasks waiting in the triggerer.
                 # Before Airflow 3.2 Cosmos' consumers wait in workers and read every node's details.
+                # The DAGs folder hidden from dbt's plugin discovery too (orchestration/dags_folder.py).
                 "pre_execute": partial(
-                    start_publishing, details_read_on_success=model_task_class() is not DbtModelTask
+                    _producer_starts, details_read_on_success=model_task_class() is not DbtModelTask
                 ),
-                "post_execute": finish_publishing,
+                "post_execute": _producer_ends,
             },
         ),
         render_config=RenderConfig(
@@ -254,6 +268,10 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
     return dag
 
 
+class LoadRawTask(DbtWithoutDagsFolder, DbtRunOperationLocalOperator):  # type: ignore[misc]
+    """`dbt run-operation load_raw_tables`, its dbt calls not seeing the DAGs folder."""
+
+
 def _add_load_raw(
     dag: DbtDag, config: DagConfig, profile: ProfileConfig, common: dict[str, Any], deployment: Deployment
 ) -> None:
@@ -275,7 +293,7 @@ def _add_load_raw(
         **common,
     }
     # The load's own counts, read right after it: an alert when it quarantined more than the threshold.
-    load = DbtRunOperationLocalOperator(
+    load = LoadRawTask(
         task_id=LOAD_RAW_TASK_ID, macro_name="load_raw_tables", callback=AfterLoad(deployment), **dbt_task
     )
     producer = dag.get_task(PRODUCER_TASK_ID)

@@ -76,6 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"Data: {session.description}")
     console.print(out.path_line("Warehouse", settings.warehouse_path), soft_wrap=True)
     console.print(out.path_line("Airflow logs", settings.layout.airflow_logs), soft_wrap=True)
+    console.print(_memory_line(result, config), soft_wrap=True)
     if result.failed or result.state != "success":
         console.print(
             f"[bold red]The run {result.state}[/bold red]: "
@@ -90,6 +91,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     _write_docs(console, config, recorded.build_manifest)
     _write_report(console, settings, summary, session.data_folder, recorded)
     return code
+
+
+def _memory_line(result: DagRunResult, config: DagConfig) -> str:
+    """The run's peak memory, and the bound DuckDB worked under (docs/decisions/036)."""
+    peak = "not measured" if result.peak_memory_mib is None else f"{result.peak_memory_mib:,.0f} MiB"
+    line = f"Peak memory of the run: {peak} (tickit, Airflow's components and their tasks, dbt)"
+    if config.target == "local":
+        line += (
+            f"; DuckDB limited to {config.duckdb_memory_limit} and {config.duckdb_threads} thread(s), spilling to "
+            f"{config.layout.duckdb_temp} ({envvars.DUCKDB_MEMORY_LIMIT}, {envvars.DUCKDB_THREADS})"
+        )
+    return line
 
 
 def _airflow_line(settings: Settings) -> str:

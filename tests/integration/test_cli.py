@@ -80,12 +80,17 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(shared_h
     assert "Data: synthetic tickit data (scale 0.01, seed 42)" in output
     assert "All 20 tasks succeeded" in output
     assert "Model tasks wait in Airflow's triggerer: the changes to Airflow's triggerer apply" in output
-    # The whole run's peak memory and the bound DuckDB had (docs/decisions/036).
+    # The whole run's peak memory, the bound DuckDB had, where the command's seconds went, and whether Airflow
+    # still runs (docs/decisions/036).
     peak = re.search(
         r"Peak memory of the run: ([\d,]+) MiB \(tickit, Airflow's components and their tasks, dbt\)", output
     )
     assert peak and 100 < int(peak[1].replace(",", "")) < 20_000, output
     assert "DuckDB limited to " in output
+    assert re.search(
+        r"Time: [\d.]+ s in all \(data and checks [\d.]+ s, Airflow started [\d.]+ s, DAG run [\d.]+ s, ", output
+    )
+    assert "Airflow was started for this run and is stopped now" in output and "`tickit up` keeps one running" in output
     # The freshness check ran in the DAG: synthetic data ends in 2008, so it warns and says how old it is.
     assert re.search(r"Source freshness: sales warn \(newest row 2008-\S+, [\d,]+ days old\)", output), output
     assert re.search(r"Data tests: (\d+) of \1 passed", output) is None  # the orphan venues warn

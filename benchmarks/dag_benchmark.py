@@ -6,6 +6,7 @@
     ./benchmarks/run --supervision-only
     ./benchmarks/run --whole-only [--scales 1]
     ./benchmarks/run --start-only [--repeat 3]
+    ./benchmarks/run --peers [--peer-models 0 200 1000] [--repeat 3] [--scales 1] [--local-up-to 17]
 
 For each scale, on the same synthetic data (its generation timed too) and a fresh warehouse each time:
   1. black box: `dbt run-operation load_raw_tables` then `dbt build` (the floor: the same work, no Airflow);
@@ -26,6 +27,17 @@ wall time and the CPU of the starting process and every component.
 
 `--wide-dag N --kill-build` kills the shared build's process outright (SIGKILL) once it reported half the
 models, and times the run to its (green) end against the same black box: issue 30's fault at scale.
+
+`--peers` runs, on one local Airflow, side by side and alternating (each repetition starting one further along):
+the black box (plain `dbt run-operation load_raw_tables` + `dbt build` on a warehouse of its own), this DAG, and
+Cosmos' own `DbtDag` over the same project, manifest, partial-parse file, profile and DuckDB warehouse, from
+benchmarks/peers/ (installed into the benchmark's own DAGs folder, never dags/): ExecutionMode.WATCHER with
+Cosmos' defaults; WATCHER tuned (consumers looking every second, Cosmos' incremental XCom backup off); and
+ExecutionMode.LOCAL, one task at a time (DuckDB takes one writer), only up to `--local-up-to` models. Each DAG
+run starts on a fresh warehouse; the peers, which do not load, get the raw tables loaded first, untimed. For
+each run: trigger to end, the CPU of every Airflow component and what they started, the peak memory (PSS) of
+Airflow's whole process tree, and for this DAG the dbt part apart (from the end of the load and the freshness
+check to the run's end). `--peer-models` are the sizes as models added to the 17 (`--wide-dag`'s shape).
 
 `--loader-only` times only `dbt run-operation load_raw_tables` (fresh warehouse, partial parse warm), the
 median of `--repeat` runs per scale; with `--against REF` the dbt project as it is at git REF is timed too,
@@ -508,8 +520,9 @@ def _tree_cpu(pid: int) -> float:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        # utime, stime (and for the component itself cutime, cstime: its children already gone)
-        ticks += sum(int(f) for f in fields[11 : 15 if current == pid else 13])
+        # utime, stime, cutime, cstime: a process's reaped children are gone, so counted nowhere else (a
+        # LocalExecutor worker reaps the task processes it forked: their CPU lives in its cutime)
+        ticks += sum(int(f) for f in fields[11:15])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -560,6 +573,202 @@ def wide_dag(models: int, scale: float, against: str | None = None, tested: bool
               f"| {row['triggerer_peak_mib']} | {row['largest_message_bytes']} |")  # fmt: skip
 
 
+PEERS_DIR = REPO / "benchmarks" / "peers"
+PEER_DAGS = ("cosmos_watcher_defaults", "cosmos_watcher_tuned", "cosmos_local")
+BLACK_BOX = "black box"
+
+
+def peer_dags_folder(dest: Path) -> Path:
+    """A DAGs folder for the benchmark's own Airflow: this DAG file and the peers' (never dags/ itself)."""
+    dest.mkdir(parents=True)
+    shutil.copy2(REPO / "dags" / "dbt_tickit_medallion_dag.py", dest)
+    for peer in PEERS_DIR.glob("*.py"):
+        shutil.copy2(peer, dest)
+    return dest
+
+
+def seed_peer_parse_cache(config) -> None:  # type: ignore[no-untyped-def]
+    """Each peer's Cosmos cache gets dbt's partial-parse file, as this DAG's (dbt_project/manifest.py)."""
+    from tickit_platform.dbt_project.manifest import PARTIAL_PARSE_FILE
+
+    seeded = config.manifest_path.parent / PARTIAL_PARSE_FILE
+    for dag_id in PEER_DAGS:
+        target = config.layout.cosmos_cache / dag_id / "target"
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(seeded, target / PARTIAL_PARSE_FILE)
+
+
+def _dbt(config, work: Path, *args: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
+    env = {**os.environ, **config.dbt_env()}
+    common = ["--project-dir", str(config.project_dir), "--profiles-dir", str(config.project_dir),
+              "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "-q"]  # fmt: skip
+    return subprocess.Popen([str(config.dbt_executable), *args, *common], env=env)
+
+
+def _measured(proc: subprocess.Popen[bytes]) -> tuple[float, float, float]:
+    """(seconds, CPU seconds, peak MiB) of one dbt process, waited for."""
+    from tickit_platform.local.memory import PeakMemory
+
+    started, cpu = time.monotonic(), children_cpu()
+    with PeakMemory(lambda: [proc.pid], every=0.25) as peak:
+        if proc.wait() != 0:
+            raise SystemExit(f"{proc.args} failed ({proc.returncode})")
+    return time.monotonic() - started, children_cpu() - cpu, peak.mib
+
+
+def fresh_warehouse(config) -> None:  # type: ignore[no-untyped-def]
+    config.warehouse_path.unlink(missing_ok=True)
+    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _seconds_between(start: str | None, end: str | None) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() if start and end else 0.0
+
+
+def _peer_run(airflow, api, dag_id: str, label: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """One DAG run on the shared Airflow: trigger to end, the CPU of every component (and their tasks) during
+    it, the peak memory of all of Airflow's processes, and for this DAG the dbt part apart."""
+    from datetime import UTC, datetime
+
+    from tickit_platform.local.memory import PeakMemory
+    from tickit_platform.orchestration.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID
+
+    pids = {name: proc.pid for name, proc in airflow.processes.items()}
+    cpu = {name: _tree_cpu(pid) for name, pid in pids.items()}
+    now = datetime.now(UTC)
+    run_id = f"bench__{dag_id}__{now.strftime('%Y%m%dT%H%M%S%f')}"
+    started = time.monotonic()
+    with PeakMemory(lambda: list(pids.values())) as peak:
+        api.trigger(dag_id, run_id, now.isoformat(), {})
+        state = api.wait_run(dag_id, run_id, timeout=7200, supervise=airflow.supervise)
+    seconds = time.monotonic() - started
+    tis = api.task_instances(dag_id, run_id)
+    row: dict[str, object] = {"dag": label, "state": state, "tasks": len(tis), "seconds": round(seconds, 1),
+                              "cpu_s": round(sum(_tree_cpu(pid) - cpu[name] for name, pid in pids.items()), 1),
+                              "peak_mib": round(peak.mib)}  # fmt: skip
+    if state != "success":
+        # Kept for a look: the failed tasks' logs, copied out of the benchmark's temporary home.
+        kept = Path(tempfile.mkdtemp(prefix=f"tickit-bench-failed-{dag_id}-"))
+        shutil.copytree(airflow.logs_dir / f"dag_id={dag_id}" / f"run_id={run_id}", kept / "logs")
+        row["failed"] = sorted(t["task_id"] for t in tis if t["state"] in ("failed", "upstream_failed"))
+        row["logs"] = str(kept)
+        return row
+    if dag_id == "dbt_tickit_medallion_dag":
+        by_id = {t["task_id"]: t for t in tis}
+        ends = [t["end_date"] for t in tis if t.get("end_date")]
+        # The dbt part: from the end of what comes before the shared build (the load, then the freshness
+        # check on DuckDB) to the run's last task's end; the rest is the load and the check.
+        before = max(by_id[LOAD_RAW_TASK_ID]["end_date"], by_id[FRESHNESS_TASK_ID]["end_date"])
+        row["dbt_part_s"] = round(_seconds_between(before, max(ends)), 1)
+        row["load_s"] = round(
+            _seconds_between(by_id[LOAD_RAW_TASK_ID]["start_date"], by_id[LOAD_RAW_TASK_ID]["end_date"]), 1
+        )
+        row["freshness_s"] = round(
+            _seconds_between(by_id[FRESHNESS_TASK_ID]["start_date"], by_id[FRESHNESS_TASK_ID]["end_date"]), 1
+        )
+    return row
+
+
+def peers(scale: float, extra_models: list[int], repeat: int, local_up_to: int) -> None:
+    """This DAG against Cosmos' own DAGs over the same project, data, manifest, profile and warehouse, on one
+    local Airflow, runs alternating, and against the black box (see `--peers`)."""
+    from tickit_platform.local.runner import DAG_ID
+
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(prefix="tickit-bench-peers-") as tmp:
+        tmp_path = Path(tmp)
+        raw = generate(tmp_path / "raw", scale=scale, seed=42)
+        for extra in extra_models:
+            project = (REPO / "dags" / "dbt_tickit" if extra == 0
+                       else wide_project(tmp_path / f"wide-{extra}" / "dbt_tickit", extra))  # fmt: skip
+            config = dag_config(tmp_path / f"home-{extra}", raw, project_dir=project)
+            box_cfg = dag_config(tmp_path / f"box-{extra}", raw, project_dir=project)
+            ensure_manifest(config)
+            ensure_manifest(box_cfg)
+            seed_peer_parse_cache(config)
+            dags = peer_dags_folder(tmp_path / f"dags-{extra}")
+            contenders = [BLACK_BOX, DAG_ID, "cosmos_watcher_defaults", "cosmos_watcher_tuned"]
+            if extra + 17 <= local_up_to:
+                contenders.append("cosmos_local")
+            with started_airflow(config, dags_folder=dags) as (airflow, api):
+                for dag_id in contenders[2:]:
+                    api.wait_for_dag(dag_id)
+                for i in range(repeat):
+                    # Alternating: each repetition starts one further along, so no contender always
+                    # follows the same one (nor always runs first, on a cold file cache).
+                    for name in contenders[i % len(contenders) :] + contenders[: i % len(contenders)]:
+                        if name == BLACK_BOX:
+                            fresh_warehouse(box_cfg)
+                            work = box_cfg.home / "dbt"
+                            load_s, load_cpu, load_mib = _measured(
+                                _dbt(box_cfg, work, "run-operation", "load_raw_tables")
+                            )
+                            build_s, build_cpu, build_mib = _measured(_dbt(box_cfg, work, "build"))
+                            row: dict[str, object] = {
+                                "dag": BLACK_BOX, "tasks": 0, "seconds": round(load_s + build_s, 1),
+                                "load_s": round(load_s, 1), "build_s": round(build_s, 1),
+                                "cpu_s": round(load_cpu + build_cpu, 1), "peak_mib": round(max(load_mib, build_mib)),
+                            }  # fmt: skip
+                        else:
+                            fresh_warehouse(config)
+                            if name != DAG_ID:  # the peers build from raw tables loaded beforehand, untimed
+                                _measured(_dbt(config, config.home / "preload", "run-operation", "load_raw_tables"))
+                            row = _peer_run(airflow, api, name, name)
+                        row.update({"models": extra + 17, "scale": scale, "repeat": i})
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
+    print_peers(rows)
+
+
+def print_peers(rows: list[dict[str, object]]) -> None:
+    """The medians per contender and size: time, CPU, peak memory, and the ratio to the black box."""
+    print()
+    print("| models | DAG | tasks | runs | DAG run, s | dbt part, s | CPU, s | peak MiB | against the black box |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for models in sorted({int(r["models"]) for r in rows}):  # type: ignore[call-overload]
+        mine = [r for r in rows if r["models"] == models]
+        box = [r for r in mine if r["dag"] == BLACK_BOX]
+        box_total = statistics.median(float(r["seconds"]) for r in box)  # type: ignore[arg-type]
+        box_build = statistics.median(float(r["build_s"]) for r in box)  # type: ignore[arg-type]
+        for name in dict.fromkeys(str(r["dag"]) for r in mine):
+            runs = [r for r in mine if r["dag"] == name and r.get("state", "success") == "success"]
+            failed = [r for r in mine if r["dag"] == name and r.get("state", "success") != "success"]
+            if failed:
+                seconds = ", ".join(str(r["seconds"]) for r in failed)
+                print(f"| {models:,} | {name} | {failed[0]['tasks']} | {len(failed)} failed | {seconds} "
+                      f"| | | | failed: {failed[0]['failed']} |")  # fmt: skip
+            if not runs:
+                continue
+            med = {k: statistics.median(float(r[k]) for r in runs) for k in ("seconds", "cpu_s", "peak_mib")}  # type: ignore[arg-type]
+            dbt_part = ""
+            if name == BLACK_BOX:
+                against = f"load {statistics.median(float(r['load_s']) for r in runs):.1f} s + build {box_build:.1f} s"  # type: ignore[arg-type]
+            elif "dbt_part_s" in runs[0]:
+                part = statistics.median(float(r["dbt_part_s"]) for r in runs)  # type: ignore[arg-type]
+                dbt_part = f"{part:.1f}"
+                against = f"{med['seconds'] / box_total:.2f}x load + build; dbt part {part / box_build:.2f}x the build"
+            else:
+                against = f"{med['seconds'] / box_build:.2f}x the build alone"
+            print(f"| {models:,} | {name} | {runs[0]['tasks']} | {len(runs)} | {med['seconds']:.1f} | {dbt_part} "
+                  f"| {med['cpu_s']:.1f} | {med['peak_mib']:.0f} | {against} |")  # fmt: skip
+    for models in sorted({int(r["models"]) for r in rows}):  # type: ignore[call-overload]
+        mine = [r for r in rows if r["models"] == models]
+        ours_s, vanilla, tuned = (_median_seconds(mine, name) for name in PEER_ORDER)
+        if ours_s and vanilla and tuned:
+            print(f"{models:,} models: this DAG's run {ours_s / vanilla:.2f}x vanilla WATCHER's, "
+                  f"{ours_s / tuned:.2f}x the tuned one's")  # fmt: skip
+
+
+PEER_ORDER = ("dbt_tickit_medallion_dag", "cosmos_watcher_defaults", "cosmos_watcher_tuned")
+
+
+def _median_seconds(rows: list[dict[str, object]], name: str) -> float | None:
+    runs = [float(r["seconds"]) for r in rows if r["dag"] == name and r.get("state", "success") == "success"]  # type: ignore[arg-type]
+    return statistics.median(runs) if runs else None
+
+
 def generated_project(dest: Path, models: int) -> Path:
     """The real project plus `models` generated models chained onto the gold layer."""
     shutil.copytree(REPO / "dags" / "dbt_tickit", dest, ignore=shutil.ignore_patterns("target", "logs"))
@@ -589,6 +798,17 @@ def main() -> None:
     parser.add_argument(
         "--kill-build", action="store_true", help="with --wide-dag: kill the shared build outright at half the models"
     )
+    parser.add_argument(
+        "--peers", action="store_true", help="this DAG against Cosmos' WATCHER and LOCAL DAGs on one Airflow (above)"
+    )
+    parser.add_argument(
+        "--peer-models", type=int, nargs="+", default=[0, 200], metavar="N",
+        help="with --peers: the sizes, as models added to the 17 (0 200 1000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--local-up-to", type=int, default=17, metavar="MODELS",
+        help="with --peers: ExecutionMode.LOCAL (one task at a time) only up to this many models",
+    )  # fmt: skip
     parser.add_argument("--whole-only", action="store_true", help="time only the whole `tickit run` (3, above)")
     parser.add_argument(
         "--supervision-only", action="store_true", help="time only supervision's look at the components"
@@ -597,6 +817,10 @@ def main() -> None:
         "--start-only", action="store_true", help="time only a local Airflow's start, forked against commands"
     )
     args = parser.parse_args()
+    if args.peers:
+        for scale in args.scales if args.scales != [1.0, 10.0] else [1.0]:
+            peers(scale, args.peer_models, args.repeat, args.local_up_to)
+        return
     if args.start_only:
         start_cost(args.repeat)
         return

@@ -67,6 +67,13 @@ the `dbt` beside the running Python.
 """
 DBT_THREADS = "TICKIT_DBT_THREADS"
 """dbt threads on the local targets (the shared build runs this many models at once)."""
+# DuckDB's memory limit (a size DuckDB reads: "1GB", "512MB") and threads for every dbt call on the local
+# target; unset, derived from the machine (orchestration/duckdb_limits.py).
+DUCKDB_MEMORY_LIMIT = "TICKIT_DUCKDB_MEMORY_LIMIT"
+"""DuckDB's memory limit for every dbt call on the local target, as DuckDB reads a size (`4GB`, `512MB`); past it,
+DuckDB spills to the home's `tmp/`; unset, half the machine's memory, at least 1 GiB."""
+DUCKDB_THREADS = "TICKIT_DUCKDB_THREADS"
+"""DuckDB's threads for every dbt call on the local target; unset, the machine's cores."""
 DAG_RETRIES = "TICKIT_DAG_RETRIES"
 """How many times a failed task of the DAG is retried."""
 DAG_RETRY_DELAY = "TICKIT_DAG_RETRY_DELAY_SECONDS"
@@ -204,6 +211,13 @@ S3_MANIFEST_URI = "DBT_TICKIT_S3_MANIFEST_URI"
 """The S3 folder of the manifests naming each raw file's exact key (the bundle's `raw-manifests/`). On MWAA: the
 Variable `tickit_source_manifest_uri`.
 """
+# What profiles.yml's DuckDB target reads for its `settings` (orchestration/duckdb_limits.py).
+PROFILE_DUCKDB_MEMORY_LIMIT = "DBT_TICKIT_DUCKDB_MEMORY_LIMIT"
+"""Set by `tickit` for dbt: the DuckDB memory limit `profiles.yml` applies (from `TICKIT_DUCKDB_MEMORY_LIMIT`)."""
+PROFILE_DUCKDB_THREADS = "DBT_TICKIT_DUCKDB_THREADS"
+"""Set by `tickit` for dbt: the DuckDB threads `profiles.yml` applies (from `TICKIT_DUCKDB_THREADS`)."""
+PROFILE_DUCKDB_TEMP_DIR = "DBT_TICKIT_DUCKDB_TEMP_DIR"
+"""Set by `tickit` for dbt: the folder DuckDB spills to (the home's `tmp/`)."""
 
 # Every name above that a DAG process reads: the startup script may export only these.
 DAG_VARIABLES = (
@@ -215,6 +229,8 @@ DAG_VARIABLES = (
     DBT_MANIFEST,
     DBT_EXECUTABLE,
     DBT_THREADS,
+    DUCKDB_MEMORY_LIMIT,
+    DUCKDB_THREADS,
     DAG_RETRIES,
     DAG_RETRY_DELAY,
     DAG_POKE_INTERVAL,

@@ -71,6 +71,12 @@ class HomeLayout:
         return self.root / "dbt" / "docs-target"
 
     @property
+    def duckdb_temp(self) -> Path:
+        """Where DuckDB spills what does not fit its memory limit. One level under the home: DuckDB creates the
+        folder itself when it first spills, but not its parents."""
+        return self.root / "tmp"
+
+    @property
     def freshness(self) -> Path:
         """dbt's sources.json from the DAG's freshness check, for the run summary."""
         return self.root / "dbt" / "freshness" / "sources.json"

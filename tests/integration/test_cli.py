@@ -81,6 +81,17 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(shared_h
     assert "Data: synthetic tickit data (scale 0.01, seed 42)" in output
     assert "All 20 tasks succeeded" in output
     assert "Model tasks wait in Airflow's triggerer: the changes to Airflow's triggerer apply" in output
+    # The whole run's peak memory, the bound DuckDB had, where the command's seconds went, and whether Airflow
+    # still runs (docs/decisions/036).
+    peak = re.search(
+        r"Peak memory of the run: ([\d,]+) MiB \(tickit, Airflow's components and their tasks, dbt\)", output
+    )
+    assert peak and 100 < int(peak[1].replace(",", "")) < 20_000, output
+    assert "DuckDB limited to " in output
+    assert re.search(
+        r"Time: [\d.]+ s in all \(data and checks [\d.]+ s, Airflow started [\d.]+ s, DAG run [\d.]+ s, ", output
+    )
+    assert "Airflow was started for this run and is stopped now" in output and "`tickit up` keeps one running" in output
     # The freshness check ran in the DAG: synthetic data ends in 2008, so it warns and says how old it is.
     assert re.search(r"Source freshness: sales warn \(newest row 2008-\S+, [\d,]+ days old\)", output), output
     assert re.search(r"Data tests: (\d+) of \1 passed", output) is None  # the orphan venues warn
@@ -280,6 +291,31 @@ def test_dbt_passthrough_uses_the_dags_environment_and_writes_only_under_home(tm
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(MODELS) <= set(result.stdout.split())
     assert (home / "dbt" / "target" / "manifest.json").is_file()
+
+
+def test_duckdb_works_within_the_memory_and_threads_it_is_given_spilling_under_home(tmp_path: Path) -> None:
+    """Every dbt call on the local warehouse runs under the profile's bound (docs/decisions/036)."""
+    home = tmp_path / "home"
+    query = (
+        "select current_setting('memory_limit') as mem, current_setting('threads') as n, "
+        "current_setting('temp_directory') as t"
+    )
+    args = ("dbt", "--synthetic", "--scale", "0.01", "show", "--inline", query, "--output", "json")
+    result = tickit(*args, home=home, env={"TICKIT_DUCKDB_MEMORY_LIMIT": "300MB", "TICKIT_DUCKDB_THREADS": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = json.loads(result.stdout[result.stdout.index("{") :])["show"][0]
+    assert shown == {"mem": "286.1 MiB", "n": 1, "t": str(home.resolve() / "tmp")}
+    # Unset, the machine's share: half its memory, and its cores.
+    result = tickit(*args, home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = json.loads(result.stdout[result.stdout.index("{") :])["show"][0]
+    number, unit = shown["mem"].split()
+    total_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    assert abs(float(number) * {"MiB": 1, "GiB": 1024}[unit] - total_mib / 2) < 0.01 * total_mib, shown
+    assert int(shown["n"]) == len(os.sched_getaffinity(0))
+    refused = tickit(*args, home=home, env={"TICKIT_DUCKDB_MEMORY_LIMIT": "lots"})
+    assert refused.returncode == 2
+    assert "TICKIT_DUCKDB_MEMORY_LIMIT" in refused.stderr and "1GB" in refused.stderr
 
 
 def test_deploy_build_writes_the_mwaa_bucket_layout_and_refuses_a_foreign_folder(tmp_path: Path) -> None:

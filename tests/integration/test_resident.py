@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,6 +69,11 @@ def test_up_run_and_down_keep_one_airflow_that_survives_a_dead_component_and_a_p
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr
     assert "Using the local Airflow `tickit up` started" in first.stdout
     assert "All 20 tasks succeeded." in first.stdout
+    # Said at the end of the run: Airflow still runs, and the command's seconds name it checked, not started.
+    assert "Airflow is still running (`tickit up`): the next `tickit run` starts at once." in first.stdout
+    assert re.search(
+        r"Time: [\d.]+ s in all \(data and checks [\d.]+ s, Airflow checked [\d.]+ s, DAG run", first.stdout
+    )
     # What the run wrote that may hold secrets is the user's only (decision 031): the metadata database, the
     # task logs Airflow creates (0664 by its default), the home around them.
     task_logs = list((home / "airflow" / "logs").glob("dag_id=*/run_id=*/task_id=*/attempt=*.log"))

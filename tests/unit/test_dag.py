@@ -229,14 +229,27 @@ def test_scheduled_and_backfill_runs_process_their_day_manual_runs_everything(da
         assert _render(task, "manual", full_refresh=True)[1] is True, task_id
 
 
-def test_freshness_is_checked_after_the_build_not_after_a_failed_load(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
+def test_freshness_is_checked_before_the_build_on_duckdb_and_never_after_a_failed_load(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
+    """Not after the build, where it waited for the build's writer lock and then ran alone at the run's end."""
     freshness = dag.get_task(FRESHNESS_TASK_ID)
-    assert freshness.upstream_task_ids == {LOAD_RAW_TASK_ID, PRODUCER_TASK_ID}
-    assert freshness.downstream_task_ids == set()
-    assert freshness.trigger_rule == "none_failed"
+    assert freshness.upstream_task_ids == {LOAD_RAW_TASK_ID}
+    assert freshness.downstream_task_ids == {PRODUCER_TASK_ID}
+    assert dag.get_task(PRODUCER_TASK_ID).upstream_task_ids == {FRESHNESS_TASK_ID}
+    assert freshness.trigger_rule == "all_success"
     assert freshness.base_cmd == ["source", "freshness"]
     assert str(config.layout.freshness) in freshness.dbt_cmd_flags
     assert freshness.writer_lock_path == str(config.lock_path)
+
+
+def test_on_postgresql_freshness_is_checked_beside_the_build(config: DagConfig) -> None:
+    """No single writer there: the check and the build start together once the load succeeded."""
+    import dataclasses
+
+    dag = build_dag(dataclasses.replace(config, target="postgres"))
+    freshness, producer = dag.get_task(FRESHNESS_TASK_ID), dag.get_task(PRODUCER_TASK_ID)
+    assert freshness.upstream_task_ids == producer.upstream_task_ids == {LOAD_RAW_TASK_ID}
+    assert freshness.downstream_task_ids == set()
+    assert freshness.writer_lock_path is None
 
 
 def test_model_tasks_carry_the_watcher_attributes_they_read(dag) -> None:  # type: ignore[no-untyped-def]

@@ -31,6 +31,10 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "local/warm_airflow.py": (2, "the components' environment, while their modules are imported and in each fork"),
     "dbt_project/docs.py": (1, "the dbt process that writes the docs"),
     "dbt_project/manifest.py": (1, "the dbt process that parses the project"),
+    "orchestration/dags_folder.py": (
+        4,
+        "a task's PYTHONPATH without the DAGs folder while dbt runs (dbt's plugin discovery), restored after",
+    ),
     "commands/dbt.py": (1, "`tickit dbt` hands dbt the caller's environment"),
     "deploy/wheelhouse.py": (1, "pip, downloading the bundle's wheels"),
     "deploy/rehearsal/rehearse.py": (2, "what an MWAA worker keeps from the machine: locale, proxies, pip's index"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,6 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.local.runner import run_dag
     from tickit_platform.orchestration.internals import where_model_tasks_wait
 
+    clock = PhaseClock()
     settings = settings_from(args)
     check_warehouse(settings, write=True)
     console = out.console()
@@ -124,8 +126,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         config = session.config
         config.layout.freshness.unlink(missing_ok=True)  # the summary must never show an earlier run's check
         console.print(_airflow_line(settings), soft_wrap=True)
+        clock.lap("data and checks")
         with out.TaskProgress(console) as progress:
             result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
+    clock.lap("Airflow and the run")
     # The warehouse the run wrote to (a DuckDB file, a PostgreSQL database) is read once, after the run: the
     # console, the kept run and the report share this.
     location = warehouse_location(settings)
@@ -137,6 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"Data: {session.description}")
     console.print(f"Warehouse: {location.describe()}", soft_wrap=True)
     console.print(out.path_line("Airflow logs", settings.layout.airflow_logs), soft_wrap=True)
+    console.print(_memory_line(result, config), soft_wrap=True)
     if result.failed or result.state != "success":
         console.print(
             f"[bold red]The run {result.state}[/bold red]: "
@@ -147,10 +152,72 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         console.print(f"[bold green]All {len(result.tasks)} tasks succeeded.[/bold green]")
         code = 0
+    clock.lap("summary")
     # Docs and report also after a failed run: that is when they are read most.
     _write_docs(console, config, recorded.build_manifest)
-    _write_report(console, settings, summary, session.data_folder, recorded)
+    clock.lap("docs")
+    report = _write_report(settings, summary, session.data_folder, recorded)
+    clock.lap("report")
+    console.print(_time_line(clock, result), soft_wrap=True)
+    console.print(_resident_line(result), soft_wrap=True)
+    console.print(report, soft_wrap=True)  # the report's path stays the last line, as after every command
     return code
+
+
+class PhaseClock:
+    """The command's own seconds, phase by phase (the DAG run is split out of its phase afterwards)."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.monotonic()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = now - self.last
+        self.last = now
+
+    @property
+    def total(self) -> float:
+        return self.last - self.started
+
+
+def _time_line(clock: PhaseClock, result: DagRunResult) -> str:
+    """Where the command's seconds went: the DAG run, and the command's own work around it."""
+    laps = dict(clock.laps)
+    around = laps.pop("Airflow and the run", 0.0) - result.seconds
+    parts = [f"data and checks {laps.pop('data and checks', 0.0):.1f} s"]
+    ready = result.airflow_ready_seconds
+    if ready is not None:
+        parts.append(f"Airflow {'checked' if result.resident_airflow else 'started'} {ready:.1f} s")
+        around -= ready
+    parts.append(f"DAG run {result.seconds:.1f} s")
+    if around > 0.05:
+        parts.append(f"Airflow stopped {around:.1f} s" if not result.resident_airflow else f"after it {around:.1f} s")
+    parts += [f"{name} {seconds:.1f} s" for name, seconds in laps.items()]
+    return f"Time: {clock.total:.1f} s in all ({', '.join(parts)})."
+
+
+def _resident_line(result: DagRunResult) -> str:
+    """Said either way, at the end of every run: whether Airflow is still running (decision 036)."""
+    if result.resident_airflow:
+        return "Airflow is still running (`tickit up`): the next `tickit run` starts at once. `tickit down` stops it."
+    started = f" ({result.airflow_ready_seconds:.0f} s to start)" if result.airflow_ready_seconds is not None else ""
+    return (
+        f"Airflow was started for this run and is stopped now{started}. "
+        "`tickit up` keeps one running, so that the next runs skip its start; `tickit down` stops it."
+    )
+
+
+def _memory_line(result: DagRunResult, config: DagConfig) -> str:
+    """The run's peak memory, and the bound DuckDB worked under (docs/decisions/036)."""
+    peak = "not measured" if result.peak_memory_mib is None else f"{result.peak_memory_mib:,.0f} MiB"
+    line = f"Peak memory of the run: {peak} (tickit, Airflow's components and their tasks, dbt)"
+    if config.target == "local":
+        line += (
+            f"; DuckDB limited to {config.duckdb_memory_limit} and {config.duckdb_threads} thread(s), spilling to "
+            f"{config.layout.duckdb_temp} ({envvars.DUCKDB_MEMORY_LIMIT}, {envvars.DUCKDB_THREADS})"
+        )
+    return line
 
 
 def _airflow_line(settings: Settings) -> str:
@@ -186,17 +253,15 @@ def _write_docs(console: Console, config: DagConfig, compiled: Path) -> None:
     console.print(out.path_line("dbt docs" if generated else "dbt docs (unchanged)", index), soft_wrap=True)
 
 
-def _write_report(
-    console: Console, settings: Settings, summary: RunSummary, data_folder: Path | None, recorded: RecordedRun
-) -> None:
+def _write_report(settings: Settings, summary: RunSummary, data_folder: Path | None, recorded: RecordedRun) -> str:
+    """The report written; the line that says where (or why not)."""
     from tickit_platform.reporting.report import write_report
 
     try:
         files = write_report(settings, summary, data_folder, latest=recorded)
     except (TickitError, OSError) as err:  # the run's own outcome and exit code matter more than its report
-        console.print(f"Report: not written ({type(err).__name__}: {err})", soft_wrap=True)
-        return
-    console.print(out.path_line("Report", files.html), soft_wrap=True)
+        return f"Report: not written ({type(err).__name__}: {err})"
+    return out.path_line("Report", files.html)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

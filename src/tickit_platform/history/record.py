@@ -48,6 +48,12 @@ class DagRunResult:
     seconds: float
     tasks: tuple[TaskOutcome, ...]
     started_at: str | None = None  # ISO 8601 UTC, when the run was triggered; None when not known
+    # The whole run's peak memory (`tickit`, Airflow's components, their tasks, dbt and DuckDB), MiB of PSS.
+    peak_memory_mib: float | None = None
+    # How long Airflow took to be ready for the run (started, or a resident one checked), and whether it
+    # was a resident one (`tickit up`); None when not known.
+    airflow_ready_seconds: float | None = None
+    resident_airflow: bool | None = None
 
     @property
     def failed(self) -> tuple[TaskOutcome, ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +15,7 @@ from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.history.record import DagRunResult, TaskOutcome
 from tickit_platform.local.airflow import LocalAirflow
 from tickit_platform.local.api_client import AirflowApi
+from tickit_platform.local.memory import PeakMemory
 from tickit_platform.local.resident import adopt, resident_session
 from tickit_platform.orchestration.alerts.messages import run_failure_subject
 from tickit_platform.orchestration.alerts.settings import AlertSettings
@@ -24,8 +27,10 @@ RUN_ALERT_TIMEOUT = 60.0
 ProgressCallback = Callable[[list[dict[str, Any]]], None]
 
 
-def local_airflow(config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn: str | None = None) -> LocalAirflow:
-    return LocalAirflow(
+def local_airflow(
+    config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn: str | None = None, dags_folder: Path | None = None
+) -> LocalAirflow:
+    airflow = LocalAirflow(
         airflow_home=config.layout.airflow,
         dag_env=config.to_env(),
         parallelism=parallelism,
@@ -33,6 +38,9 @@ def local_airflow(config: DagConfig, *, parallelism: int = 24, sql_alchemy_conn:
         cosmos_cache_dir=config.layout.cosmos_cache,
         dbt_docs_dir=config.layout.docs,
     )
+    if dags_folder is not None:  # the benchmark's and tests' own DAGs folders
+        airflow.dags_folder = dags_folder
+    return airflow
 
 
 @contextmanager
@@ -143,6 +151,17 @@ def run_dag(
     conf: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> DagRunResult:
-    """Start Airflow, run the DAG once, stop Airflow; the result says what every task did."""
+    """Start Airflow, run the DAG once, stop Airflow; the result says what every task did, and the peak memory
+    of the whole run (this process, Airflow's components and all they started, sampled from the trigger on:
+    no thread may run while the components are forked, docs/decisions/027)."""
+    asked = time.monotonic()
     with started_airflow(config, **kwargs) as (airflow, api):
-        return trigger_and_wait(airflow, api, on_change=on_change, conf=conf)
+        ready = time.monotonic() - asked
+        with PeakMemory(lambda: [os.getpid(), *(proc.pid for proc in airflow.processes.values())]) as peak:
+            result = trigger_and_wait(airflow, api, on_change=on_change, conf=conf)
+        return dataclasses.replace(
+            result,
+            peak_memory_mib=round(peak.mib),
+            airflow_ready_seconds=round(ready, 1),
+            resident_airflow=airflow.resident,
+        )

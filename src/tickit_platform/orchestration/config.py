@@ -18,6 +18,7 @@ from typing import Any
 
 from tickit_platform import envvars
 from tickit_platform.home import DEFAULT_HOME, HomeLayout
+from tickit_platform.orchestration import duckdb_limits
 from tickit_platform.orchestration.alerts.settings import AlertSettings, variable_name
 from tickit_platform.orchestration.artifacts import DEFAULT_KEEP_RUNS, HistoryConfig
 from tickit_platform.orchestration.redaction import masked, redacted_repr
@@ -82,6 +83,10 @@ class DagConfig:
     poke_interval: float = 3.0
     # dbt's threads mostly wait on the engine and on reporting to Airflow, so more than the cores.
     dbt_threads: int = 4
+    # The local warehouse's DuckDB: its memory limit (spilling to the home's temp folder past it) and threads,
+    # the machine's share unless set (orchestration/duckdb_limits.py).
+    duckdb_memory_limit: str = field(default_factory=duckdb_limits.default_memory_limit)
+    duckdb_threads: int = field(default_factory=duckdb_limits.machine_cores)
     # Every task's execution_timeout: a hung task (a dead connection, a lock never released) fails and
     # alerts instead of holding its slot and the run forever. A model's task waits for the whole shared
     # build, so this bounds the build too (docs/decisions/024-secrets-and-bounded-waits.md).
@@ -174,6 +179,8 @@ class DagConfig:
             envvars.DBT_MANIFEST: str(self.manifest_path),
             envvars.DBT_EXECUTABLE: str(self.dbt_executable),
             envvars.DBT_THREADS: str(self.dbt_threads),
+            envvars.DUCKDB_MEMORY_LIMIT: self.duckdb_memory_limit,
+            envvars.DUCKDB_THREADS: str(self.duckdb_threads),
             envvars.DAG_RETRIES: str(self.retries),
             envvars.DAG_RETRY_DELAY: str(self.retry_delay.total_seconds()),
             envvars.DAG_POKE_INTERVAL: str(self.poke_interval),
@@ -212,6 +219,9 @@ class DagConfig:
             env["DBT_THREADS"] = "4"
         else:
             env["DBT_DUCKDB_PATH"] = str(self.warehouse_path)
+            env[envvars.PROFILE_DUCKDB_MEMORY_LIMIT] = self.duckdb_memory_limit
+            env[envvars.PROFILE_DUCKDB_THREADS] = str(self.duckdb_threads)
+            env[envvars.PROFILE_DUCKDB_TEMP_DIR] = str(self.layout.duckdb_temp)
             env["DBT_THREADS"] = str(self.dbt_threads)
             if self.raw_dir is not None:
                 env[envvars.RAW_DIR] = str(self.raw_dir)
@@ -229,6 +239,8 @@ def _tuning(env: Mapping[str, str]) -> dict[str, Any]:
         "retry_delay": timedelta(seconds=envvars.number(env, envvars.DAG_RETRY_DELAY, 30.0)),
         "poke_interval": envvars.number(env, envvars.DAG_POKE_INTERVAL, 3.0, minimum=0.1),
         "dbt_threads": envvars.whole_number(env, envvars.DBT_THREADS, 4, minimum=1),
+        "duckdb_memory_limit": duckdb_limits.memory_limit(env),
+        "duckdb_threads": duckdb_limits.threads(env),
         "task_timeout": timedelta(
             seconds=envvars.number(env, envvars.DAG_TASK_TIMEOUT, DEFAULT_TASK_TIMEOUT_SECONDS, minimum=1.0)
         ),

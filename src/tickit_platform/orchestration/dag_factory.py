@@ -29,6 +29,7 @@ from tickit_platform.orchestration.alerts.notifiers import (
 )
 from tickit_platform.orchestration.build_results import finish_publishing
 from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
+from tickit_platform.orchestration.dags_folder import DbtWithoutDagsFolder, hide_for_task, restore_after_task
 from tickit_platform.orchestration.killed_build import producer_starting
 from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask, model_task_class
 
@@ -126,6 +127,18 @@ def _model_task(
     )
 
 
+def _producer_starts(context: Any, **starting: Any) -> None:
+    hide_for_task(context)
+    producer_starting(context, **starting)
+
+
+def _producer_ends(context: Any, result: Any = None) -> None:
+    try:
+        finish_publishing(context, result)
+    finally:
+        restore_after_task(context)
+
+
 def build_timeout(config: DagConfig) -> timedelta:
     """The shared build's bound: the producer's execution_timeout."""
     return config.task_timeout
@@ -217,13 +230,14 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 # The build's results in pieces, for the model tasks waiting in the triggerer; on a retry after
                 # a build killed outright, the models it left built in one build (killed_build.py).
                 # Before Airflow 3.2 Cosmos' consumers wait in workers and read every node's details.
+                # The DAGs folder hidden from dbt's plugin discovery too (orchestration/dags_folder.py).
                 "pre_execute": partial(
-                    producer_starting,
+                    _producer_starts,
                     details_read_on_success=model_task_class() is not DbtModelTask,
                     writer_lock_path=str(config.lock_path) if config.target == "local" else None,
                     lock_timeout=writer_lock_timeout(config),
                 ),
-                "post_execute": finish_publishing,
+                "post_execute": _producer_ends,
             },
         ),
         render_config=RenderConfig(
@@ -266,6 +280,10 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
     return dag
 
 
+class LoadRawTask(DbtWithoutDagsFolder, DbtRunOperationLocalOperator):  # type: ignore[misc]
+    """`dbt run-operation load_raw_tables`, its dbt calls not seeing the DAGs folder."""
+
+
 def _add_load_raw(
     dag: DbtDag, config: DagConfig, profile: ProfileConfig, common: dict[str, Any], deployment: Deployment
 ) -> None:
@@ -287,7 +305,7 @@ def _add_load_raw(
         **common,
     }
     # The load's own counts, read right after it: an alert when it quarantined more than the threshold.
-    load = DbtRunOperationLocalOperator(
+    load = LoadRawTask(
         task_id=LOAD_RAW_TASK_ID, macro_name="load_raw_tables", callback=AfterLoad(deployment), **dbt_task
     )
     producer = dag.get_task(PRODUCER_TASK_ID)
@@ -300,17 +318,20 @@ def _add_load_raw(
         task.upstream_task_ids.discard(PRODUCER_TASK_ID)
         task.trigger_rule = "all_success"
         load >> task
-    # Freshness is checked off the critical path, once the build let go of the warehouse (DuckDB allows
-    # one writer; a model's retry may still be writing, hence the same lock). "none_failed": it runs after
-    # a build with failed models too (the producer then ends skipped), not after a failed load. Sources
-    # only warn; an `error_after` added to a source would fail this task and so the run.
+    # Freshness is checked right after the load, before the build (decision 036): after it, the check waited
+    # for the build to let go of the warehouse and then ran alone, 4-5 s at the end of every run. DuckDB allows
+    # one writer (a model's retry may be writing, hence the same lock), so there it runs between the load and
+    # the build; PostgreSQL and Redshift take both at once, so there it runs beside the build. Sources only
+    # warn; an `error_after` added to a source would fail this task, and on DuckDB stop the build with it.
     freshness = SourceFreshnessTask(
         task_id=FRESHNESS_TASK_ID,
         dbt_cmd_flags=["--output", str(config.layout.freshness)],
         writer_lock_path=str(config.lock_path) if config.target == "local" else None,
         writer_lock_timeout=writer_lock_timeout(config),
-        trigger_rule="none_failed",
         **dbt_task,
     )
-    load >> producer
-    [load, producer] >> freshness
+    load >> freshness
+    if config.target == "local":
+        freshness >> producer
+    else:
+        load >> producer

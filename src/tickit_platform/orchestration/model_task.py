@@ -40,6 +40,7 @@ from cosmos.operators._watcher.state import (
 from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.operators.watcher import DbtRunWatcherOperator
 
+from tickit_platform.orchestration.dags_folder import DbtWithoutDagsFolder
 from tickit_platform.orchestration.internals import model_tasks_in_triggerer
 from tickit_platform.orchestration.model_trigger import BUILD, PRODUCER_DONE, ModelTrigger
 
@@ -97,7 +98,7 @@ def writer_lock(path: Path | None, timeout: float = WRITER_LOCK_TIMEOUT, holder:
 WATCHER_NICENESS = 10
 
 
-class DbtModelTask(DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships no type hints
+class DbtModelTask(DbtWithoutDagsFolder, DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships no type hints
     """A model's task: success once dbt built the model and every test on it passed (or warned).
 
     It starts in the triggerer, where `ModelTrigger` waits for the shared build's verdict and, on success,
@@ -350,7 +351,7 @@ def model_task_class() -> type[DbtModelTask]:
     return DbtModelTask if in_triggerer else WorkerModelTask
 
 
-class SourceFreshnessTask(DbtSourceLocalOperator):  # type: ignore[misc]  # cosmos ships no type hints
+class SourceFreshnessTask(DbtWithoutDagsFolder, DbtSourceLocalOperator):  # type: ignore[misc]  # cosmos ships no type hints
     """`dbt source freshness`, holding the warehouse's writer lock: dbt opens DuckDB for writing."""
 
     def __init__(

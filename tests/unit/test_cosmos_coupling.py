@@ -64,3 +64,23 @@ def test_the_watcher_sensor_methods_the_model_task_overrides_are_there(name: str
         pytest.fail(_explain(f"has no DbtRunWatcherOperator.{name}"))
     actual = tuple(inspect.signature(method).parameters)
     assert actual == params, _explain(f"changed DbtRunWatcherOperator.{name}{actual}")
+
+
+def test_cosmos_private_modules_are_imported_in_one_place_and_checked_on_the_installed_cosmos() -> None:
+    """The model tasks and triggers take Cosmos' private watcher API from orchestration/cosmos_watcher.py only;
+    the producer's side is a version-gated change (orchestration/internals/)."""
+    from pathlib import Path
+
+    from tickit_platform.orchestration import cosmos_watcher
+    from tickit_platform.orchestration.internals import producer
+
+    package = Path(cosmos_watcher.__file__).parents[1]
+    allowed = {Path(cosmos_watcher.__file__), *package.joinpath("orchestration", "internals").glob("*.py")}
+    importing = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "cosmos.operators._watcher" in path.read_text() and path not in allowed
+    }
+    assert importing == set(), f"take Cosmos' private watcher API from orchestration/cosmos_watcher.py: {importing}"
+    assert importlib.metadata.version("astronomer-cosmos") in cosmos_watcher.CHECKED_ON, _explain("is not checked")
+    assert cosmos_watcher.CHECKED_ON == producer.VERIFIED_ON

@@ -27,19 +27,19 @@ from airflow.exceptions import AirflowException  # type: ignore[attr-defined]
 from airflow.triggers.base import StartTriggerArgs
 from cosmos.airflow.compatibility import AirflowSkipException
 from cosmos.constants import AIRFLOW_VERSION
-from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
-from cosmos.operators._watcher.state import (
+from cosmos.operators.local import DbtSourceLocalOperator
+from cosmos.operators.watcher import DbtRunWatcherOperator
+
+from tickit_platform.orchestration.cosmos_watcher import (
     DbtTestStatus,
     build_producer_state_fetcher,
     get_dbt_event_xcom_key,
     get_status_xcom_key,
+    get_tests_status_xcom_key,
     get_xcom_val,
     is_dbt_node_status_success,
     is_dbt_node_status_terminal,
 )
-from cosmos.operators.local import DbtSourceLocalOperator
-from cosmos.operators.watcher import DbtRunWatcherOperator
-
 from tickit_platform.orchestration.dags_folder import DbtWithoutDagsFolder
 from tickit_platform.orchestration.internals import model_tasks_in_triggerer
 from tickit_platform.orchestration.model_trigger import BUILD, PRODUCER_DONE, ModelTrigger

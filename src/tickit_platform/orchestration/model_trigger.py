@@ -29,15 +29,15 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 from asgiref.sync import sync_to_async
-from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
-from cosmos.operators._watcher.state import (
+
+from tickit_platform.orchestration.build_results import RESULTS_KEY, count_of, piece_key, results_of, try_of
+from tickit_platform.orchestration.cosmos_watcher import (
     DbtTestStatus,
     get_status_xcom_key,
+    get_tests_status_xcom_key,
     is_dbt_node_status_success,
     is_dbt_node_status_terminal,
 )
-
-from tickit_platform.orchestration.build_results import RESULTS_KEY, count_of, piece_key, results_of, try_of
 from tickit_platform.orchestration.internals.triggerer import model_trigger_running
 
 # States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).

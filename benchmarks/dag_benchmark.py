@@ -68,16 +68,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.faults import _cmdline, _holds_log_of  # noqa: E402
 from tests.support import dag_config  # noqa: E402
 
 from tickit_platform.data.synth import generate  # noqa: E402
 from tickit_platform.dbt_project.manifest import ensure_manifest  # noqa: E402
+from tickit_platform.local.memory import descendants  # noqa: E402
 from tickit_platform.local.runner import started_airflow, trigger_and_wait  # noqa: E402
 
 
@@ -119,20 +120,6 @@ def _tree_rss_mib(home: Path, root_pid: int) -> float:
     return total / 1024
 
 
-def _descendants(pid: int) -> Iterator[int]:
-    """A process and all its live descendants (read from /proc), the process first."""
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            tasks = list(Path(f"/proc/{current}/task").iterdir())
-            children = [int(c) for task in tasks for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-        yield current
-        todo.extend(children)
-
-
 def _rss_kib(status: str) -> int:
     """VmRSS from a /proc/<pid>/status text."""
     return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
@@ -141,7 +128,7 @@ def _rss_kib(status: str) -> int:
 def _descendants_rss_mib(pid: int) -> float:
     """Resident memory of a process and all its descendants."""
     total = 0
-    for current in _descendants(pid):
+    for current in descendants(pid):
         try:
             total += _rss_kib(Path(f"/proc/{current}/status").read_text())
         except OSError:
@@ -444,10 +431,10 @@ class _BuildKiller:
             text = found[0].read_text(errors="replace") if found else ""
             if text.count("OK created") < self.after:
                 continue
-            for pid in _pids():
+            for pid in (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()):
                 # The task's supervisor holds its log; the task runs in its child (both named "airflow worker --").
-                if _holds(pid, "/task_id=dbt_producer_watcher/attempt=1.log"):
-                    for child in list(_descendants(pid))[1:]:
+                if _holds_log_of(pid, "dbt_producer_watcher"):
+                    for child in list(descendants(pid))[1:]:
                         if _cmdline(child).startswith("airflow worker -- "):
                             os.kill(child, signal.SIGKILL)
                             print(json.dumps({"killed_build_after_models": text.count("OK created")}), flush=True)
@@ -460,29 +447,6 @@ class _BuildKiller:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def _pids() -> list[int]:
-    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def _holds(pid: int, path_part: str) -> bool:
-    try:
-        fds = list(Path(f"/proc/{pid}/fd").iterdir())
-    except OSError:
-        return False
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            if path_part in os.readlink(fd):
-                return True
-    return False
 
 
 class _Sampler:
@@ -515,7 +479,7 @@ class _Sampler:
 def _tree_cpu(pid: int) -> float:
     """CPU seconds of a process, its reaped children and its live descendants."""
     ticks = 0
-    for current in _descendants(pid):
+    for current in descendants(pid):
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

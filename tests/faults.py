@@ -138,6 +138,17 @@ class TickitRun:
         return code
 
 
+def stop_started_runs() -> None:
+    """Kill every `tickit run` a test started and the Airflow components it left, whatever the test's outcome."""
+    for run in TickitRun.started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.proc.pid, signal.SIGKILL)
+        for pid in alive_components(run.home, run.sessions):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    TickitRun.started.clear()
+
+
 def alive_components(home: Path, sessions: set[int] | None = None) -> list[int]:
     """PIDs of processes a run left behind: in one of the given sessions, or with this home's AIRFLOW_HOME.
 

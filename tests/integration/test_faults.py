@@ -6,7 +6,6 @@ The undisturbed reference is a plain load + `dbt build` of the same synthetic fi
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.faults import TickitRun, alive_components, parent_of, warehouse_state
+from tests.faults import TickitRun, alive_components, parent_of, stop_started_runs, warehouse_state
 from tests.support import in_process_tickit, latest_run_record, skip_or_fail
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(1500)]
@@ -48,13 +47,7 @@ def _built_itself(task: dict[str, object]) -> bool:
 def _nothing_left_running() -> Iterator[None]:
     """A failed test must not leave its `tickit run` or its Airflow running into the next one."""
     yield
-    for run in TickitRun.started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(run.proc.pid, signal.SIGKILL)
-        for pid in alive_components(run.home, run.sessions):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-    TickitRun.started.clear()
+    stop_started_runs()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.faults import TickitRun, alive_components
+from tests.faults import TickitRun, stop_started_runs
 from tests.support import project_with_extra_models, where_extra_model_tasks_ran
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(2700)]
@@ -61,13 +61,7 @@ KILLED_AT = 200  # extra models: with the 17, 217 models
 @pytest.fixture
 def _nothing_left_running() -> Iterator[None]:
     yield
-    for run in TickitRun.started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(run.proc.pid, signal.SIGKILL)
-        for pid in alive_components(run.home, run.sessions):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-    TickitRun.started.clear()
+    stop_started_runs()
 
 
 def _wait_until_built(run: TickitRun, models: int, timeout: float = 900.0) -> None:

@@ -20,6 +20,8 @@ LONGEST_FIRST = (
     "test_run_secrets.py",  # two runs on PostgreSQL, about 6 minutes (measured 2026-12-06, a busy machine)
     "test_resident.py",
     "test_cli.py",
+    "test_dataset_change.py",  # three datasets in a row on DuckDB, two on PostgreSQL (about 2 minutes)
+    "test_postgres_run.py",
     "test_ui_browser.py",
     "test_postgres_parity.py",
     "test_incremental.py",

@@ -48,7 +48,7 @@ can all run at once) and measures the DAG run against the black box on it, with 
 Airflow used (its processes' user + system time, start-up and stop included) minus that of starting and
 stopping the same Airflow with no run: the CPU each task costs, and the floor that sets on this machine's
 cores; the triggerer's peak memory (its process and its runner) and the largest message its supervisor sent
-its runner (from the triggerer's log, orchestration/internals/triggerer.py). `--tested` gives each generated
+its runner (from the triggerer's log, tickit_runtime/internals/triggerer.py). `--tested` gives each generated
 model a data test and a name of 30+ characters (what makes the results a trigger reads grow per model). With
 `--against REF`, the same DAG run
 again with Airflow's components importing the package as it is at git REF (the DAG file, dbt project and
@@ -249,7 +249,7 @@ sys.path.insert(0, {repo!r})
 from tests.support import dag_config
 from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.local.runner import local_airflow
-from tickit_platform.orchestration.config import DAG_ID
+from tickit_runtime.config import DAG_ID
 
 config = dag_config(Path({home!r}), Path({raw!r}))
 ensure_manifest(config)
@@ -332,7 +332,7 @@ def parse_seconds(config, project_dir: Path | None = None) -> tuple[float, float
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     cold = float(out.stdout.strip().splitlines()[-1])
     warm_code = (
-        "import time\nfrom tickit_platform.orchestration.dag_factory import build_dag\n"
+        "import time\nfrom tickit_runtime.dag_factory import build_dag\n"
         "build_dag()\nt = time.perf_counter()\nbuild_dag()\nprint(time.perf_counter() - t)\n"
     )
     out = subprocess.run([sys.executable, "-c", warm_code], env=env, capture_output=True, text=True, check=True)
@@ -362,9 +362,11 @@ def largest_message(logs: Path) -> int:
     """The largest message the triggerer's supervisor sent its runner, as its log says (0: none logged)."""
     import re
 
-    from tickit_platform.orchestration.internals.triggerer import LARGEST_MESSAGE_NOTE
+    from tickit_runtime.internals.triggerer import LARGEST_MESSAGE_NOTE
 
-    pattern = re.compile(re.escape(LARGEST_MESSAGE_NOTE).replace("%d", r"(\d+)"))
+    # Any package's prefix: an earlier ref's triggerer logged it as tickit_platform's.
+    note = LARGEST_MESSAGE_NOTE.split(": ", 1)[1]
+    pattern = re.compile(r"tickit_\w+: " + re.escape(note).replace("%d", r"(\d+)"))
     text = (logs / "triggerer.log").read_text(errors="replace") if (logs / "triggerer.log").is_file() else ""
     return max((int(found) for found in pattern.findall(text)), default=0)
 
@@ -378,9 +380,14 @@ def children_cpu() -> float:
 
 
 def package_at(ref: str, dest: Path) -> Path:
-    """The tickit_platform package as it is at git `ref`: the folder to put first on PYTHONPATH."""
+    """The packages as they are at git `ref`: the folder to put first on PYTHONPATH. Beside it, `dags/` holds
+    the DAG file of that ref (before the runtime had a package of its own, the DAG imported the tool's)."""
     dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], capture_output=True, check=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "src", "dags/dbt_tickit_medallion_dag.py"],
+        capture_output=True,
+        check=True,
+    )
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
     return dest / "src"
 
@@ -396,7 +403,8 @@ def _timed_dag_run(  # type: ignore[no-untyped-def]
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(package), saved) if p)
     try:
         cpu = children_cpu()
-        with started_airflow(config) as (airflow, api):
+        dags_folder = None if package is None else package.parent / "dags"
+        with started_airflow(config, dags_folder=dags_folder) as (airflow, api):
             sampler = _Sampler({name: proc.pid for name, proc in airflow.processes.items()})
             killer = _BuildKiller(airflow.logs_dir, kill_after) if kill_after else contextlib.nullcontext()
             with sampler, killer:
@@ -426,10 +434,19 @@ class _BuildKiller:
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self) -> None:
+        built, read, rest = 0, 0, b""  # models counted so far, bytes read, an unfinished last line
         while not self._stop.wait(0.5):
             found = sorted(self.logs.glob(self.PRODUCER_LOG))
-            text = found[0].read_text(errors="replace") if found else ""
-            if text.count("OK created") < self.after:
+            if not found:
+                continue
+            # Only what was written since the last look: the log of a 1,000-model build grows past megabytes.
+            with found[0].open("rb") as log:
+                log.seek(read)
+                chunk = rest + log.read()
+            read += len(chunk) - len(rest)
+            lines, _, rest = chunk.rpartition(b"\n")
+            built += lines.count(b"OK created")
+            if built < self.after:
                 continue
             for pid in (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()):
                 # The task's supervisor holds its log; the task runs in its child (both named "airflow worker --").
@@ -437,7 +454,7 @@ class _BuildKiller:
                     for child in list(descendants(pid))[1:]:
                         if _cmdline(child).startswith("airflow worker -- "):
                             os.kill(child, signal.SIGKILL)
-                            print(json.dumps({"killed_build_after_models": text.count("OK created")}), flush=True)
+                            print(json.dumps({"killed_build_after_models": built}), flush=True)
                             return
 
     def __enter__(self) -> _BuildKiller:
@@ -597,7 +614,7 @@ def _peer_run(airflow, api, dag_id: str, label: str) -> dict[str, object]:  # ty
     from datetime import UTC, datetime
 
     from tickit_platform.local.memory import PeakMemory
-    from tickit_platform.orchestration.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID
+    from tickit_runtime.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID
 
     pids = {name: proc.pid for name, proc in airflow.processes.items()}
     cpu = {name: _tree_cpu(pid) for name, pid in pids.items()}

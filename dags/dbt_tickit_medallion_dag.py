@@ -7,7 +7,7 @@ Configuration comes from the environment (`tickit run`/`tickit ui` locally, the 
 in production); production settings are Airflow Variables rendered at run time, never at parse time.
 """
 
-from tickit_platform.orchestration.dag_factory import build_dag
+from tickit_runtime.dag_factory import build_dag
 
 # The word "DAG" must appear for the Airflow DAG processor to open this file (safe mode).
 dbt_tickit_medallion_dag = build_dag()

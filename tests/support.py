@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from tickit_platform.data.formats import TABLES, load_formats
-from tickit_platform.orchestration.config import DagConfig
-from tickit_platform.paths import DBT_PROJECT_DIR
+from tickit_runtime.config import DagConfig
+from tickit_runtime.paths import DBT_PROJECT_DIR
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 MODELS = (
@@ -240,7 +240,7 @@ def damage_raw_files(raw_dir: Path) -> tuple[dict[str, int], list[str]]:
 def latest_run_record(home: Path) -> dict[str, Any]:
     """The run.json of the newest run `tickit run` recorded under `home` (one record per run, in its folder)."""
     from tickit_platform.history.runs import RUN_RECORD, kept_runs, latest_recorded
-    from tickit_platform.home import HomeLayout
+    from tickit_runtime.home import HomeLayout
 
     latest = latest_recorded(kept_runs(HomeLayout(home).runs))
     assert latest is not None, f"no run recorded under {home / 'runs'}"

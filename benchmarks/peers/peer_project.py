@@ -12,7 +12,7 @@ from typing import Any
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, LoadMode
 
-from tickit_platform.orchestration.config import PROFILE_NAME, DagConfig
+from tickit_runtime.config import PROFILE_NAME, DagConfig
 
 
 def cosmos_arguments(mode: ExecutionMode) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Generated on every build, never written into docs/, so they cannot drift from the code:
 - reference/commands.md, from the `tickit` command's own argparse parser (`tickit_platform.cli.build_parser`):
   every command and group with its description, usage, options and examples, as `--help` prints them;
-- reference/settings.md, from `tickit_platform/envvars.py`: every environment variable the project reads, with
+- reference/settings.md, from `tickit_runtime/envvars.py`: every environment variable the project reads, with
   the docstring written under its constant; defaults come from the code that applies them (the DAG's
   configuration, the CLI's settings, dbt's profiles.yml) or, where no code can state one, from the docstring;
 - benchmarks.md, from benchmarks/README.md (its links rewritten for the site);
@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-ENVVARS = ROOT / "src" / "tickit_platform" / "envvars.py"
+ENVVARS = ROOT / "src" / "tickit_runtime" / "envvars.py"
 PROFILES = ROOT / "dags" / "dbt_tickit" / "profiles.yml"
 BENCHMARKS = ROOT / "benchmarks" / "README.md"
 
@@ -157,9 +157,9 @@ def code_defaults() -> dict[str, str]:
     """Each setting's default as the code applies it: the DAG's configuration and the CLI's settings built from
     an empty environment, and dbt's profiles.yml (`env_var('NAME', 'default')`). Paths of this machine are
     left out (the docstring says where they point)."""
-    from tickit_platform import envvars
-    from tickit_platform.orchestration.config import DagConfig
     from tickit_platform.settings import Settings
+    from tickit_runtime import envvars
+    from tickit_runtime.config import DagConfig
 
     defaults: dict[str, str] = {}
     profile = PROFILES.read_text(encoding="utf-8")
@@ -193,9 +193,9 @@ def settings_rows(source: str | None = None) -> list[tuple[str, str, str]]:
 
 
 def settings_page() -> str:
-    from tickit_platform import envvars
-    from tickit_platform.orchestration.alerts.settings import SMTP_CONNECTION_ID, variable_name
-    from tickit_platform.orchestration.config import REDSHIFT_ENV_TEMPLATES
+    from tickit_runtime import envvars
+    from tickit_runtime.alerts.settings import SMTP_CONNECTION_ID, variable_name
+    from tickit_runtime.config import REDSHIFT_ENV_TEMPLATES
 
     rows = settings_rows()
     yours = [r for r in rows if not SET_FOR_YOU.match(r[2])]
@@ -204,7 +204,7 @@ def settings_page() -> str:
     lines = [
         "# Settings",
         "",
-        "Generated from `src/tickit_platform/envvars.py` on every build of this site: every environment "
+        "Generated from `src/tickit_runtime/envvars.py` on every build of this site: every environment "
         "variable the project reads, with the text written under its name there. Defaults are read from the code "
         "that applies them. Flags win over environment variables; every command reads the environment once, and "
         "a bad value stops it before anything starts, in one line naming the variable. "

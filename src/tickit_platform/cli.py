@@ -7,11 +7,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from tickit_platform import envvars
 from tickit_platform.commands import airflow, data, dbt, deploy, run
 from tickit_platform.commands.helptext import described
 from tickit_platform.console import say_error
-from tickit_platform.errors import SettingsError, TickitError
+from tickit_runtime import envvars
+from tickit_runtime.errors import SettingsError, TickitError
 
 # In the order `tickit --help` lists them.
 COMMAND_GROUPS = (run, airflow, data, deploy, dbt)

@@ -16,9 +16,9 @@ from rich.table import Table
 
 from tickit_platform.history.record import DagRunResult
 from tickit_platform.history.summary import RunSummary
-from tickit_platform.orchestration.config import DAG_ID
 from tickit_platform.warehouse.figures import WarehouseFigures
 from tickit_platform.warehouse.quality import Freshness, LoadCount, TestOutcome
+from tickit_runtime.config import DAG_ID
 
 if TYPE_CHECKING:
     from tickit_platform.deploy.rehearsal.rehearse import RehearsalResult

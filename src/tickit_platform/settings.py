@@ -13,12 +13,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tickit_platform import envvars
-from tickit_platform.envvars import check_target
-from tickit_platform.errors import SettingsError
-from tickit_platform.home import DEFAULT_HOME, HomeLayout
-from tickit_platform.orchestration.config import DagConfig
-from tickit_platform.orchestration.redaction import masked, redacted_repr
+from tickit_runtime import envvars
+from tickit_runtime.config import DagConfig
+from tickit_runtime.envvars import check_target
+from tickit_runtime.errors import SettingsError
+from tickit_runtime.home import DEFAULT_HOME, HomeLayout
+from tickit_runtime.redaction import masked, redacted_repr
 
 DEFAULT_SCALE = 1.0
 DEFAULT_SEED = 42

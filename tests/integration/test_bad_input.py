@@ -93,7 +93,7 @@ def test_lines_in_each_file_equal_rows_loaded_plus_rows_quarantined(damaged: Dam
     assert audit["sales"][2] == 7 and audit["users"][2] == 2
     assert sum(v[2] for k, v in audit.items() if k not in {"sales", "users"}) == 0
     # The load's quarantine alert reads these figures from dbt's log of the load: the real log, parsed.
-    from tickit_platform.orchestration.alerts.messages import loaded_files
+    from tickit_runtime.alerts.messages import loaded_files
 
     dbt_log = (damaged.work / "logs" / "dbt.log").read_text(errors="replace")
     reported = {f.relation.split(".")[-1].strip('"'): (f.lines, f.rows, f.quarantined) for f in loaded_files(dbt_log)}

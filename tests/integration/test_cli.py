@@ -137,7 +137,7 @@ def test_with_every_change_to_airflow_refused_the_dag_runs_green_on_the_safe_pat
     logs = home / "airflow" / "logs"
     for component, name in (("triggerer", "triggerer"), ("dag-processor", "DAG processor")):
         said = (logs / f"{component}.log").read_text(errors="replace")
-        assert said.count(f"tickit_platform: no change made to Airflow's {name}") == 1, said[-3000:]
+        assert said.count(f"tickit_runtime: no change made to Airflow's {name}") == 1, said[-3000:]
         assert "refused by TICKIT_AIRFLOW_CHANGES=none" in said
     # Every model task started in a worker (its attempt log); those that deferred waited in Cosmos' own trigger,
     # none in ours.

@@ -25,10 +25,10 @@ from tickit_platform.data.formats import table_format
 from tickit_platform.data.synth import generate
 from tickit_platform.history.record import DagRunResult
 from tickit_platform.local.runner import started_airflow, trigger_and_wait, wait_existing
-from tickit_platform.orchestration.alerts.settings import AlertSettings
-from tickit_platform.orchestration.config import DAG_ID
-from tickit_platform.orchestration.dag_factory import LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
 from tickit_platform.warehouse.results import layer_row_counts
+from tickit_runtime.alerts.settings import AlertSettings
+from tickit_runtime.config import DAG_ID
+from tickit_runtime.dag_factory import LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
 
@@ -113,10 +113,10 @@ def _assert_no_per_model_dag_work(logs: Path) -> None:
     triggerer = (logs / "triggerer.log").read_text(errors="replace")
     assert len(list(logs.rglob("attempt=*.log.trigger.*.log"))) >= 2 * len(MODELS)
     assert triggerer.count("Sending callback") >= 2 * len(MODELS)  # Airflow asks, once per task
-    # ... but the DAG processor parses the DAG file for none of them (orchestration/internals/dag_processor.py) ...
+    # ... but the DAG processor parses the DAG file for none of them (tickit_runtime/internals/dag_processor.py) ...
     processor = "".join(p.read_text(errors="replace") for p in (logs / "dag_processor").rglob("*.log"))
     assert "is not a failure callback" not in processor
-    # ... and the triggerer built no model trigger from the deserialized DAG (orchestration/internals/triggerer.py).
+    # ... and the triggerer built no model trigger from the deserialized DAG (tickit_runtime/internals/triggerer.py).
     assert "Start from trigger enabled" not in triggerer
 
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from tests.support import MODELS, run_dbt
 
-from tickit_platform.paths import DBT_PROJECT_DIR
+from tickit_runtime.paths import DBT_PROJECT_DIR
 
 MODELS_DIR = DBT_PROJECT_DIR / "models"
 # The column properties dbt documents; anything else in a column entry is text that fell out of a value.

@@ -17,7 +17,7 @@ from tests.support import dag_config
 
 from tickit_platform.data.synth import generate
 from tickit_platform.local.runner import started_airflow, trigger_and_wait
-from tickit_platform.paths import DAGS_DIR
+from tickit_runtime.paths import DAGS_DIR
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
 

@@ -20,7 +20,7 @@ import pytest
 from tests.support import MODELS, PG, dag_config, fresh_database, psql, server_readable_synthetic
 
 from tickit_platform.local.runner import started_airflow, trigger_and_wait
-from tickit_platform.paths import DBT_PROJECT_DIR
+from tickit_runtime.paths import DBT_PROJECT_DIR
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(900)]
 

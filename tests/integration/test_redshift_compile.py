@@ -17,7 +17,7 @@ import pytest
 import sqlglot
 
 from tickit_platform.data.formats import load_formats
-from tickit_platform.paths import DBT_PROJECT_DIR
+from tickit_runtime.paths import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -41,7 +41,6 @@ from tests.support import (
     where_extra_model_tasks_ran,
 )
 
-from tickit_platform import envvars
 from tickit_platform.deploy.bundle import build_bundle
 from tickit_platform.deploy.rehearsal import RehearsalError
 from tickit_platform.deploy.rehearsal.cluster import CeleryAirflow
@@ -52,10 +51,11 @@ from tickit_platform.deploy.rehearsal.startup import TIMEOUT_SECONDS
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
 from tickit_platform.local.airflow import ADMIN_USER
 from tickit_platform.local.api_client import AirflowApi
-from tickit_platform.orchestration.config import DAG_ID
-from tickit_platform.orchestration.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
-from tickit_platform.orchestration.internals.triggerer import MODEL_TRIGGER_CLASSPATH, WORKLOADS_WITHOUT_DAG_NOTE
-from tickit_platform.paths import REPO_ROOT
+from tickit_runtime import envvars
+from tickit_runtime.config import DAG_ID
+from tickit_runtime.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
+from tickit_runtime.internals.triggerer import MODEL_TRIGGER_CLASSPATH, WORKLOADS_WITHOUT_DAG_NOTE
+from tickit_runtime.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.timeout(1500)]
 

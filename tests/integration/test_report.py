@@ -22,7 +22,7 @@ import duckdb
 import pytest
 from tests.support import skip_or_fail
 
-from tickit_platform.paths import REPO_ROOT
+from tickit_runtime.paths import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -173,7 +173,7 @@ def test_a_report_after_a_recorded_run_shows_its_tasks_and_timeline(built: Writt
 
     from tickit_platform.history.record import DagRunResult, TaskOutcome
     from tickit_platform.history.runs import record_run
-    from tickit_platform.home import HomeLayout
+    from tickit_runtime.home import HomeLayout
 
     home = tmp_path / "home"
     (home / "warehouse").mkdir(parents=True)

@@ -29,9 +29,9 @@ import pytest
 from tests.alert_receivers import private_ca_certificate, smtp_server, wait_for
 from tests.support import PG, copy_project, fresh_database
 
-from tickit_platform import envvars
 from tickit_platform.data.synth import generate
 from tickit_platform.local.airflow import AUTH_MANAGER_FILE
+from tickit_runtime import envvars
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from tests.support import MODELS, skip_or_fail
 
-from tickit_platform.orchestration.config import DAG_ID
-from tickit_platform.paths import REPO_ROOT
+from tickit_runtime.config import DAG_ID
+from tickit_runtime.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(600)]
 

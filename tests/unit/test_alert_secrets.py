@@ -26,8 +26,7 @@ from tests.alert_receivers import (
 )
 from tests.unit.test_alerts import DBT_LOG, MANIFEST, RUN, RUN_RESULTS, _deliver, _logged, failed_task_context
 
-from tickit_platform.errors import SettingsError
-from tickit_platform.orchestration.alerts.notifiers import (
+from tickit_runtime.alerts.notifiers import (
     AfterBuild,
     AfterLoad,
     Deployment,
@@ -35,8 +34,9 @@ from tickit_platform.orchestration.alerts.notifiers import (
     run_failure,
     task_failure,
 )
-from tickit_platform.orchestration.alerts.settings import AlertSettings
-from tickit_platform.orchestration.config import DagConfig
+from tickit_runtime.alerts.settings import AlertSettings
+from tickit_runtime.config import DagConfig
+from tickit_runtime.errors import SettingsError
 
 REPO = Path(__file__).resolve().parents[2]
 USER = "alerts"
@@ -231,8 +231,8 @@ def test_an_alert_setting_airflow_cannot_read_is_a_warning_naming_the_channel(tm
     """A secrets backend that denies the lookups (as a store's policy may): every channel left without a
     setting says so, once per alert, instead of staying silently off."""
     script = (
-        "from tickit_platform.orchestration.alerts.notifiers import Deployment, notifiers, run_failure\n"
-        "from tickit_platform.orchestration.alerts.settings import AlertSettings\n"
+        "from tickit_runtime.alerts.notifiers import Deployment, notifiers, run_failure\n"
+        "from tickit_runtime.alerts.settings import AlertSettings\n"
         "settings = AlertSettings(email_to=('data@example.com',))\n"
         "for notifier in notifiers(run_failure(Deployment('local', settings)), settings):\n"
         "    notifier({'dag_id': 'dbt_tickit_medallion_dag', 'run_id': 'r1', 'reason': 'task_failure'})\n"

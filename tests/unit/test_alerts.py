@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from tests.alert_receivers import Received, free_port, smtp_server, sns_topic, wait_for, webhook_server
 
-from tickit_platform.errors import SettingsError
-from tickit_platform.orchestration.alerts import messages
-from tickit_platform.orchestration.alerts.messages import Alert, DataTestIssue, LoadedFile
-from tickit_platform.orchestration.alerts.notifiers import (
+from tickit_runtime.alerts import messages
+from tickit_runtime.alerts.messages import Alert, DataTestIssue, LoadedFile
+from tickit_runtime.alerts.notifiers import (
     AfterBuild,
     AfterLoad,
     Deployment,
@@ -22,8 +21,9 @@ from tickit_platform.orchestration.alerts.notifiers import (
     run_failure,
     task_failure,
 )
-from tickit_platform.orchestration.alerts.settings import AlertSettings
-from tickit_platform.orchestration.config import DagConfig
+from tickit_runtime.alerts.settings import AlertSettings
+from tickit_runtime.config import DagConfig
+from tickit_runtime.errors import SettingsError
 
 DAG = "dbt_tickit_medallion_dag"
 RUN = "tickit_run__20260101T120000000000"

@@ -1,6 +1,6 @@
 """The shared build's results under one key: what the model tasks in the triggerer read instead of one key each.
 
-The producer publishes the copy Cosmos keeps of every XCom it pushes (orchestration/build_results.py). These
+The producer publishes the copy Cosmos keeps of every XCom it pushes (tickit_runtime/build_results.py). These
 tests push through Cosmos' own functions, so a Cosmos release that renames its keys, reshapes their values or
 stops keeping the copy fails here, not as model tasks that never see their results.
 """
@@ -23,7 +23,7 @@ from cosmos.operators._watcher.state import (
 )
 from cosmos.operators._watcher.xcom import _init_xcom_backup
 
-from tickit_platform.orchestration.build_results import (
+from tickit_runtime.build_results import (
     PIECE_BYTES,
     RESULTS_KEY,
     ResultsPublisher,
@@ -31,7 +31,7 @@ from tickit_platform.orchestration.build_results import (
     piece_key,
     results_of,
 )
-from tickit_platform.orchestration.internals.producer import skip_needless_pushes
+from tickit_runtime.internals.producer import skip_needless_pushes
 
 MODEL = "model.dbt_tickit.silver_users"
 OTHER = "model.dbt_tickit.silver_venue"

@@ -41,11 +41,11 @@ from tickit_platform.deploy.rehearsal import RehearsalError
 from tickit_platform.deploy.rehearsal.runtime import find_python
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.deploy.wheelhouse import AIRFLOW_WHEELS_DIR, PLATFORMS, WHEELHOUSE_DIR, pip_command
-from tickit_platform.orchestration.config import DAG_ID, REDSHIFT_ENV_TEMPLATES
-from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR, REPO_ROOT
+from tickit_runtime.config import DAG_ID, REDSHIFT_ENV_TEMPLATES
+from tickit_runtime.paths import DAGS_DIR, DBT_PROJECT_DIR, REPO_ROOT
 
 SRC_DIR = REPO_ROOT / "src"
-PACKAGE_DIR = SRC_DIR / "tickit_platform"
+RUNTIME_DIR = SRC_DIR / "tickit_runtime"
 
 
 def _version(distribution: str) -> str | None:
@@ -63,7 +63,7 @@ def parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # Runs in a fresh interpreter that knows nothing of the repository: `-I` ignores PYTHON* variables and
 # the user site, and the editable install's entry for src/ is dropped from sys.path. The bundle's dags/
 # folder is not put on sys.path here either: Airflow's BundleDagBag adds it, as the DAG processor and
-# the task runner do on MWAA, so `import tickit_platform` can only come from the bundle. Airflow and
+# the task runner do on MWAA, so `import tickit_runtime` can only come from the bundle. Airflow and
 # Cosmos are imported first, while the bundle is still being built; the bundle's path arrives on stdin.
 PROBE = """
 import json, shutil, sys, tempfile
@@ -77,8 +77,8 @@ import cosmos, cosmos.operators.watcher
 
 dags = Path(sys.stdin.readline().strip())
 bag = BundleDagBag(dag_folder=dags, bundle_path=dags)
-import tickit_platform
-from tickit_platform.paths import DBT_PROJECT_DIR
+import tickit_runtime
+from tickit_runtime.paths import DBT_PROJECT_DIR
 
 def discovered(folder):
     return sorted(str(Path(p).relative_to(folder)) for p in find_dag_file_paths(folder, safe_mode=True))
@@ -94,7 +94,7 @@ found["without .airflowignore"] = discovered(unignored)
 
 dag = bag.dags.get(sys.argv[2])
 print(json.dumps({
-    "package_file": tickit_platform.__file__,
+    "package_file": tickit_runtime.__file__,
     "project_dir": str(DBT_PROJECT_DIR),
     "import_errors": {k: str(v)[-2000:] for k, v in bag.import_errors.items()},
     "dag_ids": sorted(bag.dags),
@@ -178,17 +178,11 @@ def test_the_bundle_holds_exactly_the_mwaa_files(bundle: BundleReport) -> None:
         f"dags/dbt_tickit/{f}"
         for f in _source_files(DBT_PROJECT_DIR, ("target", "logs", "dbt_packages", ".user.yml", "__pycache__"))
     }
-    # What the DAG imports at parse and run time, and nothing the CLI alone needs.
-    package = {
-        f"dags/tickit_platform/{name}"
-        for name in ("__init__.py", "py.typed", "paths.py", "errors.py", "envvars.py", "home.py")
-    }
-    # Every module of orchestration/, subpackages (the alerts) included: the DAG imports them on MWAA too.
-    package |= {
-        f"dags/tickit_platform/{p.relative_to(PACKAGE_DIR).as_posix()}"
-        for p in (PACKAGE_DIR / "orchestration").rglob("*.py")
-    }
-    assert "dags/tickit_platform/orchestration/alerts/notifiers.py" in package
+    # The runtime, whole (subpackages such as the alerts included), and nothing of the tool.
+    package = {f"dags/tickit_runtime/{f}" for f in _source_files(RUNTIME_DIR, ("__pycache__",))}
+    assert "dags/tickit_runtime/alerts/notifiers.py" in package
+    assert "dags/tickit_runtime/py.typed" in package
+    assert not [f for f in package if "tickit_platform" in f]
     expected = {
         BUNDLE_MANIFEST,
         "requirements.txt",
@@ -217,9 +211,7 @@ def test_the_bundle_holds_exactly_the_mwaa_files(bundle: BundleReport) -> None:
     assert (root / "dags/dbt_tickit_medallion_dag.py").read_bytes() == (
         DAGS_DIR / "dbt_tickit_medallion_dag.py"
     ).read_bytes()
-    assert (root / "dags/tickit_platform/orchestration/dag_factory.py").read_bytes() == (
-        PACKAGE_DIR / "orchestration" / "dag_factory.py"
-    ).read_bytes()
+    assert (root / "dags/tickit_runtime/dag_factory.py").read_bytes() == (RUNTIME_DIR / "dag_factory.py").read_bytes()
 
 
 def test_bundle_manifest_lists_every_file_with_its_sha256(bundle: BundleReport) -> None:
@@ -568,11 +560,11 @@ def test_startup_script_sourced_like_mwaa(bundle: BundleReport, tmp_path: Path) 
     assert (venv / ".tickit-requirements").read_text() == f"{pins} {lock_sha256}"
     assert (tmp_path / "python3-virtualenv" / "bin" / "dbt").resolve() == venv / "bin" / "dbt"
     assert env["PATH"].endswith(f":{tmp_path}/python3-virtualenv/bin")
-    # MWAA's own path kept, after a folder holding only tickit_platform (from the dags folder): the triggerer
+    # MWAA's own path kept, after a folder holding only tickit_runtime (from the dags folder): the triggerer
     # imports the model trigger from there, and dbt finds no `dbt_*` module (the DAG file) to load as a plugin.
     assert env["PIP_USER"] == "true" and env["PYTHONPATH"] == f"{home}/tickit-python:/mwaa/python"
-    assert [p.name for p in (home / "tickit-python").iterdir()] == ["tickit_platform"]
-    assert (home / "tickit-python" / "tickit_platform").readlink() == home / "dags" / "tickit_platform"
+    assert [p.name for p in (home / "tickit-python").iterdir()] == ["tickit_runtime"]
+    assert (home / "tickit-python" / "tickit_runtime").readlink() == home / "dags" / "tickit_runtime"
     assert "PIP_CONFIG_FILE" not in env  # set inside the install's subshell only
 
     # Idempotent: a venv that already has the pinned versions is left alone.
@@ -645,7 +637,7 @@ def test_plugins_zip_holds_every_dbt_wheel_for_mwaas_platform_pinned_by_hash(bun
 _IMPORT_AIRFLOW_AS_A_COMPONENT = """
 import airflow
 from airflow.jobs import triggerer_job_runner
-from tickit_platform.orchestration.internals.triggerer import workloads_carry_no_dag
+from tickit_runtime.internals.triggerer import workloads_carry_no_dag
 print(workloads_carry_no_dag())
 """
 _MWAAS_OWN_LOCAL_SETTINGS = """
@@ -712,7 +704,7 @@ def test_manifest_is_shipped_with_the_17_models(bundle: BundleReport) -> None:
 def test_dag_parses_from_the_bundle_alone(bundle: BundleReport, parsed: dict[str, Any]) -> None:
     dags = bundle.out_dir / "dags"
     assert parsed["import_errors"] == {}
-    assert Path(parsed["package_file"]) == dags / "tickit_platform" / "__init__.py"
+    assert Path(parsed["package_file"]) == dags / "tickit_runtime" / "__init__.py"
     # paths.py finds the shipped project from the bundle's layout too.
     assert Path(parsed["project_dir"]) == dags / "dbt_tickit"
     assert parsed["dag_ids"] == [DAG_ID]
@@ -736,7 +728,7 @@ def test_airflowignore_keeps_the_dag_processor_to_the_dag_file(parsed: dict[str,
     assert parsed["discovered"]["glob"] == ["dbt_tickit_medallion_dag.py"]
     assert parsed["discovered"]["regexp"] == ["dbt_tickit_medallion_dag.py"]
     # Without it, the package's modules would be opened as DAG files.
-    assert "tickit_platform/orchestration/dag_factory.py" in parsed["discovered"]["without .airflowignore"]
+    assert "tickit_runtime/dag_factory.py" in parsed["discovered"]["without .airflowignore"]
 
 
 def test_on_mwaa_the_dbt_build_runs_the_venvs_dbt(parsed: dict[str, Any]) -> None:

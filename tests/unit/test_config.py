@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from tests.support import in_process_tickit
 
-from tickit_platform import envvars
-from tickit_platform.errors import SettingsError, TickitError
-from tickit_platform.home import HomeLayout
-from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
+from tickit_runtime import envvars
+from tickit_runtime.config import DagConfig
+from tickit_runtime.errors import SettingsError, TickitError
+from tickit_runtime.home import HomeLayout
 
 
 def test_what_to_env_writes_from_env_reads_back(tmp_path: Path) -> None:

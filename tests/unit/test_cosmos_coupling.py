@@ -1,6 +1,6 @@
 """The private parts of astronomer-cosmos the model task relies on, checked by name and signature.
 
-`orchestration/model_task.py` and `orchestration/model_trigger.py` extend Cosmos' watcher sensor through
+`tickit_runtime/model_task.py` and `tickit_runtime/model_trigger.py` extend Cosmos' watcher sensor through
 symbols Cosmos does not promise to keep (docs/decisions/017-cosmos-private-api.md). A Cosmos release that
 renames or reshapes one would otherwise show up as an ImportError in the DAG processor or, worse, a task
 that never turns green. This test names the missing piece and the decision to read instead.
@@ -24,7 +24,7 @@ PRIVATE_FUNCTIONS = (
     ("cosmos.operators._watcher.state", "is_dbt_node_status_success", ("status",)),
     ("cosmos.operators._watcher.state", "is_dbt_node_status_terminal", ("status",)),
     ("cosmos.operators._watcher.state", "DbtTestStatus", None),
-    # orchestration/build_results.py reads the producer's copy of its pushes under this lock
+    # tickit_runtime/build_results.py reads the producer's copy of its pushes under this lock
     # (the copy itself: tests/unit/test_build_results.py).
     ("cosmos.operators._watcher.state", "xcom_set_lock", None),
 )
@@ -39,7 +39,7 @@ PRIVATE_METHODS = (
 def _explain(what: str) -> str:
     version = importlib.metadata.version("astronomer-cosmos")
     return (
-        f"astronomer-cosmos {version} {what}, which src/tickit_platform/orchestration/model_task.py relies on; "
+        f"astronomer-cosmos {version} {what}, which src/tickit_runtime/model_task.py relies on; "
         f"see {DECISION} for what it is used for, then adapt the model task or pin Cosmos back."
     )
 
@@ -67,20 +67,20 @@ def test_the_watcher_sensor_methods_the_model_task_overrides_are_there(name: str
 
 
 def test_cosmos_private_modules_are_imported_in_one_place_and_checked_on_the_installed_cosmos() -> None:
-    """The model tasks and triggers take Cosmos' private watcher API from orchestration/cosmos_watcher.py only;
-    the producer's side is a version-gated change (orchestration/internals/)."""
+    """The model tasks and triggers take Cosmos' private watcher API from tickit_runtime/cosmos_watcher.py only;
+    the producer's side is a version-gated change (tickit_runtime/internals/)."""
     from pathlib import Path
 
-    from tickit_platform.orchestration import cosmos_watcher
-    from tickit_platform.orchestration.internals import producer
+    from tickit_runtime import cosmos_watcher
+    from tickit_runtime.internals import producer
 
     package = Path(cosmos_watcher.__file__).parents[1]
-    allowed = {Path(cosmos_watcher.__file__), *package.joinpath("orchestration", "internals").glob("*.py")}
+    allowed = {Path(cosmos_watcher.__file__), *package.joinpath("tickit_runtime", "internals").glob("*.py")}
     importing = {
         path.relative_to(package).as_posix()
         for path in package.rglob("*.py")
         if "cosmos.operators._watcher" in path.read_text() and path not in allowed
     }
-    assert importing == set(), f"take Cosmos' private watcher API from orchestration/cosmos_watcher.py: {importing}"
+    assert importing == set(), f"take Cosmos' private watcher API from tickit_runtime/cosmos_watcher.py: {importing}"
     assert importlib.metadata.version("astronomer-cosmos") in cosmos_watcher.CHECKED_ON, _explain("is not checked")
     assert cosmos_watcher.CHECKED_ON == producer.VERIFIED_ON

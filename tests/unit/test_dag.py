@@ -14,8 +14,8 @@ import pytest
 from tests.support import MODELS, dag_config, in_process_tickit
 
 from tickit_platform.dbt_project.manifest import ensure_manifest
-from tickit_platform.orchestration.config import DAG_ID, DagConfig
-from tickit_platform.orchestration.dag_factory import (
+from tickit_runtime.config import DAG_ID, DagConfig
+from tickit_runtime.dag_factory import (
     FRESHNESS_TASK_ID,
     LOAD_RAW_TASK_ID,
     MODEL_WAIT_MARGIN,
@@ -23,7 +23,7 @@ from tickit_platform.orchestration.dag_factory import (
     ManifestMissingError,
     build_dag,
 )
-from tickit_platform.paths import DAGS_DIR
+from tickit_runtime.paths import DAGS_DIR
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +106,8 @@ def test_a_model_task_waits_for_the_shared_build_at_most_the_builds_bound_and_a_
 def test_a_model_task_that_waited_too_long_fails_without_a_retry_saying_what_to_check(dag) -> None:  # type: ignore[no-untyped-def]
     from airflow.sdk.exceptions import AirflowSensorTimeout
 
-    from tickit_platform.orchestration.alerts.notifiers import Deployment, task_failure
-    from tickit_platform.orchestration.alerts.settings import AlertSettings
+    from tickit_runtime.alerts.notifiers import Deployment, task_failure
+    from tickit_runtime.alerts.settings import AlertSettings
 
     task = dag.get_task("silver_users")
     # What the scheduler hands a worker when the trigger's timeout passed (Airflow's TaskDeferralTimeout).
@@ -131,7 +131,7 @@ def test_a_model_task_that_waited_too_long_fails_without_a_retry_saying_what_to_
 def test_before_airflow_3_2_the_model_task_polls_in_a_worker_within_the_same_bound(
     config: DagConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tickit_platform.orchestration import dag_factory, model_task
+    from tickit_runtime import dag_factory, model_task
 
     monkeypatch.setattr(dag_factory, "model_task_class", lambda: model_task.WorkerModelTask)
     task = build_dag(config).get_task("silver_users")
@@ -263,7 +263,7 @@ def test_model_tasks_start_in_the_triggerer_as_the_scheduler_reads_them(dag) -> 
     """The scheduler sees the serialized DAG: the trigger and its arguments must survive serialization."""
     from airflow.serialization.serialized_objects import BaseSerialization, DagSerialization
 
-    from tickit_platform.orchestration.model_trigger import ModelTrigger
+    from tickit_runtime.model_trigger import ModelTrigger
 
     serialized = DagSerialization.from_dict(DagSerialization.to_dict(dag))
     for model, parents in (("silver_users", ["model.dbt_tickit.bronze_users"]), ("bronze_users", [])):
@@ -289,7 +289,7 @@ def test_model_tasks_start_in_the_triggerer_as_the_scheduler_reads_them(dag) -> 
 def test_a_models_own_build_runs_its_tests_on_other_models_after_them_and_no_other_models_tests(dag) -> None:  # type: ignore[no-untyped-def]
     """On a new warehouse, a relationships test run before the model it points to exists fails with "table does
     not exist"; a model's own build (a retry, a build that died) runs it once the other model's task is done."""
-    from tickit_platform.orchestration.model_task import own_build_selection
+    from tickit_runtime.model_task import own_build_selection
 
     event = dag.get_task("silver_event")
     assert event.test_peers == ["silver_category", "silver_date", "silver_venue"]
@@ -312,8 +312,8 @@ def test_a_models_own_build_runs_its_tests_on_other_models_after_them_and_no_oth
 
 def test_the_shared_build_and_the_freshness_check_keep_their_artifacts(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
     """Cosmos calls `callback` with the temporary project after dbt ran (docs/decisions/020-run-history.md)."""
-    from tickit_platform.orchestration.alerts.notifiers import AfterBuild
-    from tickit_platform.orchestration.artifacts import keep_artifacts
+    from tickit_runtime.alerts.notifiers import AfterBuild
+    from tickit_runtime.artifacts import keep_artifacts
 
     producer, freshness = dag.get_task(PRODUCER_TASK_ID), dag.get_task(FRESHNESS_TASK_ID)
     # The artifacts are kept first; the build's data-test alert (which reads the same files) comes after.
@@ -340,7 +340,7 @@ def test_before_airflow_32_or_on_an_unverified_airflow_model_tasks_wait_in_a_wor
     is the worker-side watcher (the rehearsal on 3.0.6 runs it under Celery; tests/integration/test_rehearsal.py)."""
     import airflow
 
-    from tickit_platform.orchestration import model_task
+    from tickit_runtime import model_task
 
     for version, expected in (
         ("3.0.6", model_task.WorkerModelTask),

@@ -262,7 +262,7 @@ def test_a_changed_file_uploads_only_it_and_a_removed_one_is_deleted(
     bucket, pins = first_push(s3, mwaa, bundle)
     s3.put_object(Bucket=bucket, Key="dags/", Body=b"")  # the console's folder placeholder
     s3.put_object(Bucket=bucket, Key="notes/runbook.md", Body=b"not ours")  # outside dags/: never touched
-    removed = "dags/tickit_platform/orchestration/__init__.py"
+    removed = "dags/tickit_runtime/__init__.py"
     removed_version = version(s3, bucket, removed)
     (bundle / removed).unlink()
     (bundle / MODEL).write_text((bundle / MODEL).read_text() + "\n-- changed\n")
@@ -313,7 +313,7 @@ def test_a_failed_upload_midway_leaves_the_bucket_consistent_and_a_rerun_complet
     old = objects(s3, bucket)
     early = "dags/dbt_tickit/dbt_project.yml"  # uploads before the denied key
     denied = "dags/dbt_tickit/models/silver/silver_users.sql"
-    removed = "dags/tickit_platform/orchestration/__init__.py"
+    removed = "dags/tickit_runtime/__init__.py"
     for name in (early, denied, DAG_FILE, "requirements.txt"):
         (bundle / name).write_text((bundle / name).read_text() + "\n# v2\n")
     (bundle / removed).unlink()

@@ -19,7 +19,7 @@ from tests.support import in_process_tickit
 from tickit_platform.deploy import aws
 from tickit_platform.deploy.aws import DeployError
 from tickit_platform.deploy.mwaa import parse_logical_date
-from tickit_platform.orchestration.config import DAG_ID
+from tickit_runtime.config import DAG_ID
 
 REGION = "eu-central-1"
 ENV_NAME = "tickit-prod"

@@ -17,8 +17,8 @@ from types import ModuleType
 
 import pytest
 
-from tickit_platform import envvars
 from tickit_platform.cli import build_parser
+from tickit_runtime import envvars
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,33 +12,45 @@ from collections import Counter
 from pathlib import Path
 
 import tickit_platform
+import tickit_runtime
 
-PACKAGE = Path(tickit_platform.__file__).parent
+# Both packages: the tool's and the runtime's (what runs inside Airflow).
+SRC = Path(tickit_platform.__file__).parents[1]
+PACKAGES = (Path(tickit_platform.__file__).parent, Path(tickit_runtime.__file__).parent)
 
-# file (relative to the package) -> (reads, why it stays)
+# file (relative to src/) -> (reads, why it stays)
 ALLOWED: dict[str, tuple[int, str]] = {
     # The entry points: the CLI's one read, and the DAG file's in Airflow's processes (MWAA's too).
-    "settings.py": (1, "Settings.from_env's default: the CLI reads its environment once per command"),
-    "orchestration/config.py": (1, "DagConfig.from_env's default: what to_env wrote, read by Airflow's processes"),
-    "orchestration/internals/gate.py": (
+    "tickit_platform/settings.py": (1, "Settings.from_env's default: the CLI reads its environment once per command"),
+    "tickit_runtime/config.py": (1, "DagConfig.from_env's default: what to_env wrote, read by Airflow's processes"),
+    "tickit_runtime/internals/gate.py": (
         1,
         "TICKIT_AIRFLOW_CHANGES, read where an Airflow component starts, as MWAA's airflow_local_settings runs",
     ),
-    "orchestration/alerts/notifiers.py": (1, "AIRFLOW_ENV_NAME, read in the Airflow process sending the alert"),
-    "deploy/rehearsal/worker_hostname.py": (1, "copied alone beside the rehearsal's Airflow; runs in its worker"),
+    "tickit_runtime/alerts/notifiers.py": (1, "AIRFLOW_ENV_NAME, read in the Airflow process sending the alert"),
+    "tickit_platform/deploy/rehearsal/worker_hostname.py": (
+        1,
+        "copied alone beside the rehearsal's Airflow; runs in its worker",
+    ),
     # A child process's environment: the whole environment handed on, plus or minus a few names.
-    "local/airflow.py": (1, "the local Airflow's processes start from the CLI's environment"),
-    "local/warm_airflow.py": (2, "the components' environment, while their modules are imported and in each fork"),
-    "dbt_project/docs.py": (1, "the dbt process that writes the docs"),
-    "dbt_project/manifest.py": (1, "the dbt process that parses the project"),
-    "orchestration/dags_folder.py": (
+    "tickit_platform/local/airflow.py": (1, "the local Airflow's processes start from the CLI's environment"),
+    "tickit_platform/local/warm_airflow.py": (
+        2,
+        "the components' environment, while their modules are imported and in each fork",
+    ),
+    "tickit_platform/dbt_project/docs.py": (1, "the dbt process that writes the docs"),
+    "tickit_platform/dbt_project/manifest.py": (1, "the dbt process that parses the project"),
+    "tickit_runtime/dags_folder.py": (
         4,
         "a task's PYTHONPATH without the DAGs folder while dbt runs (dbt's plugin discovery), restored after",
     ),
-    "commands/dbt.py": (1, "`tickit dbt` hands dbt the caller's environment"),
-    "deploy/wheelhouse.py": (1, "pip, downloading the bundle's wheels"),
-    "deploy/rehearsal/rehearse.py": (2, "what an MWAA worker keeps from the machine: locale, proxies, pip's index"),
-    "deploy/rehearsal/runtime.py": (2, "pyenv's root, to find MWAA's Python; pip building the runtime"),
+    "tickit_platform/commands/dbt.py": (1, "`tickit dbt` hands dbt the caller's environment"),
+    "tickit_platform/deploy/wheelhouse.py": (1, "pip, downloading the bundle's wheels"),
+    "tickit_platform/deploy/rehearsal/rehearse.py": (
+        2,
+        "what an MWAA worker keeps from the machine: locale, proxies, pip's index",
+    ),
+    "tickit_platform/deploy/rehearsal/runtime.py": (2, "pyenv's root, to find MWAA's Python; pip building the runtime"),
 }
 
 
@@ -57,10 +69,10 @@ def _reads(path: Path) -> int:
 
 def _found() -> dict[str, int]:
     counts: Counter[str] = Counter()
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(p for package in PACKAGES for p in package.rglob("*.py")):
         n = _reads(path)
         if n:
-            counts[path.relative_to(PACKAGE).as_posix()] = n
+            counts[path.relative_to(SRC).as_posix()] = n
     return dict(counts)
 
 

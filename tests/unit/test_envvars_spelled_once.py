@@ -15,10 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import tickit_platform
-from tickit_platform import envvars
+import tickit_runtime
+from tickit_runtime import envvars
 
 PACKAGE = Path(tickit_platform.__file__).parent
-HOME = PACKAGE / "envvars.py"
+RUNTIME = Path(tickit_runtime.__file__).parent
+HOME = RUNTIME / "envvars.py"
 
 # Files that may spell names, and the only names each may spell. worker_hostname.py is copied alone beside a
 # rehearsal's Airflow and imported there as Airflow's `hostname_callable`, where tickit_platform is not
@@ -60,7 +62,7 @@ def _spellings(source: str) -> Iterator[tuple[int, str]]:
 
 def _offenders() -> list[str]:
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(p for package in (PACKAGE, RUNTIME) for p in package.rglob("*.py")):
         if path == HOME or path in EXCEPTIONS:
             continue
         for line, text in _spellings(path.read_text(encoding="utf-8")):

@@ -24,13 +24,13 @@ from typing import cast
 
 import pytest
 
-from tickit_platform import envvars
 from tickit_platform.data import fetch as fetch_module
 from tickit_platform.data.fetch import FetchError, Limits, fetch
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.provenance import is_complete, read_provenance
 from tickit_platform.data.verify import DataFilesError
-from tickit_platform.errors import SettingsError
+from tickit_runtime import envvars
+from tickit_runtime.errors import SettingsError
 
 # --- tickit files and zips -------------------------------------------------------------------------------------
 

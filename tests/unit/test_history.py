@@ -25,13 +25,15 @@ from tests.unit.test_report_page import CHARTS, embedded_json
 
 from tickit_platform.commands.session import settings_from
 from tickit_platform.data.synth import generate
-from tickit_platform.errors import SettingsError
 from tickit_platform.history.record import DagRunResult, TaskOutcome
 from tickit_platform.history.runs import DATA_FIGURES, RUN_RECORD, find_run, kept_runs, record_run
 from tickit_platform.history.summary import read_summary
 from tickit_platform.history.trends import history
-from tickit_platform.home import HomeLayout
-from tickit_platform.orchestration.artifacts import (
+from tickit_platform.reporting.data import gather
+from tickit_platform.reporting.history_charts import history_charts
+from tickit_platform.reporting.page import render
+from tickit_platform.settings import Settings
+from tickit_runtime.artifacts import (
     BUILD_FILES,
     FolderStore,
     HistoryConfig,
@@ -39,11 +41,9 @@ from tickit_platform.orchestration.artifacts import (
     keep_artifacts,
     prune,
 )
-from tickit_platform.orchestration.config import DagConfig
-from tickit_platform.reporting.data import gather
-from tickit_platform.reporting.history_charts import history_charts
-from tickit_platform.reporting.page import render
-from tickit_platform.settings import Settings
+from tickit_runtime.config import DagConfig
+from tickit_runtime.errors import SettingsError
+from tickit_runtime.home import HomeLayout
 
 pytestmark = pytest.mark.timeout(600)
 BUILD = {name: f"target/{name}" for name in BUILD_FILES}

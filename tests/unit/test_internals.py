@@ -1,4 +1,4 @@
-"""The changes to Airflow's and Cosmos' internals (orchestration/internals), run against the installed ones.
+"""The changes to Airflow's and Cosmos' internals (tickit_runtime/internals), run against the installed ones.
 
 Each is checked as it is made: on a version it was verified on, with its target of the expected shape, or not
 at all, for its whole component. These tests run every change against the Airflow and Cosmos installed here,
@@ -25,11 +25,10 @@ from airflow.callbacks.callback_requests import TaskCallbackRequest
 from airflow.executors import workloads
 from airflow.jobs import triggerer_job_runner
 
-from tickit_platform import envvars
-from tickit_platform.orchestration import internals
-from tickit_platform.orchestration.internals import dag_processor, gate, triggerer
-from tickit_platform.orchestration.internals.triggerer import MODEL_TRIGGER_CLASSPATH
-from tickit_platform.orchestration.model_trigger import ModelTrigger
+from tickit_runtime import envvars, internals
+from tickit_runtime.internals import dag_processor, gate, triggerer
+from tickit_runtime.internals.triggerer import MODEL_TRIGGER_CLASSPATH
+from tickit_runtime.model_trigger import ModelTrigger
 
 RUNNER = triggerer.RUNNER_MODULE
 ORIGINAL = {
@@ -69,12 +68,12 @@ def _unchanged(module: Any) -> bool:
 _IMPORT_EVERYTHING = """
 import airflow.jobs.triggerer_job_runner as runner
 import airflow.dag_processing.manager as manager
-import tickit_platform.orchestration.internals
-import tickit_platform.orchestration.model_trigger
-import tickit_platform.orchestration.dag_factory
-import tickit_platform.deploy.airflow_local_settings
+import tickit_runtime.internals
+import tickit_runtime.model_trigger
+import tickit_runtime.dag_factory
+import tickit_runtime.airflow_local_settings
 import tickit_platform.local.warm_airflow
-from tickit_platform.orchestration.internals.triggerer import is_made, _BriskAnyio
+from tickit_runtime.internals.triggerer import is_made, _BriskAnyio
 changed = [f.__qualname__ for f in (
     runner.TriggerRunnerSupervisor._create_workload, runner.TriggerRunnerSupervisor._handle_request,
     runner.TriggerRunnerSupervisor.send_msg, runner.TriggerRunner.sync_state_to_supervisor,
@@ -122,13 +121,13 @@ def test_a_target_of_another_shape_refuses_the_whole_component(
         raise AssertionError("never called here")
 
     monkeypatch.setattr(supervisor, "_create_workload", _create_workload)
-    with caplog.at_level(logging.INFO, logger="tickit_platform.internals"):
+    with caplog.at_level(logging.INFO, logger="tickit_runtime.internals"):
         planned = internals.in_triggerer()
     assert not planned.made
     assert "TriggerRunnerSupervisor._create_workload is not as verified: its parameters are" in str(planned.refused)
     assert _unchanged(fresh_runner_module)
     assert supervisor._create_workload is _create_workload
-    said = [r for r in caplog.records if r.name == "tickit_platform.internals"]
+    said = [r for r in caplog.records if r.name == "tickit_runtime.internals"]
     assert len(said) == 1 and said[0].levelno == logging.WARNING
     assert "no change made to Airflow's triggerer" in said[0].getMessage()
     assert "Model tasks wait in worker processes instead" in said[0].getMessage()
@@ -175,7 +174,7 @@ def test_a_bundle_for_mwaa_is_judged_by_the_airflow_it_targets() -> None:
 def test_the_triggerer_makes_its_changes_once_and_says_so(
     fresh_runner_module: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="tickit_platform.internals"):
+    with caplog.at_level(logging.INFO, logger="tickit_runtime.internals"):
         assert internals.in_triggerer().made
         assert internals.in_triggerer().made  # imported twice (Airflow's plugin loader): one change
     supervisor = fresh_runner_module.TriggerRunnerSupervisor
@@ -291,9 +290,9 @@ def _trigger_ids(message: bytes) -> list[int]:
 
 
 def test_a_message_over_the_bound_is_a_warning_in_the_triggerers_log(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="tickit_platform.internals"):
+    with caplog.at_level(logging.INFO, logger="tickit_runtime.internals"):
         triggerer.note_message(triggerer.MESSAGE_BOUND + 1)
-    said = [r for r in caplog.records if r.name == "tickit_platform.internals"]
+    said = [r for r in caplog.records if r.name == "tickit_runtime.internals"]
     assert said[-1].levelno == logging.WARNING
     assert said[-1].getMessage() == (
         triggerer.LARGEST_MESSAGE_NOTE % (triggerer.MESSAGE_BOUND + 1)

@@ -1,4 +1,4 @@
-"""What the producer's retry builds after a shared build killed outright (orchestration/killed_build.py).
+"""What the producer's retry builds after a shared build killed outright (tickit_runtime/killed_build.py).
 
 The retry itself runs under the real scheduler in tests/integration/test_faults.py; here, which models it
 selects from the model tasks' states, and how a publication says which try made it.
@@ -6,8 +6,8 @@ selects from the model tasks' states, and how a publication says which try made 
 
 from __future__ import annotations
 
-from tickit_platform.orchestration.build_results import RESULTS_KEY, ResultsPublisher, count_of, try_of
-from tickit_platform.orchestration.killed_build import models_left, selection
+from tickit_runtime.build_results import RESULTS_KEY, ResultsPublisher, count_of, try_of
+from tickit_runtime.killed_build import models_left, selection
 
 
 def test_the_models_whose_tasks_have_not_ended_are_built_and_none_after_a_failed_one() -> None:

@@ -15,7 +15,7 @@ import pytest
 from tickit_platform.commands.dbt import _dbt_target
 from tickit_platform.data.postgres_staging import PostgresAddress, PostgresStagingError, decide, raw_file_names
 from tickit_platform.data.synth import generate
-from tickit_platform.errors import TickitError
+from tickit_runtime.errors import TickitError
 
 
 def _remote_server(folder: Path, names: Sequence[str]) -> Mapping[str, str | None]:

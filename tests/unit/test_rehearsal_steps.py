@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tickit_platform import envvars
 from tickit_platform.commands.session import postgres_address
 from tickit_platform.data.postgres_staging import PostgresAddress
 from tickit_platform.deploy.rehearsal import RehearsalError
@@ -26,10 +25,11 @@ from tickit_platform.deploy.rehearsal.runtime import (
 from tickit_platform.deploy.rehearsal.services import Postgres
 from tickit_platform.deploy.rehearsal.startup import offline_pip_env, source_startup
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION
-from tickit_platform.errors import TickitError
-from tickit_platform.orchestration.config import DagConfig, airflow_variable_names
-from tickit_platform.paths import REPO_ROOT
 from tickit_platform.settings import Settings
+from tickit_runtime import envvars
+from tickit_runtime.config import DagConfig, airflow_variable_names
+from tickit_runtime.errors import TickitError
+from tickit_runtime.paths import REPO_ROOT
 
 CONSTRAINTS = Constraints.for_airflow("3.0.6")
 

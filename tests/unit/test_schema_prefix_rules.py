@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tickit_platform import envvars
 from tickit_platform.commands.session import reading_settings, record_warehouse_used
-from tickit_platform.errors import SettingsError
 from tickit_platform.history.summary import warehouse_location
-from tickit_platform.orchestration.config import DagConfig
-from tickit_platform.orchestration.schemas import PREFIX_RULE, WarehouseSchemas
 from tickit_platform.settings import Settings
+from tickit_runtime import envvars
+from tickit_runtime.config import DagConfig
+from tickit_runtime.errors import SettingsError
+from tickit_runtime.schemas import PREFIX_RULE, WarehouseSchemas
 
 MWAA_VARIABLES = Path(__file__).resolve().parents[2] / "infra" / "modules" / "mwaa" / "variables.tf"
 SAMPLES = ["", "a", "alice", "team_a", "t2", "a" * 40, "a" * 41, "Alice", "2team", "_a", "team-a", "a b", "a;drop"]

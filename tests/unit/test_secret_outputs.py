@@ -23,17 +23,17 @@ from tests.alert_receivers import free_port, webhook_server
 from tests.unit.test_alerts import _deliver, _logged
 from tests.unit.test_local_processes import umask
 
-from tickit_platform import envvars
 from tickit_platform.data import fetch as fetch_module
 from tickit_platform.data.fetch import fetch
 from tickit_platform.data.postgres_staging import PostgresAddress
-from tickit_platform.errors import SettingsError
 from tickit_platform.local.airflow import LocalAirflow
-from tickit_platform.orchestration.alerts.channels import Mail, SmtpServer
-from tickit_platform.orchestration.alerts.notifiers import WebhookAlertNotifier
-from tickit_platform.orchestration.alerts.settings import AlertSettings, sensitive_variable_names
-from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
+from tickit_runtime import envvars
+from tickit_runtime.alerts.channels import Mail, SmtpServer
+from tickit_runtime.alerts.notifiers import WebhookAlertNotifier
+from tickit_runtime.alerts.settings import AlertSettings, sensitive_variable_names
+from tickit_runtime.config import DagConfig
+from tickit_runtime.errors import SettingsError
 
 REPO = Path(__file__).resolve().parents[2]
 # A password with characters a URL must percent-encode: its encoded and decoded forms differ.

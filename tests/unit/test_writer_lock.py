@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tickit_platform.orchestration.model_task import WriterLockTimeout, writer_lock
+from tickit_runtime.model_task import WriterLockTimeout, writer_lock
 
 HOLDER = "task silver_users (try 1) of run manual__2026"
 
@@ -20,7 +20,7 @@ def test_a_lock_held_too_long_fails_the_waiting_task_naming_its_holder(tmp_path:
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from tickit_platform.orchestration.model_task import writer_lock\n"
+        "from tickit_runtime.model_task import writer_lock\n"
         f"with writer_lock(Path({str(lock)!r}), 5, {HOLDER!r}):\n"
         "    print('held', flush=True)\n"
         "    time.sleep(600)\n"

@@ -17,7 +17,7 @@
 
 {#- A schema of this deployment: `name` itself with no prefix (the default), else "<prefix>_<name>".
     The prefix goes into SQL unquoted, so it is held to what every engine takes as a plain lower-case
-    name; the CLI and the DAG check the same rule before dbt starts (orchestration/schemas.py). -#}
+    name; the CLI and the DAG check the same rule before dbt starts (tickit_runtime/schemas.py). -#}
 {% macro tickit_schema(name) -%}
     {%- set prefix = env_var('TICKIT_SCHEMA_PREFIX', '') | trim -%}
     {%- if prefix == '' -%}

@@ -13,8 +13,8 @@ provider "aws" {
 data "aws_region" "current" {}
 
 locals {
-  # The Airflow Variables the DAG reads (tickit_platform.orchestration.config.REDSHIFT_ENV_TEMPLATES, and
-  # the alerts' topic: tickit_platform.orchestration.alerts.settings).
+  # The Airflow Variables the DAG reads (tickit_runtime.config.REDSHIFT_ENV_TEMPLATES, and
+  # the alerts' topic: tickit_runtime.alerts.settings).
   # On Redshift Serverless dbt's IAM login connects as the execution role's own database user,
   # IAMR:<role name>; redshift_cluster_identifier stays unset (it names a provisioned cluster).
   airflow_variables = {

@@ -49,15 +49,15 @@ locals {
       "scheduler.task_queued_timeout"                                = "150"
       "scheduler.task_queued_timeout_check_interval"                 = "15"
       # Run history: every DAG run keeps its dbt artifacts under this prefix of the bucket, the last
-      # keep_runs runs only (tickit_platform/orchestration/artifacts.py reads both).
+      # keep_runs runs only (tickit_runtime/artifacts.py reads both).
       "tickit.runs_uri"  = "s3://${var.source_bucket_name}/${local.runs_prefix}"
       "tickit.keep_runs" = tostring(var.keep_runs)
       # The alert Variables that may hold a secret (a webhook's token, an SMTP password): Airflow's UI, REST
       # API and logs show them as *** (their names have no word Airflow hides by itself). The same list as
-      # the local Airflow's (orchestration/alerts/settings.py, SECRET_SETTINGS; tests/unit/test_secret_outputs.py).
+      # the local Airflow's (tickit_runtime/alerts/settings.py, SECRET_SETTINGS; tests/unit/test_secret_outputs.py).
       "core.sensitive_var_conn_names" = "tickit_alert_webhook_url,tickit_alert_smtp_url"
     },
-    # This deployment's schemas in a shared database (orchestration/schemas.py reads the option); none set,
+    # This deployment's schemas in a shared database (tickit_runtime/schemas.py reads the option); none set,
     # the plain names.
     var.schema_prefix == "" ? {} : { "tickit.schema_prefix" = var.schema_prefix },
     local.secrets_backend_options,
@@ -229,7 +229,7 @@ data "aws_iam_policy_document" "execution" {
   }
 
   dynamic "statement" {
-    # The DAG's failure alerts (tickit_platform.orchestration.alerts): publish to the alert topics only.
+    # The DAG's failure alerts (tickit_runtime.alerts): publish to the alert topics only.
     for_each = length(var.alert_topic_arns) > 0 ? [1] : []
 
     content {

@@ -290,7 +290,7 @@ variable "schema_prefix" {
   default     = ""
 
   validation {
-    # The same rule as the DAG's (tickit_platform/orchestration/schemas.py): a plain lower-case name.
+    # The same rule as the DAG's (tickit_runtime/schemas.py): a plain lower-case name.
     condition     = can(regex("^([a-z][a-z0-9_]{0,39})?$", var.schema_prefix))
     error_message = "schema_prefix must be empty or a lower-case letter followed by at most 39 lower-case letters, digits or underscores."
   }

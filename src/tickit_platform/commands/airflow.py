@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from tickit_platform.commands.helptext import described
 from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
-from tickit_platform.orchestration.config import DAG_ID, DagConfig
+from tickit_runtime.config import DAG_ID, DagConfig
 
 if TYPE_CHECKING:
     from tickit_platform.local.airflow import LocalAirflow

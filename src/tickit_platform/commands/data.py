@@ -6,9 +6,9 @@ import argparse
 import time
 from pathlib import Path
 
-from tickit_platform import envvars
 from tickit_platform.commands.helptext import described
 from tickit_platform.commands.session import SubCommands, settings_from
+from tickit_runtime import envvars
 
 
 def add_parsers(sub: SubCommands) -> None:

@@ -7,10 +7,10 @@ import os
 import subprocess
 from collections.abc import Sequence
 
-from tickit_platform import envvars
 from tickit_platform.commands.helptext import described
 from tickit_platform.commands.session import SubCommands, check_warehouse, data_options, data_session, settings_from
 from tickit_platform.console import say_error
+from tickit_runtime import envvars
 
 
 def add_parsers(sub: SubCommands) -> None:

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from tickit_platform import console as out
-from tickit_platform import envvars
 from tickit_platform.commands.helptext import described
 from tickit_platform.commands.session import (
     SubCommands,
@@ -16,8 +15,9 @@ from tickit_platform.commands.session import (
     settings_from,
 )
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
-from tickit_platform.errors import SettingsError
-from tickit_platform.orchestration.config import DAG_ID
+from tickit_runtime import envvars
+from tickit_runtime.config import DAG_ID
+from tickit_runtime.errors import SettingsError
 
 
 def add_parsers(sub: SubCommands) -> None:
@@ -160,8 +160,8 @@ def _trigger_parser(deploy: SubCommands) -> None:
 
 def cmd_deploy_build(args: argparse.Namespace) -> int:
     from tickit_platform.deploy.bundle import build_bundle, bundle_summary
-    from tickit_platform.orchestration.internals import where_model_tasks_wait
-    from tickit_platform.orchestration.internals.gate import MAKE_VERIFIED
+    from tickit_runtime.internals import where_model_tasks_wait
+    from tickit_runtime.internals.gate import MAKE_VERIFIED
 
     settings = settings_from(args)
     out_dir = Path(args.out) if args.out else settings.layout.deploy_bundle

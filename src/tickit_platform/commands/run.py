@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from tickit_platform import console as out
-from tickit_platform import envvars
 from tickit_platform.commands.helptext import described
 from tickit_platform.commands.session import (
     SubCommands,
@@ -20,9 +19,10 @@ from tickit_platform.commands.session import (
     reading_settings,
     settings_from,
 )
-from tickit_platform.errors import TickitError
-from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
+from tickit_runtime import envvars
+from tickit_runtime.config import DagConfig
+from tickit_runtime.errors import TickitError
 
 if TYPE_CHECKING:
     from tickit_platform.history.record import DagRunResult
@@ -113,7 +113,7 @@ def add_parsers(sub: SubCommands) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from tickit_platform.history.summary import read_summary, warehouse_location
     from tickit_platform.local.runner import run_dag
-    from tickit_platform.orchestration.internals import where_model_tasks_wait
+    from tickit_runtime.internals import where_model_tasks_wait
 
     clock = PhaseClock()
     settings = settings_from(args)

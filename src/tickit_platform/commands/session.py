@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from tickit_platform.console import say_error
-from tickit_platform.orchestration.config import DagConfig
 from tickit_platform.settings import Settings
+from tickit_runtime.config import DagConfig
 
 if TYPE_CHECKING:
     from tickit_platform.data.postgres_staging import PostgresAddress

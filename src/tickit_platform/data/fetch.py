@@ -32,11 +32,11 @@ from typing import Literal
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from tickit_platform import envvars
 from tickit_platform.data.formats import TABLES, load_formats
 from tickit_platform.data.provenance import Provenance, is_complete, read_provenance, write_provenance
 from tickit_platform.data.verify import DataFilesError, find_files, verify_folder
-from tickit_platform.errors import SettingsError, TickitError
+from tickit_runtime import envvars
+from tickit_runtime.errors import SettingsError, TickitError
 
 OFFICIAL_ZIP_URLS: tuple[str, ...] = ("https://docs.aws.amazon.com/redshift/latest/gsg/samples/tickitdb.zip",)
 # The same seven files, one by one, from the bucket the Redshift tutorials COPY from: used when no zip URL works.

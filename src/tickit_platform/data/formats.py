@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tickit_platform.paths import SOURCES_YML
+from tickit_runtime.paths import SOURCES_YML
 
 # Redshift COPY time-format tokens and their strptime equivalents, longest first.
 _TIME_TOKENS = (("YYYY", "%Y"), ("MM", "%m"), ("DD", "%d"), ("HH", "%H"), ("MI", "%M"), ("SS", "%S"))

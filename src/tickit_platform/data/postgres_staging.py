@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tickit_platform import envvars
 from tickit_platform.data.formats import load_formats
-from tickit_platform.errors import TickitError
-from tickit_platform.orchestration.redaction import masked, redacted_repr
+from tickit_runtime import envvars
+from tickit_runtime.errors import TickitError
+from tickit_runtime.redaction import masked, redacted_repr
 
 STAGING_PREFIX = "tickit-pg-raw-"
 
@@ -103,7 +103,10 @@ def raw_file_names() -> tuple[str, ...]:
     return tuple(sorted(f.file for f in load_formats().values()))
 
 
-def _connect(address: PostgresAddress) -> Any:
+def connect(address: PostgresAddress, failed: Callable[[str], Exception], *, readonly: bool = False) -> Any:
+    """A psycopg2 connection to `address`, in autocommit (one failed statement must not abort those after it),
+    read-only when asked. When there is none, `failed(detail)` is raised, detail being libpq's message on one
+    line (it never holds the password). Any object with `address`'s five fields will do."""
     import psycopg2  # dbt-postgres' own driver; imported here so other targets never load it
 
     try:
@@ -116,14 +119,20 @@ def _connect(address: PostgresAddress) -> Any:
             connect_timeout=10,
         )
     except psycopg2.Error as err:
-        detail = " ".join(str(err).split())  # libpq's message spans lines
-        raise PostgresStagingError(
+        raise failed(" ".join(str(err).split())) from None
+    connection.set_session(readonly=readonly, autocommit=True)
+    return connection
+
+
+def _connect(address: PostgresAddress) -> Any:
+    return connect(
+        address,
+        lambda detail: PostgresStagingError(
             f"cannot connect to PostgreSQL at {address} to check that it can read the raw files ({detail}). "
             f"Start the server, or set {', '.join(envvars.POSTGRES[:3])}, {envvars.POSTGRES_PASSWORD} and "
             f"{envvars.POSTGRES_DBNAME} to reach it."
-        ) from None
-    connection.autocommit = True  # a failed probe must not abort the ones after it
-    return connection
+        ),
+    )
 
 
 def _require_file_privileges(cursor: Any, address: PostgresAddress) -> None:

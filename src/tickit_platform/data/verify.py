@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tickit_platform.data.formats import TABLES, TableFormat, load_formats
-from tickit_platform.errors import TickitError
+from tickit_runtime.errors import TickitError
 
 NEXT_STEPS = (
     "Re-run `tickit data fetch`, pass `--source` with the official tickitdb.zip (or a folder of its seven files), "

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tickit_platform.dbt_project.manifest import PARTIAL_PARSE_FILE, ensure_manifest, project_fingerprint
-from tickit_platform.errors import TickitError
-from tickit_platform.orchestration.config import PROFILE_NAME, DagConfig
+from tickit_runtime.config import PROFILE_NAME, DagConfig
+from tickit_runtime.errors import TickitError
 
 DOCS_SLUG = "dbt_tickit"
 DOCS_TITLE = "dbt Docs (tickit)"

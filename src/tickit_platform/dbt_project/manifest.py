@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tickit_platform.errors import TickitError
-from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
+from tickit_runtime.config import DAG_ID, PROFILE_NAME, DagConfig
+from tickit_runtime.errors import TickitError
 
 IGNORED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
 # Beside the manifest: the fingerprint of the project it was parsed from.

@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
-from tickit_platform.errors import TickitError
+from tickit_runtime.errors import TickitError
 
 # Standard retries with a few attempts: transient S3/MWAA errors are retried, a dead endpoint
 # fails within seconds instead of minutes.

@@ -33,7 +33,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from tickit_platform import envvars
+import tickit_runtime
 from tickit_platform.dbt_project.docs import DOCS_TITLE, docs_current, generate_docs
 from tickit_platform.dbt_project.manifest import ensure_manifest
 from tickit_platform.deploy.constraints import CONSTRAINTS_DIR, constraint_files, known_airflow_versions
@@ -48,11 +48,13 @@ from tickit_platform.deploy.wheelhouse import (
     ensure_wheelhouse,
     write_plugins_zip,
 )
-from tickit_platform.errors import TickitError
-from tickit_platform.orchestration.config import DagConfig
-from tickit_platform.paths import DAGS_DIR, DBT_PROJECT_DIR
+from tickit_runtime import envvars
+from tickit_runtime.config import DagConfig
+from tickit_runtime.errors import TickitError
+from tickit_runtime.paths import DAGS_DIR, DBT_PROJECT_DIR
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/tickit_platform
+# What runs inside Airflow: shipped whole, beside the DAG file (docs/decisions/038-the-runtime-and-the-tool.md).
+RUNTIME_DIR = Path(tickit_runtime.__file__).resolve().parent  # src/tickit_runtime
 DAG_FILE = DAGS_DIR / "dbt_tickit_medallion_dag.py"
 BUNDLE_MANIFEST = "bundle-manifest.txt"
 
@@ -77,9 +79,6 @@ DOCS_MIN_AIRFLOW = Version("3.1")
 # It requires dbt-core>=1.8,<2, so the startup script pins dbt-core too, or pip would take dbt-core 1.12.
 DBT_REDSHIFT_FALLBACK_VERSION = "1.11.2"
 
-# What the DAG needs from the package at parse and run time; everything else stays behind.
-PACKAGE_FILES = ("__init__.py", "py.typed", "paths.py", "errors.py", "envvars.py", "home.py")
-PACKAGE_DIRS = ("orchestration",)
 # Never shipped from the dbt project: build output, local logs, packages, dbt's per-user file.
 PROJECT_IGNORE = ("target", "logs", "dbt_packages", ".user.yml", "__pycache__", "*.pyc")
 
@@ -88,7 +87,7 @@ AIRFLOWIGNORE = """\
 # package source and the dbt project are imported by the DAG file, they define no DAGs themselves.
 # One pattern per line, valid in both dag_ignore_file_syntax modes (glob, the Airflow 3 default,
 # and regexp).
-tickit_platform/
+tickit_runtime/
 dbt_tickit/
 """
 
@@ -269,7 +268,7 @@ def _check_out_dir(out_dir: Path) -> None:
         )
     for source, why in (
         (DAGS_DIR, "the local Airflow would parse the bundle's copy of the DAG"),
-        (PACKAGE_DIR, "the bundle would be copied into itself"),
+        (RUNTIME_DIR, "the bundle would be copied into itself"),
     ):
         if out_dir == source or source in out_dir.parents:
             raise BundleError(f"{out_dir} is inside {source}: {why}. Choose a folder outside it.")
@@ -279,12 +278,8 @@ def _copy_project(source: Path, dest: Path) -> None:
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*PROJECT_IGNORE))
 
 
-def _copy_package(dest: Path) -> None:
-    dest.mkdir(parents=True)
-    for name in PACKAGE_FILES:
-        shutil.copy2(PACKAGE_DIR / name, dest / name)
-    for name in PACKAGE_DIRS:
-        shutil.copytree(PACKAGE_DIR / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+def _copy_runtime(dest: Path) -> None:
+    shutil.copytree(RUNTIME_DIR, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def _write_manifest(project: Path, cache_dir: Path, target: str, docs: bool) -> None:
@@ -402,7 +397,7 @@ def build_bundle(
         shutil.copy2(DAG_FILE, dags / DAG_FILE.name)
         (dags / ".airflowignore").write_text(AIRFLOWIGNORE)
         _copy_project(project_dir, dags / DBT_PROJECT_DIR.name)
-        _copy_package(dags / PACKAGE_DIR.name)
+        _copy_runtime(dags / RUNTIME_DIR.name)
         dbt_requirements = (f"dbt-core=={pins['dbt-core']}", f"dbt-redshift=={pins['dbt-redshift']}")
         with contextlib.ExitStack() as stack:
             cache = (

@@ -13,7 +13,7 @@ import json
 from urllib.parse import urlsplit
 
 from tickit_platform.data.formats import load_formats
-from tickit_platform.errors import TickitError
+from tickit_runtime.errors import TickitError
 
 MANIFEST_FOLDER = "raw-manifests"
 # Where the load reads the files from unless told otherwise: the public bucket of AWS's sample data.

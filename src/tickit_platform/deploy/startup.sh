@@ -28,7 +28,7 @@ TICKIT_WHEELHOUSE="${TICKIT_AIRFLOW_HOME}/plugins/tickit-dbt-wheels"
 # Overridable only to test this script outside MWAA.
 TICKIT_DBT_VENV="${TICKIT_DBT_VENV:-${TICKIT_AIRFLOW_HOME}/python3-virtualenv/dbt-env}"
 
-# Read by the DAG (tickit_platform.orchestration.config.DagConfig.from_env) wherever it is parsed or
+# Read by the DAG (tickit_runtime.config.DagConfig.from_env) wherever it is parsed or
 # run. TICKIT_HOME stays unset: the DAG then takes the manifest shipped inside the dbt project.
 export TICKIT_TARGET=dwh
 export TICKIT_DBT_PROJECT_DIR="${TICKIT_PROJECT_DIR}"
@@ -51,13 +51,13 @@ fi
 # PATH find this one, and the venv's python and pip never shadow Airflow's.
 export PATH="${PATH}:${TICKIT_DBT_VENV%/*}/bin"
 # The model tasks start in the triggerer (Airflow 3.2+), which imports their trigger by class path
-# (tickit_platform.orchestration.model_trigger). A worker finds tickit_platform beside the DAG file it
+# (tickit_runtime.model_trigger). A worker finds tickit_runtime beside the DAG file it
 # parses; the triggerer does not look in the dags folder. So a folder holding only a link to the package
 # goes on every component's path; not the dags folder itself: dbt imports every `dbt_*` module on the path
 # as a plugin, and the DAG file (dbt_tickit_medallion_dag.py) would be one.
 TICKIT_PYTHON_DIR="${TICKIT_AIRFLOW_HOME}/tickit-python"
 mkdir -p "${TICKIT_PYTHON_DIR}"
-ln -sfn "${TICKIT_AIRFLOW_HOME}/dags/tickit_platform" "${TICKIT_PYTHON_DIR}/tickit_platform"
+ln -sfn "${TICKIT_AIRFLOW_HOME}/dags/tickit_runtime" "${TICKIT_PYTHON_DIR}/tickit_runtime"
 export PYTHONPATH="${TICKIT_PYTHON_DIR}${PYTHONPATH:+:${PYTHONPATH}}"
 
 tickit_install_dbt() (

@@ -35,7 +35,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from tickit_platform.errors import TickitError
+import tickit_runtime
+from tickit_runtime.errors import TickitError
 
 # Where plugins.zip puts the wheels on every MWAA container: it is extracted to AIRFLOW_HOME/plugins.
 # A name with a hyphen: no Python module of that name can exist, so Airflow's plugin manager, which
@@ -45,7 +46,8 @@ WHEELHOUSE_DIR = "tickit-dbt-wheels"
 AIRFLOW_WHEELS_DIR = "tickit-airflow-wheels"
 # Imported by every Airflow process from the plugins folder (MWAA's own local settings load it): it makes the
 # triggerer's model-trigger workloads lean (the file says how).
-LOCAL_SETTINGS = Path(__file__).with_name("airflow_local_settings.py")
+# Named, not imported: importing it in a component would make its changes (tickit_runtime/airflow_local_settings.py).
+LOCAL_SETTINGS = Path(tickit_runtime.__file__).with_name("airflow_local_settings.py")
 LOCK_FILE = "requirements.txt"
 # What the target already has installed (MWAA's Airflow), as resolved: kept beside the wheels in the cache,
 # never shipped; tests stand the image in with it.

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tickit_platform.orchestration.config import DAG_ID
+from tickit_runtime.config import DAG_ID
 
 # Bumped when a field changes meaning; a reader refuses a format it does not know rather than guess.
 FORMAT = 1

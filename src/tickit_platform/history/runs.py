@@ -4,7 +4,7 @@
 else `$TICKIT_HOME/runs`), so every function here takes that folder rather than the home.
 
 A run's folder holds what the DAG's tasks kept of dbt (`dbt/run_results.json`, `dbt/manifest.json`,
-`dbt/sources.json`; orchestration/artifacts.py) and what `tickit run` adds when the run ends: the task
+`dbt/sources.json`; tickit_runtime/artifacts.py) and what `tickit run` adds when the run ends: the task
 instances' outcome (`run.json`, history/record.py) and the data figures only the warehouse knows after
 the run (`data.json`: rows per layer, the load audit; history/summary.py). A folder may lack any of them
 (a run started from `tickit ui` has no run.json, a failed load no dbt/): readers take what is there.
@@ -22,9 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tickit_platform.errors import TickitError
 from tickit_platform.history.record import DagRunResult, RunRecordError, read_run, run_started, to_json
-from tickit_platform.orchestration.artifacts import ARTIFACTS_DIR, FolderStore, prune
+from tickit_runtime.artifacts import ARTIFACTS_DIR, FolderStore, prune
+from tickit_runtime.errors import TickitError
 
 RUN_RECORD = "run.json"
 DATA_FIGURES = "data.json"
@@ -36,7 +36,7 @@ class UnknownRunError(TickitError):
 
 @dataclass(frozen=True)
 class RecordedRun:
-    """One run's folder, read back (orchestration/artifacts.py's KeptRun is only its id and age in a store).
+    """One run's folder, read back (tickit_runtime/artifacts.py's KeptRun is only its id and age in a store).
     None: the folder does not hold that file."""
 
     run_id: str

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tickit_platform.errors import TickitError
 from tickit_platform.settings import Settings
 from tickit_platform.warehouse.availability import check_warehouse
 from tickit_platform.warehouse.connection import WarehouseLocation
 from tickit_platform.warehouse.figures import WarehouseFigures, read_figures
 from tickit_platform.warehouse.quality import Freshness, freshness, manifest_path
+from tickit_runtime.errors import TickitError
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,8 @@ from tickit_platform.local.processes import (
     stop_strays,
 )
 from tickit_platform.local.warm_airflow import fork_component, preload
-from tickit_platform.orchestration.alerts.settings import sensitive_variable_names
-from tickit_platform.paths import DAGS_DIR
+from tickit_runtime.alerts.settings import sensitive_variable_names
+from tickit_runtime.paths import DAGS_DIR
 
 ADMIN_USER = "admin"
 
@@ -253,7 +253,7 @@ class LocalAirflow:
             stamp.write_text(done_for)
 
     def components(self) -> tuple[str, ...]:
-        # The triggerer is where the model tasks wait and end (orchestration/model_trigger.py).
+        # The triggerer is where the model tasks wait and end (tickit_runtime/model_trigger.py).
         return ("api-server", "scheduler", "dag-processor", "triggerer")
 
     def command(self, name: str) -> list[str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from tickit_platform.errors import TickitError
+from tickit_runtime.errors import TickitError
 
 
 class AirflowStartError(TickitError):

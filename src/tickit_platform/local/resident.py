@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import tickit_runtime
 from tickit_platform.dbt_project.manifest import MANIFEST_STAMP, project_fingerprint
 from tickit_platform.local.airflow import LocalAirflow, private_dir, private_file
 from tickit_platform.local.api_client import AirflowApi
@@ -33,8 +34,8 @@ from tickit_platform.local.processes import (
     recorded_components,
     stop_strays,
 )
-from tickit_platform.orchestration.config import DAG_ID, DagConfig
-from tickit_platform.paths import DAGS_DIR
+from tickit_runtime.config import DAG_ID, DagConfig
+from tickit_runtime.paths import DAGS_DIR
 
 # Its ports, the settings it was started with and the project it last parsed.
 RESIDENT_FILE = "resident.json"
@@ -82,6 +83,7 @@ def settings_digest(airflow: LocalAirflow) -> dict[str, str]:
         # The scheduler imports this package once, at start, for its tasks to inherit: a changed package
         # (this repository's developers change it) needs new components as much as a changed setting.
         "tickit_platform package": project_fingerprint(Path(__file__).resolve().parents[1]),
+        "tickit_runtime package": project_fingerprint(Path(tickit_runtime.__file__).resolve().parent),
         "python": airflow.python,
         "parallelism": str(airflow.parallelism),
         "metadata database": airflow.sql_alchemy_conn or "sqlite",

@@ -17,9 +17,9 @@ from tickit_platform.local.airflow import LocalAirflow
 from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.local.memory import PeakMemory
 from tickit_platform.local.resident import adopt, resident_session
-from tickit_platform.orchestration.alerts.messages import run_failure_subject
-from tickit_platform.orchestration.alerts.settings import AlertSettings
-from tickit_platform.orchestration.config import DAG_ID, DagConfig
+from tickit_runtime.alerts.messages import run_failure_subject
+from tickit_runtime.alerts.settings import AlertSettings
+from tickit_runtime.config import DAG_ID, DagConfig
 
 RUN_ID_PREFIX = "tickit_run__"
 # How long a failed run waits for its alert, which the DAG processor sends a few seconds after the run ended.

@@ -3,7 +3,7 @@
 - scheduler: LocalExecutor forks its workers from the scheduler and each task process from a worker, so
   modules imported here are inherited instead of imported again by every one of the DAG's tasks.
 - DAG processor: it forks a process per parse, which inherits the same imports.
-- DAG processor and triggerer: their changes to Airflow's internals (orchestration/internals), through the
+- DAG processor and triggerer: their changes to Airflow's internals (tickit_runtime/internals), through the
   same entry point as MWAA's `airflow_local_settings.py`.
 
 Started by `tickit` itself, the components are forked from it rather than run as new interpreters
@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tickit_platform.orchestration import internals
+from tickit_runtime import internals
 
 
 def _import_dbt_and_cosmos() -> None:
@@ -34,7 +34,7 @@ def _import_dbt_and_cosmos() -> None:
     import dbt.adapters.duckdb
     import dbt.cli.main  # noqa: F401
 
-    import tickit_platform.orchestration.dag_factory  # noqa: F401
+    import tickit_runtime.dag_factory  # noqa: F401
 
 
 def prepare(component: str) -> None:

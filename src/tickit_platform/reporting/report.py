@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from tickit_platform.errors import TickitError
 from tickit_platform.history.runs import RecordedRun
 from tickit_platform.history.summary import RunSummary
 from tickit_platform.reporting import charts
@@ -14,6 +13,7 @@ from tickit_platform.reporting.data import gather
 from tickit_platform.reporting.history_charts import history_charts
 from tickit_platform.reporting.page import render
 from tickit_platform.settings import Settings
+from tickit_runtime.errors import TickitError
 
 REPORT_FILE = "report.html"
 

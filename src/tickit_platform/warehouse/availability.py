@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from tickit_platform import envvars
-from tickit_platform.errors import TickitError
+from tickit_runtime import envvars
+from tickit_runtime.errors import TickitError
 
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 

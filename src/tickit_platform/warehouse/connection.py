@@ -13,26 +13,12 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from tickit_platform import envvars
-from tickit_platform.errors import TickitError
-from tickit_platform.orchestration.schemas import WarehouseSchemas
-
-
-class ServerAddress(Protocol):
-    """Where a PostgreSQL server is (data/postgres_staging.py's PostgresAddress is one)."""
-
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def user(self) -> str: ...
-    @property
-    def dbname(self) -> str: ...
-    @property
-    def password(self) -> str: ...
+from tickit_platform.data.postgres_staging import PostgresAddress, connect
+from tickit_runtime import envvars
+from tickit_runtime.errors import TickitError
+from tickit_runtime.schemas import WarehouseSchemas
 
 
 class WarehouseReadError(TickitError):
@@ -46,7 +32,7 @@ class WarehouseLocation:
     target: str
     schemas: WarehouseSchemas
     duckdb_path: Path | None = None  # the local target's file
-    server: ServerAddress | None = None  # the postgres target's server
+    server: PostgresAddress | None = None  # the postgres target's server
     redshift: tuple[tuple[str, str], ...] = ()  # the dwh target's DBT_REDSHIFT_* variables
 
     @property
@@ -157,29 +143,18 @@ def first_line(err: Exception) -> str:
 
 
 def _connect_postgres(location: WarehouseLocation) -> Any:
-    import psycopg2
-
     server = location.server
     if server is None:
         raise TypeError("the postgres target needs the server's address")  # a programming error
-    try:
-        connection = psycopg2.connect(
-            host=server.host,
-            port=server.port,
-            user=server.user,
-            dbname=server.dbname,
-            password=server.password or None,
-            connect_timeout=10,
-        )
-    except psycopg2.Error as err:
-        detail = " ".join(str(err).split())  # libpq's message spans lines; it never holds the password
-        raise WarehouseReadError(
+    # Read-only, autocommit: one failed figure (a view a failed run left unbuilt) must not abort those after it.
+    return connect(
+        server,
+        lambda detail: WarehouseReadError(
             f"cannot read the warehouse: no connection to PostgreSQL at {location.where()} ({detail}). Start the "
             f"server, or set {', '.join(envvars.POSTGRES[:4])} and {envvars.POSTGRES_PASSWORD} to reach it."
-        ) from None
-    # Autocommit: one failed figure (a view a failed run left unbuilt) must not abort the queries after it.
-    connection.set_session(readonly=True, autocommit=True)
-    return connection
+        ),
+        readonly=True,
+    )
 
 
 def _connect_redshift(location: WarehouseLocation) -> Any:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tickit_platform.orchestration.schemas import WarehouseSchemas
 from tickit_platform.warehouse.connection import WarehouseLocation, WarehouseReader, open_warehouse
+from tickit_runtime.schemas import WarehouseSchemas
 
 Row = dict[str, Any]
 

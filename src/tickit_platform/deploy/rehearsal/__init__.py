@@ -9,7 +9,7 @@ rehearse: the steps in order, and what the run did (docs/decisions/016-rehearsal
 
 from __future__ import annotations
 
-from tickit_platform.errors import TickitError
+from tickit_runtime.errors import TickitError
 
 
 class RehearsalError(TickitError):

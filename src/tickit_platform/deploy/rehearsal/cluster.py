@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tickit_platform import envvars
 from tickit_platform.local.airflow import LocalAirflow
 from tickit_platform.local.processes import free_port
+from tickit_runtime import envvars
 
 HOSTNAME_MODULE = Path(__file__).with_name("worker_hostname.py")
 # MWAA's container kind for each component (MWAA_AIRFLOW_COMPONENT, which startup.sh branches on).

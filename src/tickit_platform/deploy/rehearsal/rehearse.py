@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tickit_platform import envvars
 from tickit_platform.data.postgres_staging import PostgresAddress
 from tickit_platform.deploy.bundle import bundle_airflow_version
 from tickit_platform.deploy.rehearsal import RehearsalError
@@ -31,12 +30,13 @@ from tickit_platform.deploy.rehearsal.startup import TIMEOUT_SECONDS, mwaa_env, 
 from tickit_platform.deploy.versions import MWAA_DEFAULT_AIRFLOW_VERSION, MWAA_PYTHON_VERSION
 from tickit_platform.deploy.wheelhouse import PLUGINS_ZIP, extract_plugins_zip
 from tickit_platform.history.record import DagRunResult
-from tickit_platform.home import HomeLayout
 from tickit_platform.local.api_client import AirflowApi
 from tickit_platform.local.runner import trigger_and_wait
-from tickit_platform.orchestration.config import DAG_ID, DagConfig, airflow_variable_names
-from tickit_platform.orchestration.schemas import WarehouseSchemas, prefix_from_env
 from tickit_platform.warehouse.results import GOLD_ORDER
+from tickit_runtime import envvars
+from tickit_runtime.config import DAG_ID, DagConfig, airflow_variable_names
+from tickit_runtime.home import HomeLayout
+from tickit_runtime.schemas import WarehouseSchemas, prefix_from_env
 
 Say = Callable[[str], None]
 ProgressCallback = Callable[[list[dict[str, Any]]], None]

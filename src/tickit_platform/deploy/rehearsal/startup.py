@@ -12,9 +12,9 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from tickit_platform import envvars
 from tickit_platform.deploy.rehearsal import RehearsalError
 from tickit_platform.local.processes import free_port
+from tickit_runtime import envvars
 
 # Run with `bash -c WRAPPER mwaa SCRIPT ENV_FILE`: the shape of MWAA's execute-user-startup-script.
 # The dump holds every variable the script exported, passwords included: created owner-only (a subshell's

@@ -11,8 +11,8 @@ import os
 import re
 from collections.abc import Mapping
 
-from tickit_platform import envvars
-from tickit_platform.errors import SettingsError
+from tickit_runtime import envvars
+from tickit_runtime.errors import SettingsError
 
 MIB = 1024 * 1024
 # Half the machine (DuckDB's own default is 80%), the other half for Airflow's components, dbt's own Python

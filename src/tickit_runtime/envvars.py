@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tickit_platform.errors import SettingsError
+from tickit_runtime.errors import SettingsError
 
 # Whether the changes to Airflow's and Cosmos' internals are made where verified (`verified`, the default) or
-# refused (`none`), read where each Airflow component starts (orchestration/internals).
+# refused (`none`), read where each Airflow component starts (tickit_runtime/internals).
 AIRFLOW_CHANGES = "TICKIT_AIRFLOW_CHANGES"
 """`verified` makes this project's changes to Airflow's and Cosmos' internals where they were verified (model tasks
 then wait in Airflow's triggerer); `none` refuses every one of them, as an Airflow they were never verified on
@@ -43,7 +43,7 @@ flag `--source` wins. Default: the official `tickitdb.zip`.
 RAW_DIR = "TICKIT_RAW_DIR"
 """Set by `tickit` for Airflow's processes: the folder of the seven raw files the DAG's load reads."""
 # Starts the name of every schema the project writes ("<prefix>_raw", …; none: the plain names), so that two
-# deployments share one database without touching each other's tables (orchestration/schemas.py); dbt reads
+# deployments share one database without touching each other's tables (tickit_runtime/schemas.py); dbt reads
 # it too (macros/generate_schema_name.sql, the sources' YAML). On MWAA Terraform sets the Airflow option
 # [tickit] schema_prefix, which MWAA exports under the second name.
 SCHEMA_PREFIX = "TICKIT_SCHEMA_PREFIX"
@@ -68,7 +68,7 @@ the `dbt` beside the running Python.
 DBT_THREADS = "TICKIT_DBT_THREADS"
 """dbt threads on the local targets (the shared build runs this many models at once)."""
 # DuckDB's memory limit (a size DuckDB reads: "1GB", "512MB") and threads for every dbt call on the local
-# target; unset, derived from the machine (orchestration/duckdb_limits.py).
+# target; unset, derived from the machine (tickit_runtime/duckdb_limits.py).
 DUCKDB_MEMORY_LIMIT = "TICKIT_DUCKDB_MEMORY_LIMIT"
 """DuckDB's memory limit for every dbt call on the local target, as DuckDB reads a size (`4GB`, `512MB`); past it,
 DuckDB spills to the home's `tmp/`; unset, half the machine's memory, at least 1 GiB."""
@@ -87,7 +87,7 @@ run. A model's task waits for the whole shared build, so this bounds the build t
 writer lock at most half of it, then fails naming the lock's holder.
 """
 
-# Where the DAG's failure alerts go (orchestration/alerts); none set, no alerts. On MWAA the same settings
+# Where the DAG's failure alerts go (tickit_runtime/alerts); none set, no alerts. On MWAA the same settings
 # are Airflow Variables (and an Airflow connection for the SMTP server), read when an alert is sent.
 ALERT_SNS_TOPIC_ARN = "TICKIT_ALERT_SNS_TOPIC_ARN"
 """Send failure alerts to this Amazon SNS topic (boto3's usual credentials). On MWAA: the Airflow Variable
@@ -134,7 +134,7 @@ DATA_URL = "TICKIT_DATA_URL"
 URLs.
 """
 
-# Run history (orchestration/artifacts.py): where every DAG run's artifacts are kept (a folder or
+# Run history (tickit_runtime/artifacts.py): where every DAG run's artifacts are kept (a folder or
 # s3://bucket/prefix; default $TICKIT_HOME/runs) and how many runs are kept.
 RUNS_URI = "TICKIT_RUNS_URI"
 """Where the DAG's tasks keep each run's dbt artifacts, `tickit run` records the run, and `tickit runs` and `tickit
@@ -202,7 +202,7 @@ REDSHIFT = (
 DBT_TARGET = "DBT_TARGET"
 """dbt's target, as `profiles.yml` reads it; `tickit` reads it too when `TICKIT_TARGET` is unset."""
 # Where Redshift's COPY reads the raw files, read by the dbt project's load macros (load_raw/redshift.sql);
-# the DAG renders them from Airflow Variables (orchestration/config.py, REDSHIFT_ENV_TEMPLATES).
+# the DAG renders them from Airflow Variables (tickit_runtime/config.py, REDSHIFT_ENV_TEMPLATES).
 S3_IAM_ROLE_ARN = "DBT_TICKIT_S3_IAM_ROLE_ARN"
 """The IAM role Redshift's COPY assumes to read the raw files. On MWAA: the Variable `tickit_source_iam_role_arn`."""
 S3_REGION = "DBT_TICKIT_S3_REGION"
@@ -211,7 +211,7 @@ S3_MANIFEST_URI = "DBT_TICKIT_S3_MANIFEST_URI"
 """The S3 folder of the manifests naming each raw file's exact key (the bundle's `raw-manifests/`). On MWAA: the
 Variable `tickit_source_manifest_uri`.
 """
-# What profiles.yml's DuckDB target reads for its `settings` (orchestration/duckdb_limits.py).
+# What profiles.yml's DuckDB target reads for its `settings` (tickit_runtime/duckdb_limits.py).
 PROFILE_DUCKDB_MEMORY_LIMIT = "DBT_TICKIT_DUCKDB_MEMORY_LIMIT"
 """Set by `tickit` for dbt: the DuckDB memory limit `profiles.yml` applies (from `TICKIT_DUCKDB_MEMORY_LIMIT`)."""
 PROFILE_DUCKDB_THREADS = "DBT_TICKIT_DUCKDB_THREADS"

@@ -30,7 +30,7 @@ from cosmos.constants import AIRFLOW_VERSION
 from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.operators.watcher import DbtRunWatcherOperator
 
-from tickit_platform.orchestration.cosmos_watcher import (
+from tickit_runtime.cosmos_watcher import (
     DbtTestStatus,
     build_producer_state_fetcher,
     get_dbt_event_xcom_key,
@@ -40,9 +40,9 @@ from tickit_platform.orchestration.cosmos_watcher import (
     is_dbt_node_status_success,
     is_dbt_node_status_terminal,
 )
-from tickit_platform.orchestration.dags_folder import DbtWithoutDagsFolder
-from tickit_platform.orchestration.internals import model_tasks_in_triggerer
-from tickit_platform.orchestration.model_trigger import BUILD, PRODUCER_DONE, ModelTrigger
+from tickit_runtime.dags_folder import DbtWithoutDagsFolder
+from tickit_runtime.internals import model_tasks_in_triggerer
+from tickit_runtime.model_trigger import BUILD, PRODUCER_DONE, ModelTrigger
 
 try:
     from airflow.sdk.exceptions import AirflowSensorTimeout
@@ -346,7 +346,7 @@ class WorkerModelTask(DbtModelTask):
 
 def model_task_class() -> type[DbtModelTask]:
     """The model task this Airflow runs safely: in the triggerer from 3.2 on where the changes to the triggerer
-    apply (orchestration/internals), else in a worker."""
+    apply (tickit_runtime/internals), else in a worker."""
     in_triggerer, _why = model_tasks_in_triggerer()
     return DbtModelTask if in_triggerer else WorkerModelTask
 

@@ -25,9 +25,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 from airflow.sdk import BaseNotifier
 
-from tickit_platform import envvars
-from tickit_platform.orchestration.alerts import messages
-from tickit_platform.orchestration.alerts.channels import (
+from tickit_runtime import envvars
+from tickit_runtime.alerts import messages
+from tickit_runtime.alerts.channels import (
     Mail,
     SmtpServer,
     default_sender,
@@ -35,8 +35,8 @@ from tickit_platform.orchestration.alerts.channels import (
     publish_sns,
     send_email,
 )
-from tickit_platform.orchestration.alerts.messages import Alert
-from tickit_platform.orchestration.alerts.settings import (
+from tickit_runtime.alerts.messages import Alert
+from tickit_runtime.alerts.settings import (
     SMTP_CONNECTION_ID,
     AlertSettings,
     addresses,

@@ -8,11 +8,11 @@ key already holds, and, where the model tasks wait in the triggerer, a succeeded
 (read only by Cosmos' consumers in workers; a model task quotes a model's event only when it failed).
 
 It also reads what Cosmos pushed from the copy Cosmos keeps (`_cosmos_xcom_backup_buffer`, under the lock Cosmos
-pushes with), from which the producer publishes the build's results (orchestration/build_results.py).
+pushes with), from which the producer publishes the build's results (tickit_runtime/build_results.py).
 
 And it tells a retry after a build killed outright from one after a build that failed: Cosmos saves its copy in a
 Variable only when the build fails (its failure and retry callbacks), and its retry restores that Variable and
-ends skipped. Without one the earlier try never ended, and the retry finishes the build (orchestration/
+ends skipped. Without one the earlier try never ended, and the retry finishes the build (tickit_runtime/
 killed_build.py), its pushes kept in a new copy as the first try's were.
 
 Made on the producer's task instance only, in its `pre_execute`: nothing else in the worker changes.
@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
-from tickit_platform.orchestration.internals.gate import Change, expect_names, expect_parameters, first_problem
+from tickit_runtime.internals.gate import Change, expect_names, expect_parameters, first_problem
 
 STATE_MODULE = "cosmos.operators._watcher.state"
 XCOM_MODULE = "cosmos.operators._watcher.xcom"
@@ -129,6 +129,12 @@ def _copy_shape() -> str | None:
     from cosmos.operators import watcher
     from cosmos.operators._watcher import xcom
 
+    # The retry's build is bounded with Airflow's own timer (tickit_runtime/killed_build.py).
+    try:
+        from airflow.sdk.execution_time.timeout import timeout
+    except ImportError:
+        return "Airflow has no airflow.sdk.execution_time.timeout"
+
     # Airflow wraps every operator's execute (its executor safeguard): Cosmos' own is behind it.
     execute = inspect.unwrap(watcher.DbtProducerWatcherOperator.execute)
     return first_problem(
@@ -137,6 +143,7 @@ def _copy_shape() -> str | None:
         expect_parameters(xcom._xcom_backup_variable_key, ["dag_id", "task_group_id", "run_id"]),
         expect_parameters(xcom._get_task_group_id, ["ti"]),
         expect_names(xcom._backup_xcom_to_variable, ["_persist_backup"]),
+        expect_parameters(timeout.__init__, ["self", "seconds", "error_message"]),
     )
 
 
@@ -170,7 +177,7 @@ CHANGES = (
         package="cosmos",
         verified_on=VERIFIED_ON,
         shape=_copy_shape,
-        # Made per try, in the producer's pre_execute (orchestration/killed_build.py).
+        # Made per try, in the producer's pre_execute (tickit_runtime/killed_build.py).
         make=lambda: None,
     ),
 )

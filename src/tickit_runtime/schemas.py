@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tickit_platform import envvars
-from tickit_platform.errors import SettingsError
+from tickit_runtime import envvars
+from tickit_runtime.errors import SettingsError
 
 # The schema every profile names as the target's (profiles.yml): the stored test failures go to its _audit.
 DEFAULT_TARGET_SCHEMA = "tickit"

@@ -107,7 +107,7 @@ class HomeLayout:
         return self.root / "runs"
 
     def run_folder(self, run_id: str) -> Path:
-        """One DAG run's history: its record, its data figures and dbt's artifacts (orchestration/artifacts.py)."""
+        """One DAG run's history: its record, its data figures and dbt's artifacts (tickit_runtime/artifacts.py)."""
         return self.runs / run_id
 
     def run_report(self, run_id: str) -> Path:

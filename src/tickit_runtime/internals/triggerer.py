@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tickit_platform.orchestration.internals.gate import (
+from tickit_runtime.internals.gate import (
     Change,
     expect_names,
     expect_parameters,
@@ -49,7 +49,7 @@ from tickit_platform.orchestration.internals.gate import (
 RUNNER_MODULE = "airflow.jobs.triggerer_job_runner"
 # model_trigger.ModelTrigger's class path, spelled out: this module must not import Airflow's triggerer code
 # (tests/unit/test_internals.py checks that the trigger serializes under it).
-MODEL_TRIGGER_CLASSPATH = "tickit_platform.orchestration.model_trigger.ModelTrigger"
+MODEL_TRIGGER_CLASSPATH = "tickit_runtime.model_trigger.ModelTrigger"
 VERIFIED_ON = frozenset({"3.3.1", "3.3.2"})
 
 # What the supervisor hands its runner in one message: new triggers' workloads up to this many bytes as JSON (at
@@ -75,10 +75,10 @@ CATCH_UP_WAIT = 0.0
 # How long after a trigger ended its end is reported (its log file closed).
 FINISHED_GRACE = 1.0
 
-WORKLOADS_WITHOUT_DAG_NOTE = "tickit_platform: the triggerer builds the workloads of %s without their DAG"
-LARGEST_MESSAGE_NOTE = "tickit_platform: largest message from the triggerer's supervisor to its runner: %d bytes"
+WORKLOADS_WITHOUT_DAG_NOTE = "tickit_runtime: the triggerer builds the workloads of %s without their DAG"
+LARGEST_MESSAGE_NOTE = "tickit_runtime: largest message from the triggerer's supervisor to its runner: %d bytes"
 
-log = logging.getLogger("tickit_platform.internals")
+log = logging.getLogger("tickit_runtime.internals")
 
 
 def _runner_module() -> Any:

@@ -16,10 +16,8 @@ from cosmos.constants import DbtResourceType, ExecutionMode, InvocationMode, Loa
 from cosmos.dbt.graph import DbtNode
 from cosmos.operators.local import DbtRunOperationLocalOperator
 
-from tickit_platform import envvars
-from tickit_platform.errors import TickitError
-from tickit_platform.orchestration import artifacts
-from tickit_platform.orchestration.alerts.notifiers import (
+from tickit_runtime import artifacts, envvars
+from tickit_runtime.alerts.notifiers import (
     AfterBuild,
     AfterLoad,
     Deployment,
@@ -27,11 +25,12 @@ from tickit_platform.orchestration.alerts.notifiers import (
     run_failure,
     task_failure,
 )
-from tickit_platform.orchestration.build_results import finish_publishing
-from tickit_platform.orchestration.config import DAG_ID, PROFILE_NAME, DagConfig
-from tickit_platform.orchestration.dags_folder import DbtWithoutDagsFolder, hide_for_task, restore_after_task
-from tickit_platform.orchestration.killed_build import producer_starting
-from tickit_platform.orchestration.model_task import DbtModelTask, SourceFreshnessTask, model_task_class
+from tickit_runtime.build_results import finish_publishing
+from tickit_runtime.config import DAG_ID, PROFILE_NAME, DagConfig
+from tickit_runtime.dags_folder import DbtWithoutDagsFolder, hide_for_task, restore_after_task
+from tickit_runtime.errors import TickitError
+from tickit_runtime.killed_build import producer_starting
+from tickit_runtime.model_task import DbtModelTask, SourceFreshnessTask, model_task_class
 
 LOAD_RAW_TASK_ID = "load_raw"
 FRESHNESS_TASK_ID = "source_freshness"
@@ -230,7 +229,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 # The build's results in pieces, for the model tasks waiting in the triggerer; on a retry after
                 # a build killed outright, the models it left built in one build (killed_build.py).
                 # Before Airflow 3.2 Cosmos' consumers wait in workers and read every node's details.
-                # The DAGs folder hidden from dbt's plugin discovery too (orchestration/dags_folder.py).
+                # The DAGs folder hidden from dbt's plugin discovery too (tickit_runtime/dags_folder.py).
                 "pre_execute": partial(
                     _producer_starts,
                     details_read_on_success=model_task_class() is not DbtModelTask,

@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tickit_platform import envvars
+from tickit_runtime import envvars
 
 # TICKIT_AIRFLOW_CHANGES: `verified` (the default) makes the changes where verified; `none` refuses them all,
 # as an Airflow they were never verified on would (the safe path, docs/decisions/029).
 MAKE_VERIFIED = "verified"
 MAKE_NONE = "none"
 
-log = logging.getLogger("tickit_platform.internals")
+log = logging.getLogger("tickit_runtime.internals")
 # What each component's changes change, as its log says it.
 NAMES = {"triggerer": "Airflow's triggerer", "dag-processor": "Airflow's DAG processor", "producer": "Cosmos' producer"}
 
@@ -57,8 +57,8 @@ class Plan:
         names = ", ".join(change.name for change in self.changes)
         what = NAMES.get(self.component, self.component)
         if self.refused is None:
-            return f"tickit_platform: changes made to {what}: {names}"
-        return f"tickit_platform: no change made to {what} ({names}): {self.refused}"
+            return f"tickit_runtime: changes made to {what}: {names}"
+        return f"tickit_runtime: no change made to {what} ({names}): {self.refused}"
 
 
 def setting(environ: Any = None) -> str:
@@ -124,7 +124,7 @@ def carry_out(planned: Plan, consequence: str) -> Plan:
 
 
 # A change's wrapper carries its name and Airflow's own function behind it.
-_MADE = "_tickit_platform_change"
+_MADE = "_tickit_runtime_change"
 
 
 def mark(function: Any, name: str, original: Any) -> Any:

@@ -24,11 +24,11 @@ from typing import Any
 
 from packaging.version import Version
 
-from tickit_platform.orchestration.internals import dag_processor as _dag_processor
-from tickit_platform.orchestration.internals import producer as _producer
-from tickit_platform.orchestration.internals import triggerer as _triggerer
-from tickit_platform.orchestration.internals.gate import Change, Plan, carry_out, installed_version, plan
-from tickit_platform.orchestration.internals.when_loaded import when_loaded
+from tickit_runtime.internals import dag_processor as _dag_processor
+from tickit_runtime.internals import producer as _producer
+from tickit_runtime.internals import triggerer as _triggerer
+from tickit_runtime.internals.gate import Change, Plan, carry_out, installed_version, plan
+from tickit_runtime.internals.when_loaded import when_loaded
 
 TRIGGERER = "triggerer"
 DAG_PROCESSOR = "dag-processor"

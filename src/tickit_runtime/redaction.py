@@ -1,6 +1,6 @@
 """How a settings object shows itself: every field, except that a secret's value is `'***'`.
 
-In orchestration/ because the DAG's own settings use it and only that room ships to MWAA; the CLI's settings and
+In tickit_runtime/ because the DAG's own settings use it and only that room ships to MWAA; the CLI's settings and
 the data room sit above it and use it too.
 
 A dataclass's generated `repr()` prints every field, and a repr ends up in tracebacks, debuggers and log

@@ -8,7 +8,7 @@ user keeps beside it. Cosmos does the same upstream (astronomer-cosmos#2893, aft
 taken off `sys.path` for in-process dbt calls and off `PYTHONPATH` for dbt subprocesses, only while dbt runs.
 
 Modules already imported from the folder keep working: a package's submodules are found through the
-package's own `__path__` (on MWAA `tickit_platform` itself ships in the DAGs folder).
+package's own `__path__` (on MWAA `tickit_runtime` itself ships in the DAGs folder).
 """
 
 from __future__ import annotations

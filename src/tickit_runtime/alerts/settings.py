@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tickit_platform import envvars
-from tickit_platform.errors import SettingsError
-from tickit_platform.orchestration.redaction import masked, redacted_repr
+from tickit_runtime import envvars
+from tickit_runtime.errors import SettingsError
+from tickit_runtime.redaction import masked, redacted_repr
 
 SMTP_CONNECTION_ID = "tickit_alert_smtp"
 # The settings whose value may hold a secret (a webhook's token, an SMTP password). Their Airflow Variables

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from tickit_platform.orchestration.internals.gate import (
+from tickit_runtime.internals.gate import (
     Change,
     expect_names,
     expect_parameters,
@@ -21,7 +21,7 @@ from tickit_platform.orchestration.internals.gate import (
     mark,
     unchanged,
 )
-from tickit_platform.orchestration.internals.triggerer import VERIFIED_ON
+from tickit_runtime.internals.triggerer import VERIFIED_ON
 
 MANAGER_MODULE = "airflow.dag_processing.manager"
 # The rule the filter mirrors, in the processor's own words.

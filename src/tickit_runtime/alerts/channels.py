@@ -13,9 +13,9 @@ from ssl import SSLCertVerificationError, SSLContext, SSLError, create_default_c
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tickit_platform import envvars
-from tickit_platform.orchestration.alerts.messages import Alert
-from tickit_platform.orchestration.redaction import masked, redacted_repr
+from tickit_runtime import envvars
+from tickit_runtime.alerts.messages import Alert
+from tickit_runtime.redaction import masked, redacted_repr
 
 # A slow channel delays the end of the task it reports on (its slot stays taken); a dead one must not hang it.
 TIMEOUT_SECONDS = 10.0

@@ -7,7 +7,7 @@ source: aws/amazon-mwaa-docker-images, images/airflow/3.3.1/airflow_local_settin
 
 In the triggerer and the DAG processor (`airflow triggerer`, `airflow dag-processor`, as MWAA starts them) it
 calls the component's entry point for its changes to Airflow's internals, the one the local launcher calls
-(orchestration/internals): each change made only on the Airflow versions it was verified on, the component's
+(tickit_runtime/internals): each change made only on the Airflow versions it was verified on, the component's
 log saying which. Elsewhere it does nothing. Where the package is not importable (a bundle without
 startup.sh's path), nothing changes, and the DAG, which cannot import it either, is not loaded at all.
 
@@ -24,7 +24,7 @@ __all__: list[str] = []
 
 if sys.argv[1:2] in (["triggerer"], ["dag-processor"]):
     try:
-        from tickit_platform.orchestration.internals import component_starting
+        from tickit_runtime.internals import component_starting
     except ImportError:
         pass
     else:

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from tickit_platform.orchestration import internals
-from tickit_platform.orchestration.build_results import ResultsPublisher, start_publishing
-from tickit_platform.orchestration.internals import producer
-from tickit_platform.orchestration.model_task import WRITER_LOCK_TIMEOUT, writer_lock
+from tickit_runtime import internals
+from tickit_runtime.build_results import ResultsPublisher, start_publishing
+from tickit_runtime.internals import producer
+from tickit_runtime.model_task import WRITER_LOCK_TIMEOUT, writer_lock
 
 log = logging.getLogger(__name__)
 # A model task in one of these states needs nothing from the build; in FAILED ones, its model and those after
@@ -95,11 +92,18 @@ def finish(context: Any, left: list[str], failed: list[str], lock: Path | None, 
     publisher = ResultsPublisher(ti)
     publisher.publish()  # the try's first publication: readers drop the killed try's
     publisher.start()
+    # Airflow's execution_timeout covers `execute`, not `pre_execute`: the same bound, with Airflow's own timer
+    # (this path runs only where the change to the producer was verified, Airflow 3.3).
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow.sdk.execution_time.timeout import timeout
+
     bound = task.execution_timeout.total_seconds() if task.execution_timeout else None
+    message = f"the build of the models left by the killed try ran past {bound} s"
+    within = timeout(bound, message) if bound else contextlib.nullcontext()  # type: ignore[no-untyped-call]
     try:
-        with writer_lock(lock, lock_timeout, f"task {ti.task_id} (try {ti.try_number})"), _within(bound):
+        with writer_lock(lock, lock_timeout, f"task {ti.task_id} (try {ti.try_number})"), within:
             task.build_and_run_cmd(context=context, cmd_flags=[*task.add_cmd_flags(), *selection(left, failed)])
-    except TimeoutError:
+    except AirflowTaskTimeout:
         with contextlib.suppress(Exception):
             task.on_kill()
         raise
@@ -121,22 +125,3 @@ def _model_task_states(context: Any) -> dict[str, str | None]:
     found = RuntimeTaskInstance.get_task_states(dag_id=ti.dag_id, task_ids=list(models), run_ids=[ti.run_id])
     states = found.get(ti.run_id, {})
     return {model: (str(states[task]) if states.get(task) is not None else None) for task, model in models.items()}
-
-
-@contextmanager
-def _within(seconds: float | None) -> Iterator[None]:
-    """Raise TimeoutError after `seconds` (Airflow's execution_timeout covers `execute`, not `pre_execute`)."""
-    if not seconds:
-        yield
-        return
-
-    def expired(_signum: int, _frame: FrameType | None) -> None:
-        raise TimeoutError(f"the build of the models left by the killed try ran past {seconds:.0f} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

@@ -14,7 +14,7 @@ task's `resume_on_worker`) only when work or a failure's own words are needed th
 The trigger reads what Cosmos' producer publishes (its XCom protocol, docs/decisions/017) through the Task
 SDK's XCom and task-state calls, the ones a trigger may use in the triggerer (each a request to the API
 server). The triggers of one run share one reader: every `poke_interval / 2` at most, it reads the producer's
-state and the pieces of the build's results published since its last reading (orchestration/build_results.py),
+state and the pieces of the build's results published since its last reading (tickit_runtime/build_results.py),
 a few requests however many model tasks wait, none returning more than a bounded piece. A trigger reads Cosmos'
 own key for its model only once the producer ended without that result in the last publication (a failed
 build's last second).
@@ -30,15 +30,15 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 from asgiref.sync import sync_to_async
 
-from tickit_platform.orchestration.build_results import RESULTS_KEY, count_of, piece_key, results_of, try_of
-from tickit_platform.orchestration.cosmos_watcher import (
+from tickit_runtime.build_results import RESULTS_KEY, count_of, piece_key, results_of, try_of
+from tickit_runtime.cosmos_watcher import (
     DbtTestStatus,
     get_status_xcom_key,
     get_tests_status_xcom_key,
     is_dbt_node_status_success,
     is_dbt_node_status_terminal,
 )
-from tickit_platform.orchestration.internals.triggerer import model_trigger_running
+from tickit_runtime.internals.triggerer import model_trigger_running
 
 # States in which the producer's `dbt build` no longer runs (and no longer holds the warehouse).
 PRODUCER_DONE = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})

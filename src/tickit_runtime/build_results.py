@@ -5,16 +5,16 @@ result), and Airflow's execution API reads one key per request. A model task wai
 would need a request per look; at 1,000 waiting models those looks, budgeted, paced the end of the run
 (benchmarks/README.md). So the producer also publishes the results, at most once a `PUBLISH_INTERVAL`
 while they change and once more when its build ended well, and the triggers of a run share one reader
-(orchestration/model_trigger.py).
+(tickit_runtime/model_trigger.py).
 
 What changed since the last publication goes into new pieces of at most `PIECE_BYTES` each (`piece_key(i)`), then
 `RESULTS_KEY` says how many pieces there are, and of which try of the producer (a retry that finishes a killed build
-publishes again from the first piece, orchestration/killed_build.py). A reader reads the count, then only the pieces
+publishes again from the first piece, tickit_runtime/killed_build.py). A reader reads the count, then only the pieces
 it has not read: no reading returns more than a piece, however many models the project has (every reading passes
 through the triggerer supervisor's blocking send, docs/upstream/triggerer-blocking-send.md). One key holding every
 result so far grew past what that send can pass without blocking at about 1,500 tested models.
 
-The results are the ones Cosmos pushed, read from the copy Cosmos keeps (orchestration/internals/producer.py,
+The results are the ones Cosmos pushed, read from the copy Cosmos keeps (tickit_runtime/internals/producer.py,
 one of the changes to Cosmos' internals, made only where verified; where it is not, nothing is published and
 the model tasks read Cosmos' own keys once the build ended).
 
@@ -30,8 +30,8 @@ from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any
 
-from tickit_platform.orchestration import internals
-from tickit_platform.orchestration.internals.producer import pushed_so_far, pushes_held
+from tickit_runtime import internals
+from tickit_runtime.internals.producer import pushed_so_far, pushes_held
 
 RESULTS_KEY = "tickit_build_results"
 PUBLISH_INTERVAL = 1.0
@@ -150,7 +150,7 @@ _publishers: dict[int, ResultsPublisher] = {}
 def start_publishing(context: Any, *, details_read_on_success: bool = True) -> None:
     """The producer's `pre_execute`: its task instance pushes only what is read, and the results are
     published while the build runs (`details_read_on_success`: whether Cosmos' consumers in workers wait on
-    the build). Where the change to Cosmos' producer is refused, neither (orchestration/internals)."""
+    the build). Where the change to Cosmos' producer is refused, neither (tickit_runtime/internals)."""
     ti = context["ti"]
     if not internals.in_producer(ti, details_read_on_success=details_read_on_success):
         return

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-log = logging.getLogger("tickit_platform.internals")
+log = logging.getLogger("tickit_runtime.internals")
 
 
 class _LoaderThen(importlib.abc.Loader):
@@ -34,7 +34,7 @@ class _LoaderThen(importlib.abc.Loader):
             self._then()
         # Whatever goes wrong here must not stop the component: Airflow's own behaviour stays.
         except Exception:
-            log.warning("tickit_platform: could not make its changes to %s", module.__name__, exc_info=True)
+            log.warning("tickit_runtime: could not make its changes to %s", module.__name__, exc_info=True)
 
     def __getattr__(self, name: str) -> Any:  # get_source and the rest, for tracebacks
         return getattr(self._loader, name)

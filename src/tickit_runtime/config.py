@@ -16,14 +16,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tickit_platform import envvars
-from tickit_platform.home import DEFAULT_HOME, HomeLayout
-from tickit_platform.orchestration import duckdb_limits
-from tickit_platform.orchestration.alerts.settings import AlertSettings, variable_name
-from tickit_platform.orchestration.artifacts import DEFAULT_KEEP_RUNS, HistoryConfig
-from tickit_platform.orchestration.redaction import masked, redacted_repr
-from tickit_platform.orchestration.schemas import DEFAULT_TARGET_SCHEMA, WarehouseSchemas, check_prefix, prefix_from_env
-from tickit_platform.paths import DBT_PROJECT_DIR
+from tickit_runtime import duckdb_limits, envvars
+from tickit_runtime.alerts.settings import AlertSettings, variable_name
+from tickit_runtime.artifacts import DEFAULT_KEEP_RUNS, HistoryConfig
+from tickit_runtime.home import DEFAULT_HOME, HomeLayout
+from tickit_runtime.paths import DBT_PROJECT_DIR
+from tickit_runtime.redaction import masked, redacted_repr
+from tickit_runtime.schemas import DEFAULT_TARGET_SCHEMA, WarehouseSchemas, check_prefix, prefix_from_env
 
 DAG_ID = "dbt_tickit_medallion_dag"
 DEFAULT_TASK_TIMEOUT_SECONDS = 3600.0
@@ -84,7 +83,7 @@ class DagConfig:
     # dbt's threads mostly wait on the engine and on reporting to Airflow, so more than the cores.
     dbt_threads: int = 4
     # The local warehouse's DuckDB: its memory limit (spilling to the home's temp folder past it) and threads,
-    # the machine's share unless set (orchestration/duckdb_limits.py).
+    # the machine's share unless set (tickit_runtime/duckdb_limits.py).
     duckdb_memory_limit: str = field(default_factory=duckdb_limits.default_memory_limit)
     duckdb_threads: int = field(default_factory=duckdb_limits.machine_cores)
     # Every task's execution_timeout: a hung task (a dead connection, a lock never released) fails and
@@ -93,14 +92,14 @@ class DagConfig:
     task_timeout: timedelta = timedelta(seconds=DEFAULT_TASK_TIMEOUT_SECONDS)
     # The PostgreSQL target's connection variables (DBT_POSTGRES_*), handed to dbt as they were given.
     postgres: tuple[tuple[str, str], ...] = ()
-    # Where failure alerts go (orchestration/alerts); never handed to dbt.
+    # Where failure alerts go (tickit_runtime/alerts); never handed to dbt.
     alerts: AlertSettings = field(default_factory=AlertSettings)
-    # Run history (orchestration/artifacts.py): where run folders go (None: the home's runs/; on MWAA an
+    # Run history (tickit_runtime/artifacts.py): where run folders go (None: the home's runs/; on MWAA an
     # s3:// prefix) and how many runs stay.
     runs_uri: str | None = None
     keep_runs: int = DEFAULT_KEEP_RUNS
     # Starts every schema name the project writes ("" : the seed's names), so deployments can share a
-    # database (orchestration/schemas.py).
+    # database (tickit_runtime/schemas.py).
     schema_prefix: str = ""
 
     def __post_init__(self) -> None:

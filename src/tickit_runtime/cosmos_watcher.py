@@ -4,7 +4,7 @@ Cosmos' public watcher sensor only looks at a model's run status; gating a model
 judging a retry, need the producer's XCom protocol, which Cosmos keeps private (docs/decisions/017). Every name
 below was checked against the Cosmos versions in `CHECKED_ON`; tests/unit/test_cosmos_coupling.py checks each
 name and signature in the installed Cosmos, and that nothing else in the package imports Cosmos' private
-modules (the producer's side is a change made only where verified: orchestration/internals/producer.py).
+modules (the producer's side is a change made only where verified: tickit_runtime/internals/producer.py).
 """
 
 from __future__ import annotations

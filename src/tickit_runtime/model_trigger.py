@@ -13,11 +13,11 @@ task's `resume_on_worker`) only when work or a failure's own words are needed th
 
 The trigger reads what Cosmos' producer publishes (its XCom protocol, docs/decisions/017) through the Task
 SDK's XCom and task-state calls, the ones a trigger may use in the triggerer (each a request to the API
-server). The triggers of one run share one reader: every `poke_interval / 2` at most, it reads the producer's
-state and the pieces of the build's results published since its last reading (tickit_runtime/build_results.py),
-a few requests however many model tasks wait, none returning more than a bounded piece. A trigger reads Cosmos'
-own key for its model only once the producer ended without that result in the last publication (a failed
-build's last second).
+server). The triggers of one run share one reader: every half second to `poke_interval / 2` (the more
+triggers, the less often), it reads the producer's state and the pieces of the build's results published since
+its last reading (tickit_runtime/build_results.py), a few requests however many model tasks wait, none
+returning more than a bounded piece. A trigger reads Cosmos' own key for its model only once the producer
+ended without that result in the last publication (a failed build's last second).
 """
 
 from __future__ import annotations
@@ -67,6 +67,13 @@ _runs: dict[tuple[str, str], _RunWatch] = {}
 # poke_interval, or less often when that many waiting would exceed it.
 LOOKS_PER_SECOND_PER_RUN = 8.0
 _waiting_on_peers: dict[tuple[str, str], set[int]] = {}
+# How often a trigger looks at its run's shared reading (in memory), and how old the reading may be before a
+# look reads it again (a few requests): a run with few model tasks, as the article's 17, looks twice a second,
+# so that each stage's tasks end a moment after the build reported them (a look every poke_interval cost up
+# to three seconds per stage, at the end of every run); a run with many keeps to a budget of looks, up to
+# one look per poke_interval, and reads no more often than before (every poke_interval / 2).
+BRISKEST_LOOK = 0.5
+LOOKS_PER_SECOND_BUDGET = 100.0
 
 
 class ModelTrigger(BaseTrigger):
@@ -123,10 +130,12 @@ class ModelTrigger(BaseTrigger):
         return (ti.dag_id, ti.run_id)
 
     async def _watch(self) -> _RunWatch:
-        """The run's shared reading, read again when older than half a poke_interval."""
+        """The run's shared reading, read again when older than half the run's look interval (BRISKEST_LOOK at
+        least, half a poke_interval at most)."""
         watch = _runs.setdefault(self._run_key(), _RunWatch())
         async with watch.lock:
-            if time.monotonic() - watch.read_at >= self.poke_interval / 2:
+            stale_after = min(self.poke_interval / 2, max(BRISKEST_LOOK, self._look_every() / 2))
+            if time.monotonic() - watch.read_at >= stale_after:
                 ti = self._ti()
                 # The producer's state first: once it ended, the results read after it are all it published.
                 watch.producer = await sync_to_async(self._read_producer_state)(ti.dag_id, ti.run_id)
@@ -197,9 +206,16 @@ class ModelTrigger(BaseTrigger):
                 _runs.pop(key, None)  # the run's reading goes with its last trigger
         yield event
 
+    def _look_every(self) -> float:
+        """Seconds between two looks of this trigger: BRISKEST_LOOK while its run has few triggers in this
+        process, longer as they grow past the budget, poke_interval at most."""
+        watch = _runs.get(self._run_key())
+        triggers = watch.triggers if watch is not None else 1
+        return min(self.poke_interval, max(BRISKEST_LOOK, triggers / LOOKS_PER_SECOND_BUDGET))
+
     async def _pause(self) -> None:
         """Wait before the next look at the shared reading (one reading per run, however many triggers look)."""
-        await asyncio.sleep(self.poke_interval)
+        await asyncio.sleep(self._look_every())
 
     async def _pause_asking_for_peers(self) -> None:
         """Wait before asking again: poke_interval, stretched so the run's askers keep to the budget."""

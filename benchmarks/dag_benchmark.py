@@ -137,18 +137,26 @@ def _descendants_rss_mib(pid: int) -> float:
 
 
 def timed_command(args: list[str], home: Path) -> tuple[float, float]:
-    """(wall seconds, peak MiB of the process tree) of one `tickit` command."""
+    """(wall seconds, peak MiB of the process tree) of one `tickit` command. A `tickit run` prints where its
+    seconds went (`Time: ...`): that line is printed here too."""
     env = {**os.environ, "TICKIT_HOME": str(home)}
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "tickit_platform.cli", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss_mib(home, proc.pid))
-        time.sleep(0.25)
+    with tempfile.TemporaryFile(mode="w+") as output:
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "tickit_platform.cli", *args], env=env,
+                                stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_mib(home, proc.pid))
+            time.sleep(0.25)
+        seconds = time.monotonic() - started
+        output.seek(0)
+        said = output.read()
     if proc.returncode != 0:
-        raise SystemExit(f"`tickit {' '.join(args)}` failed ({proc.returncode})")
-    return time.monotonic() - started, peak
+        raise SystemExit(f"`tickit {' '.join(args)}` failed ({proc.returncode}):\n{said[-3000:]}")
+    for line in said.splitlines():
+        if line.strip().startswith("Time: "):
+            print(json.dumps({"command": f"tickit {args[0]}", "seconds": round(seconds, 1), "said": line.strip()}))
+    return seconds, peak
 
 
 def whole_command(raw: Path, work: Path) -> dict[str, float]:

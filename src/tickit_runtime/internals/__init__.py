@@ -6,7 +6,7 @@
 - worker, in the producer task (`in_producer()`, producer.py): needless pushes dropped, results read from Cosmos'
   copy.
 
-The local launcher (local/warm_airflow.py) and MWAA's `airflow_local_settings.py` (deploy/) call the same
+The local launcher (local/warm_airflow.py) and MWAA's `airflow_local_settings.py` (beside this folder) call the same
 entry points (`component_starting`). Each change is made only on the versions it was verified on and after a
 check of its target's shape (gate.py); a component makes all its changes or none, and says which in its log.
 Importing this package, the DAG or the trigger changes nothing.

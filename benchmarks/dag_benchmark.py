@@ -69,6 +69,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -427,7 +428,30 @@ def _timed_dag_run(  # type: ignore[no-untyped-def]
     if result.state != "success":
         raise SystemExit(f"DAG run {result.state}")
     print(json.dumps({"component_cpu_s": {k: round(v, 1) for k, v in sampler.cpu.items()}}), flush=True)
+    print(json.dumps({"stages": _stages(result.tasks)}), flush=True)
     return result.seconds, run_cpu, len(result.tasks), sampler.mib, largest_message(logs)
+
+
+def _stages(tasks: list[Any]) -> dict[str, Any]:
+    """When the tasks outside the model tasks started and ended, in seconds from the first task's start, and
+    when the last model task ended: where a run's seconds went, stage by stage."""
+    from datetime import datetime
+
+    def at(stamp: str | None) -> float | None:
+        return None if stamp is None else datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+    starts = [at(t.start_date) for t in tasks if t.start_date]
+    if not starts:
+        return {}
+    first = min(s for s in starts if s is not None)
+    stages: dict[str, Any] = {}
+    for task in tasks:
+        if task.task_id in ("load_raw", "source_freshness", "dbt_producer_watcher"):
+            span = (at(task.start_date), at(task.end_date))
+            stages[task.task_id] = [None if x is None else round(x - first, 1) for x in span]
+    ends = [at(t.end_date) for t in tasks if t.end_date]
+    stages["last_task_ended"] = round(max(e for e in ends if e is not None) - first, 1) if ends else None
+    return stages
 
 
 class _BuildKiller:

@@ -317,20 +317,19 @@ def _add_load_raw(
         task.upstream_task_ids.discard(PRODUCER_TASK_ID)
         task.trigger_rule = "all_success"
         load >> task
-    # Freshness is checked right after the load, before the build (decision 036): after it, the check waited
-    # for the build to let go of the warehouse and then ran alone, 4-5 s at the end of every run. DuckDB allows
-    # one writer (a model's retry may be writing, hence the same lock), so there it runs between the load and
-    # the build; PostgreSQL and Redshift take both at once, so there it runs beside the build. Sources only
-    # warn; an `error_after` added to a source would fail this task, and on DuckDB stop the build with it.
+    # Freshness never holds the build back (docs/decisions/039). DuckDB takes one writer (a model's retry may be
+    # writing, hence the same lock), so there the check runs once the build let go of the warehouse, while the
+    # model tasks' last verdicts reach Airflow; "none_failed": after a build with failed models too (the
+    # producer then ends skipped), never after a failed load. PostgreSQL and Redshift take both at once, so
+    # there it runs beside the build. Sources only warn; an `error_after` added to a source fails this task.
     freshness = SourceFreshnessTask(
         task_id=FRESHNESS_TASK_ID,
         dbt_cmd_flags=["--output", str(config.layout.freshness)],
         writer_lock_path=str(config.lock_path) if config.target == "local" else None,
         writer_lock_timeout=writer_lock_timeout(config),
+        trigger_rule="none_failed" if config.target == "local" else "all_success",
         **dbt_task,
     )
-    load >> freshness
+    load >> [freshness, producer]
     if config.target == "local":
-        freshness >> producer
-    else:
-        load >> producer
+        producer >> freshness

@@ -434,7 +434,7 @@ def _timed_dag_run(  # type: ignore[no-untyped-def]
 
 def _stages(tasks: list[Any]) -> dict[str, Any]:
     """When the tasks outside the model tasks started and ended, in seconds from the first task's start, and
-    when the last model task ended: where a run's seconds went, stage by stage."""
+    when the last task and the last model task ended: where a run's seconds went, stage by stage."""
     from datetime import datetime
 
     def at(stamp: str | None) -> float | None:
@@ -451,6 +451,10 @@ def _stages(tasks: list[Any]) -> dict[str, Any]:
             stages[task.task_id] = [None if x is None else round(x - first, 1) for x in span]
     ends = [at(t.end_date) for t in tasks if t.end_date]
     stages["last_task_ended"] = round(max(e for e in ends if e is not None) - first, 1) if ends else None
+    model_ends = [at(t.end_date) for t in tasks if t.end_date and t.task_id not in stages]
+    stages["last_model_task_ended"] = (
+        round(max(e for e in model_ends if e is not None) - first, 1) if model_ends else None
+    )
     return stages
 
 

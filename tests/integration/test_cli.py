@@ -135,9 +135,15 @@ def test_with_every_change_to_airflow_refused_the_dag_runs_green_on_the_safe_pat
     assert "All 20 tasks succeeded" in output
     assert "Model tasks wait in worker processes (the safe path): refused by TICKIT_AIRFLOW_CHANGES=none." in output
     logs = home / "airflow" / "logs"
-    for component, name in (("triggerer", "triggerer"), ("dag-processor", "DAG processor")):
+    for component, name, start in (
+        ("triggerer", "triggerer", "Starting the triggerer"),
+        ("dag-processor", "DAG processor", "Starting the Dag Processor Job"),
+    ):
         said = (logs / f"{component}.log").read_text(errors="replace")
-        assert said.count(f"tickit_runtime: no change made to Airflow's {name}") == 1, said[-3000:]
+        # Once per start of the component: on a loaded machine supervision may restart a triggerer it judged
+        # stuck, and the new one says it again (its log is appended to).
+        assert said.count(start) >= 1, said[-3000:]
+        assert said.count(f"tickit_runtime: no change made to Airflow's {name}") == said.count(start), said[-3000:]
         assert "refused by TICKIT_AIRFLOW_CHANGES=none" in said
     # Every model task started in a worker (its attempt log); those that deferred waited in Cosmos' own trigger,
     # none in ours.

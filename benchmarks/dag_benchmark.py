@@ -437,24 +437,21 @@ def _stages(tasks: list[Any]) -> dict[str, Any]:
     when the last task and the last model task ended: where a run's seconds went, stage by stage."""
     from datetime import datetime
 
-    def at(stamp: str | None) -> float | None:
-        return None if stamp is None else datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    from tickit_runtime.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
 
-    starts = [at(t.start_date) for t in tasks if t.start_date]
+    starts = [datetime.fromisoformat(t.start_date) for t in tasks if t.start_date]
     if not starts:
         return {}
-    first = min(s for s in starts if s is not None)
-    stages: dict[str, Any] = {}
-    for task in tasks:
-        if task.task_id in ("load_raw", "source_freshness", "dbt_producer_watcher"):
-            span = (at(task.start_date), at(task.end_date))
-            stages[task.task_id] = [None if x is None else round(x - first, 1) for x in span]
-    ends = [at(t.end_date) for t in tasks if t.end_date]
-    stages["last_task_ended"] = round(max(e for e in ends if e is not None) - first, 1) if ends else None
-    model_ends = [at(t.end_date) for t in tasks if t.end_date and t.task_id not in stages]
-    stages["last_model_task_ended"] = (
-        round(max(e for e in model_ends if e is not None) - first, 1) if model_ends else None
-    )
+    first = min(starts)
+
+    def since(stamp: str | None) -> float | None:
+        return None if stamp is None else round((datetime.fromisoformat(stamp) - first).total_seconds(), 1)
+
+    own = (LOAD_RAW_TASK_ID, FRESHNESS_TASK_ID, PRODUCER_TASK_ID)
+    stages: dict[str, Any] = {t.task_id: [since(t.start_date), since(t.end_date)] for t in tasks if t.task_id in own}
+    ended = [t for t in tasks if t.end_date]
+    stages["last_task_ended"] = max((since(t.end_date) for t in ended), default=None)
+    stages["last_model_task_ended"] = max((since(t.end_date) for t in ended if t.task_id not in own), default=None)
     return stages
 
 

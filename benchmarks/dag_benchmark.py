@@ -590,6 +590,8 @@ def wide_dag(models: int, scale: float, against: str | None = None, tested: bool
 PEERS_DIR = REPO / "benchmarks" / "peers"
 PEER_DAGS = ("cosmos_watcher_defaults", "cosmos_watcher_tuned", "cosmos_local")
 BLACK_BOX = "black box"
+# A peer's run stopped at --peer-timeout: its time is a floor, not a measurement.
+TIMED_OUT = "timed out"
 
 
 def peer_dags_folder(dest: Path) -> Path:
@@ -641,9 +643,10 @@ def _seconds_between(start: str | None, end: str | None) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() if start and end else 0.0
 
 
-def _peer_run(airflow, api, dag_id: str, label: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _peer_run(airflow, api, dag_id: str, label: str, timeout: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """One DAG run on the shared Airflow: trigger to end, the CPU of every component (and their tasks) during
-    it, the peak memory of all of Airflow's processes, and for this DAG the dbt part apart."""
+    it, the peak memory of all of Airflow's processes, and for this DAG the dbt part apart. A run still going
+    after `timeout` seconds is marked failed (its tasks stop) and recorded as timed out, its time as a floor."""
     from datetime import UTC, datetime
 
     from tickit_platform.local.memory import PeakMemory
@@ -656,12 +659,20 @@ def _peer_run(airflow, api, dag_id: str, label: str) -> dict[str, object]:  # ty
     started = time.monotonic()
     with PeakMemory(lambda: list(pids.values())) as peak:
         api.trigger(dag_id, run_id, now.isoformat(), {})
-        state = api.wait_run(dag_id, run_id, timeout=7200, supervise=airflow.supervise)
+        try:
+            state = api.wait_run(dag_id, run_id, timeout=timeout, supervise=airflow.supervise)
+        except TimeoutError:
+            state = TIMED_OUT
+            api.call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", {"state": "failed"})
     seconds = time.monotonic() - started
+    if state == TIMED_OUT:
+        _wait_for_tasks_to_end(api, dag_id, run_id)
     tis = api.task_instances(dag_id, run_id)
     row: dict[str, object] = {"dag": label, "state": state, "tasks": len(tis), "seconds": round(seconds, 1),
                               "cpu_s": round(sum(_tree_cpu(pid) - cpu[name] for name, pid in pids.items()), 1),
                               "peak_mib": round(peak.mib)}  # fmt: skip
+    if state == TIMED_OUT:
+        return row
     if state != "success":
         # Kept for a look: the failed tasks' logs, copied out of the benchmark's temporary home.
         kept = Path(tempfile.mkdtemp(prefix=f"tickit-bench-failed-{dag_id}-"))
@@ -684,7 +695,20 @@ def _peer_run(airflow, api, dag_id: str, label: str) -> dict[str, object]:  # ty
     return row
 
 
-def peers(scale: float, extra_models: list[int], repeat: int, local_up_to: int) -> None:
+def _wait_for_tasks_to_end(api, dag_id: str, run_id: str, within: float = 300.0) -> None:  # type: ignore[no-untyped-def]
+    """A run marked failed still has task processes ending (a shared build holding the warehouse's lock): the
+    next contender starts once none of its tasks runs."""
+    from tickit_platform.local.api_client import FINISHED_TASK_STATES
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        states = {t["state"] for t in api.task_instances(dag_id, run_id)}
+        if states <= FINISHED_TASK_STATES | {None, "skipped"}:
+            return
+        time.sleep(2)
+
+
+def peers(scale: float, extra_models: list[int], repeat: int, local_up_to: int, timeout: float) -> None:
     """This DAG against Cosmos' own DAGs over the same project, data, manifest, profile and warehouse, on one
     local Airflow, runs alternating, and against the black box (see `--peers`)."""
     from tickit_platform.local.runner import DAG_ID
@@ -728,7 +752,7 @@ def peers(scale: float, extra_models: list[int], repeat: int, local_up_to: int) 
                             fresh_warehouse(config)
                             if name != DAG_ID:  # the peers build from raw tables loaded beforehand, untimed
                                 _measured(_dbt(config, config.home / "preload", "run-operation", "load_raw_tables"))
-                            row = _peer_run(airflow, api, name, name)
+                            row = _peer_run(airflow, api, name, name, timeout)
                         row.update({"models": extra + 17, "scale": scale, "repeat": i})
                         rows.append(row)
                         print(json.dumps(row), flush=True)
@@ -748,6 +772,12 @@ def print_peers(rows: list[dict[str, object]]) -> None:
         for name in dict.fromkeys(str(r["dag"]) for r in mine):
             runs = [r for r in mine if r["dag"] == name and r.get("state", "success") == "success"]
             failed = [r for r in mine if r["dag"] == name and r.get("state", "success") != "success"]
+            timed_out = [r for r in failed if r["state"] == TIMED_OUT]
+            if timed_out:
+                seconds = ", ".join(f"> {r['seconds']}" for r in timed_out)
+                print(f"| {models:,} | {name} | {timed_out[0]['tasks']} | {len(timed_out)} stopped | {seconds} "
+                      f"| | | | not finished when stopped |")  # fmt: skip
+            failed = [r for r in failed if r["state"] != TIMED_OUT]
             if failed:
                 seconds = ", ".join(str(r["seconds"]) for r in failed)
                 print(f"| {models:,} | {name} | {failed[0]['tasks']} | {len(failed)} failed | {seconds} "
@@ -822,6 +852,10 @@ def main() -> None:
         "--local-up-to", type=int, default=17, metavar="MODELS",
         help="with --peers: ExecutionMode.LOCAL (one task at a time) only up to this many models",
     )  # fmt: skip
+    parser.add_argument(
+        "--peer-timeout", type=float, default=7200.0, metavar="SECONDS",
+        help="with --peers: a DAG run still going after this long is stopped and shown as at least this long",
+    )  # fmt: skip
     parser.add_argument("--whole-only", action="store_true", help="time only the whole `tickit run` (3, above)")
     parser.add_argument(
         "--supervision-only", action="store_true", help="time only supervision's look at the components"
@@ -832,7 +866,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.peers:
         for scale in args.scales if args.scales != [1.0, 10.0] else [1.0]:
-            peers(scale, args.peer_models, args.repeat, args.local_up_to)
+            peers(scale, args.peer_models, args.repeat, args.local_up_to, args.peer_timeout)
         return
     if args.start_only:
         start_cost(args.repeat)

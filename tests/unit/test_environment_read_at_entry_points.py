@@ -35,8 +35,9 @@ ALLOWED: dict[str, tuple[int, str]] = {
     # A child process's environment: the whole environment handed on, plus or minus a few names.
     "tickit_platform/local/airflow.py": (1, "the local Airflow's processes start from the CLI's environment"),
     "tickit_platform/local/warm_airflow.py": (
-        2,
-        "the components' environment, while their modules are imported and in each fork",
+        3,
+        "the components' environment, while their modules are imported and in each fork; the API server's own "
+        "address, where it starts",
     ),
     "tickit_platform/dbt_project/docs.py": (1, "the dbt process that writes the docs"),
     "tickit_platform/dbt_project/manifest.py": (1, "the dbt process that parses the project"),

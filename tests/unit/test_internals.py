@@ -424,3 +424,21 @@ def test_a_triggers_end_is_reported_a_grace_after_it_ended_and_its_event_at_once
     time.sleep(0.3)
     asyncio.run(runner.sync_state_to_supervisor([]))
     assert sent[-1].finished == [8]
+
+
+def test_where_model_tasks_wait_is_said_without_importing_airflow() -> None:
+    """`tickit run` on a resident Airflow never imports Airflow itself: its summary's line must not either
+    (importing it only for its version cost that summary 2 s)."""
+    said = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tickit_runtime.internals import where_model_tasks_wait as w; "
+            "print(w()); print('airflow' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert said[0].startswith("Model tasks wait in Airflow's triggerer: the changes to Airflow's triggerer apply to")
+    assert said[1] == "False"

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -275,3 +276,40 @@ def test_stop_without_proc_ends_every_process_of_its_components(
     airflow.stop(grace=0.5)
     assert family.returncode is not None
     assert processes.session_members({family.pid}, "proc") == []  # checked the Linux way: nothing is left
+
+
+def test_the_api_server_asks_for_its_execution_api_as_soon_as_it_listens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked API server requests its own task-execution API once it listens (so that it is built while the
+    other components start): here a server that starts listening only after the request was first tried."""
+    import http.server
+
+    from tickit_platform.local import warm_airflow
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", f"http://127.0.0.1:{port}/")
+    warm_airflow.prepare(warm_airflow.API_SERVER)
+    time.sleep(0.5)  # refused meanwhile: tried again
+    server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 10
+        while not asked and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # and once only
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert asked == ["/execution/health"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,14 +113,38 @@ def add_parsers(sub: SubCommands) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from tickit_platform.history.summary import read_summary, warehouse_location
-    from tickit_platform.local.runner import run_dag
-    from tickit_runtime.internals import where_model_tasks_wait
-
     clock = PhaseClock()
     settings = settings_from(args)
     check_warehouse(settings, write=True)
     console = out.console()
+    # Airflow's components shut down while the warehouse is read and the report written: that ExitStack
+    # waits for them only at the end (or on the way out of an error or Ctrl-C).
+    with ExitStack() as airflow_stopping:
+        ended = _run(args, settings, console, clock, airflow_stopping)
+        airflow_stopping.close()
+        clock.lap("Airflow stopped")
+    console.print(_time_line(clock, ended.result), soft_wrap=True)
+    console.print(_resident_line(ended.result), soft_wrap=True)
+    console.print(ended.report, soft_wrap=True)  # the report's path stays the last line, as after every command
+    return ended.exit_code
+
+
+@dataclass(frozen=True)
+class _Ended:
+    """What `tickit run` says last: its exit code, the DAG run and the report's line."""
+
+    exit_code: int
+    result: DagRunResult
+    report: str
+
+
+def _run(
+    args: argparse.Namespace, settings: Settings, console: Console, clock: PhaseClock, airflow_stopping: ExitStack
+) -> _Ended:
+    from tickit_platform.history.summary import read_summary, warehouse_location
+    from tickit_platform.local.runner import run_dag
+    from tickit_runtime.internals import where_model_tasks_wait
+
     # soft_wrap keeps each message one line (the fallback notice above all), however narrow the output.
     say = lambda message: console.print(message, soft_wrap=True)  # noqa: E731
     with data_session(settings, say=say, record=True) as session:
@@ -128,7 +154,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print(_airflow_line(settings), soft_wrap=True)
         clock.lap("data and checks")
         with out.TaskProgress(console) as progress:
-            result = run_dag(config, on_change=progress, conf={"full_refresh": bool(args.full_refresh)})
+            result = run_dag(
+                config,
+                on_change=progress,
+                conf={"full_refresh": bool(args.full_refresh)},
+                stop_later=airflow_stopping,
+                meanwhile=_import_the_report,
+            )
     clock.lap("Airflow and the run")
     # The warehouse the run wrote to (a DuckDB file, a PostgreSQL database) is read once, after the run: the
     # console, the kept run and the report share this.
@@ -158,10 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     clock.lap("docs")
     report = _write_report(settings, summary, session.data_folder, recorded)
     clock.lap("report")
-    console.print(_time_line(clock, result), soft_wrap=True)
-    console.print(_resident_line(result), soft_wrap=True)
-    console.print(report, soft_wrap=True)  # the report's path stays the last line, as after every command
-    return code
+    return _Ended(code, result, report)
 
 
 class PhaseClock:
@@ -185,6 +214,7 @@ def _time_line(clock: PhaseClock, result: DagRunResult) -> str:
     """Where the command's seconds went: the DAG run, and the command's own work around it."""
     laps = dict(clock.laps)
     around = laps.pop("Airflow and the run", 0.0) - result.seconds
+    stopped = laps.pop("Airflow stopped", 0.0)  # what was left of its stop once the report was written
     parts = [f"data and checks {laps.pop('data and checks', 0.0):.1f} s"]
     ready = result.airflow_ready_seconds
     if ready is not None:
@@ -192,8 +222,10 @@ def _time_line(clock: PhaseClock, result: DagRunResult) -> str:
         around -= ready
     parts.append(f"DAG run {result.seconds:.1f} s")
     if around > 0.05:
-        parts.append(f"Airflow stopped {around:.1f} s" if not result.resident_airflow else f"after it {around:.1f} s")
+        parts.append(f"after it {around:.1f} s")
     parts += [f"{name} {seconds:.1f} s" for name, seconds in laps.items()]
+    if not result.resident_airflow:
+        parts.append(f"Airflow stopped {stopped:.1f} s more")
     return f"Time: {clock.total:.1f} s in all ({', '.join(parts)})."
 
 
@@ -251,6 +283,11 @@ def _write_docs(console: Console, config: DagConfig, compiled: Path) -> None:
         console.print(f"dbt docs: not generated. {err}", soft_wrap=True)
         return
     console.print(out.path_line("dbt docs" if generated else "dbt docs (unchanged)", index), soft_wrap=True)
+
+
+def _import_the_report() -> None:
+    """matplotlib and the report's modules take 1 to 2 s to import: done while the DAG runs (runner.run_dag)."""
+    import tickit_platform.reporting.report  # noqa: F401
 
 
 def _write_report(settings: Settings, summary: RunSummary, data_folder: Path | None, recorded: RecordedRun) -> str:

@@ -43,7 +43,7 @@ from tickit_platform.local.processes import (
     signal_group,
     stop_strays,
 )
-from tickit_platform.local.warm_airflow import fork_component, preload
+from tickit_platform.local.warm_airflow import API_SERVER, fork_component, preload, preload_for_api_server
 from tickit_runtime.alerts.settings import sensitive_variable_names
 from tickit_runtime.paths import DAGS_DIR
 
@@ -58,6 +58,11 @@ LOG_TAIL_LINES = 15
 AUTH_MANAGER_FILE = "simple_auth_manager_passwords.json.generated"
 # How long `stop` waits for killed processes to end.
 STOP_KILL_TIMEOUT = 10.0
+# How long `stop` lets the components end on their own before it kills what is left. They take 0.1 to 0.4 s,
+# except the triggerer, which now and then waits 10 s more for nothing: once its trigger runner has closed every
+# pipe but not yet exited, Airflow's supervisor sleeps out its whole escalation delay (`WatchedSubprocess.kill`
+# selects on no pipe left). Killing it then loses nothing: its runner has ended.
+STOP_GRACE = 2.0
 # Airflow's option naming the Variables (and connection extras) whose values its UI, REST API and logs hide.
 SENSITIVE_NAMES_OPTION = "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES"
 
@@ -154,6 +159,8 @@ class LocalAirflow:
     heartbeat_every: float = HEARTBEAT_CHECK_EVERY
     watches: dict[str, HeartbeatWatch] = field(default_factory=dict, init=False, repr=False)
     next_heartbeat_check: float = field(default=0.0, init=False, repr=False)
+    # When the components were asked to end (begin_stop), until `stop` has waited for them.
+    stop_asked: float | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -254,13 +261,13 @@ class LocalAirflow:
 
     def components(self) -> tuple[str, ...]:
         # The triggerer is where the model tasks wait and end (tickit_runtime/model_trigger.py).
-        return ("api-server", "scheduler", "dag-processor", "triggerer")
+        return (API_SERVER, "scheduler", "dag-processor", "triggerer")
 
     def command(self, name: str) -> list[str]:
         # Started through a module that prepares the process first (local/warm_airflow.py): the scheduler's
         # and DAG processor's forks inherit dbt and Cosmos warm; the triggerer and DAG processor skip work
         # Airflow does per model task and then throws away.
-        module = "airflow" if name == "api-server" else "tickit_platform.local.warm_airflow"
+        module = "airflow" if name == API_SERVER else "tickit_platform.local.warm_airflow"
         return [self.python, "-m", module, *name.split()]
 
     def component_env(self, name: str, env: dict[str, str]) -> dict[str, str]:
@@ -275,10 +282,19 @@ class LocalAirflow:
         self.migrate()
         private_dir(self.logs_dir)
         env = self.env()
-        # Forked from this process, warm, where it can (local/warm_airflow.py); else new interpreters.
-        fork = self.fork_components and self.python == sys.executable and preload(env, self.component_log("preload"))
-        for name in components or self.components():
+        names = components or self.components()
+        # Forked from this process, warm, where it can (local/warm_airflow.py); else new interpreters. The API
+        # server first, before dbt and Cosmos are imported here: it starts while they are.
+        can_fork = self.fork_components and self.python == sys.executable
+        log = self.component_log("preload")
+        first = [name for name in names if name == API_SERVER]
+        fork = can_fork and bool(first) and preload_for_api_server(env, log)
+        for name in first:
             self._spawn(name, env, fork=fork)
+        fork = can_fork and preload(env, log)
+        for name in names:
+            if name not in first:
+                self._spawn(name, env, fork=fork)
         self.record()
         self.wait_healthy()
 
@@ -411,15 +427,24 @@ class LocalAirflow:
             time.sleep(0.3)
         raise AirflowStartError(f"Airflow API server did not answer on {self.url}; see {self.logs_dir}")
 
-    def stop(self, grace: float = 5.0, kill_timeout: float = STOP_KILL_TIMEOUT) -> None:
+    def begin_stop(self) -> None:
+        """Ask every component and its children (their own process groups) to end, without waiting for them:
+        `stop` then waits, and ends firmly what is left. The components shut down while the caller goes on."""
+        if self.stop_asked is None:
+            for proc in self.spawned:
+                signal_group(proc, signal.SIGTERM)
+            self.stop_asked = time.monotonic()
+
+    def stop(self, grace: float = STOP_GRACE, kill_timeout: float = STOP_KILL_TIMEOUT) -> None:
         """Stop every component and its children (their own process groups), politely then firmly.
 
-        Returns within about `grace` + `kill_timeout` seconds: a process that SIGKILL does not end by then
-        (stuck in the kernel, on a hung disk) is named, and stays recorded for the next start to stop.
+        Returns within about `grace` + `kill_timeout` seconds of `begin_stop` (which it calls if nobody did): a
+        process that SIGKILL does not end by then (stuck in the kernel, on a hung disk) is named, and stays
+        recorded for the next start to stop.
         """
-        for proc in self.spawned:
-            signal_group(proc, signal.SIGTERM)
-        deadline = time.monotonic() + grace
+        self.begin_stop()
+        assert self.stop_asked is not None
+        deadline, self.stop_asked = self.stop_asked + grace, None
         for proc in self.spawned:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(max(0.1, deadline - time.monotonic()))

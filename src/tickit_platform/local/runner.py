@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,13 @@ def local_airflow(
 
 
 @contextmanager
-def started_airflow(config: DagConfig, **kwargs: Any) -> Iterator[tuple[LocalAirflow, AirflowApi]]:
+def started_airflow(
+    config: DagConfig, *, stop_later: ExitStack | None = None, **kwargs: Any
+) -> Iterator[tuple[LocalAirflow, AirflowApi]]:
     """Parse the project if it changed, then use the Airflow `tickit up` keeps running (local/resident.py)
-    or start one, wait for the DAG, and stop it on the way out."""
+    or start one, wait for the DAG, and stop it on the way out. With `stop_later`, the components are only
+    asked to end on the way out, and `stop_later` waits for them when it closes: they shut down while the
+    caller reads the warehouse and writes its report."""
     ensure_manifest(config)
     config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     resident = adopt(local_airflow(config, **kwargs), config)
@@ -55,14 +60,18 @@ def started_airflow(config: DagConfig, **kwargs: Any) -> Iterator[tuple[LocalAir
             yield started
         return
     airflow = local_airflow(config, **kwargs)
-    airflow.start()
     try:
+        airflow.start()  # inside: what a failed start did start is stopped too
         api = airflow.api()
         api.warm_execution_api()
         api.wait_for_dag(DAG_ID)
         yield airflow, api
     finally:
-        airflow.stop()
+        if stop_later is None:
+            airflow.stop()
+        else:
+            airflow.begin_stop()
+            stop_later.callback(airflow.stop)
 
 
 def _fail_our_runs(api: AirflowApi) -> None:
@@ -149,15 +158,22 @@ def run_dag(
     *,
     on_change: ProgressCallback | None = None,
     conf: dict[str, Any] | None = None,
+    stop_later: ExitStack | None = None,
+    meanwhile: Callable[[], None] | None = None,
     **kwargs: Any,
 ) -> DagRunResult:
-    """Start Airflow, run the DAG once, stop Airflow; the result says what every task did, and the peak memory
-    of the whole run (this process, Airflow's components and all they started, sampled from the trigger on:
-    no thread may run while the components are forked, docs/decisions/027)."""
+    """Start Airflow, run the DAG once, stop Airflow (or with `stop_later`, begin to: started_airflow); the
+    result says what every task did, and the peak memory of the whole run (this process, Airflow's components
+    and all they started, sampled from the trigger on: no thread may run while the components are forked,
+    docs/decisions/027). `meanwhile` runs in a thread of its own from the trigger on: the caller's preparation
+    for what follows the run (importing what draws the report), on CPU the run leaves idle; an error in it is
+    left for the caller's own call to meet."""
     asked = time.monotonic()
-    with started_airflow(config, **kwargs) as (airflow, api):
+    with started_airflow(config, stop_later=stop_later, **kwargs) as (airflow, api):
         ready = time.monotonic() - asked
         with PeakMemory(lambda: [os.getpid(), *(proc.pid for proc in airflow.processes.values())]) as peak:
+            if meanwhile is not None:
+                threading.Thread(target=_quietly, args=(meanwhile,), name="while-the-dag-runs", daemon=True).start()
             result = trigger_and_wait(airflow, api, on_change=on_change, conf=conf)
         return dataclasses.replace(
             result,
@@ -165,3 +181,8 @@ def run_dag(
             airflow_ready_seconds=round(ready, 1),
             resident_airflow=airflow.resident,
         )
+
+
+def _quietly(work: Callable[[], None]) -> None:
+    with suppress(Exception):
+        work()

@@ -13,6 +13,11 @@ again: a start cost 17.7 CPU seconds, forked 9.4 (3.4 of them the one import), a
 after 7.7 s instead of 10.8 s on an idle two-core machine. Where this process cannot (Airflow already
 imported here, under another environment, or other threads running, whose locks a fork would copy held),
 the components start as new interpreters, as before.
+
+The API server is forked first, once Airflow is imported and before dbt and Cosmos are (which it does not
+need): it starts, and builds its task-execution API, on the second core while this process imports them for
+the other three (`preload_for_api_server`, then `preload`). Forked before Airflow was imported, it took longer:
+both processes then imported Airflow at once.
 """
 
 from __future__ import annotations
@@ -22,11 +27,17 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from tickit_runtime import internals
+
+API_SERVER = "api-server"
+# How long the API server's own thread waits for it to listen and build its task-execution API.
+EXECUTION_API_WARM_TIMEOUT = 120.0
 
 
 def _import_dbt_and_cosmos() -> None:
@@ -40,6 +51,8 @@ def _import_dbt_and_cosmos() -> None:
 def prepare(component: str) -> None:
     if component in ("scheduler", "dag-processor"):
         _import_dbt_and_cosmos()
+    if component == API_SERVER:
+        _warm_execution_api_when_up()
     # The component's changes to Airflow's internals, as MWAA's airflow_local_settings makes them.
     internals.component_starting(component)
 
@@ -51,19 +64,56 @@ def main() -> None:
     airflow_main()  # type: ignore[no-untyped-call]
 
 
+def _warm_execution_api_when_up() -> None:
+    """The API server builds its task-execution API on the first request to it (Cadwyn's versioned routes,
+    3 to 4 CPU seconds here), holding up every other request meanwhile: ask for it as soon as the server
+    listens, from a thread of its own process, so that it is built while the other components start rather
+    than in front of the run's first task. A plain request to its public health route: nothing of Airflow's
+    own is called or changed."""
+    url = f"{os.environ.get('AIRFLOW__API__BASE_URL', '').rstrip('/')}/execution/health"
+
+    def warm() -> None:
+        deadline = time.monotonic() + EXECUTION_API_WARM_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=EXECUTION_API_WARM_TIMEOUT):
+                    return
+            except (OSError, ValueError):  # not listening yet (or no URL configured: then nothing happens)
+                time.sleep(0.2)
+
+    if url.startswith("http"):
+        threading.Thread(target=warm, name="warm-execution-api", daemon=True).start()
+
+
 class _Preloaded:
-    # The environment this process imported Airflow under (preload), if it did.
+    # The environment this process imported Airflow under (preload), if it did; and whether dbt and Cosmos too.
     env: dict[str, str] | None = None
+    complete: bool = False
+
+
+def preload_for_api_server(env: Mapping[str, str], log: Path) -> bool:
+    """Import Airflow and its four commands (not dbt nor Cosmos), under the components' environment `env`
+    (Airflow reads its configuration as it is imported), so that forks of this process start warm. What the
+    imports print goes to `log`, not to this process's output. Whether components may be forked now."""
+    return _preload(env, log, complete=False)
 
 
 def preload(env: Mapping[str, str], log: Path) -> bool:
-    """Import what every component imports, under the components' environment `env` (Airflow reads its
-    configuration as it is imported), so that forks of this process start warm. What the imports print goes
-    to `log`, not to this process's output. Whether components may be forked from this process now."""
+    """`preload_for_api_server`, and dbt and Cosmos too (the scheduler's and the DAG processor's forks use them)."""
+    return _preload(env, log, complete=True)
+
+
+def _preload(env: Mapping[str, str], log: Path, *, complete: bool) -> bool:
     if threading.active_count() > 1:
         return False
     if _Preloaded.env is not None:
-        return _Preloaded.env == dict(env)
+        if _Preloaded.env != dict(env):
+            return False
+        if complete and not _Preloaded.complete:
+            with _output_to(log), _environment(env):
+                _import_dbt_and_cosmos()
+            _Preloaded.complete = True
+        return True
     if "airflow" in sys.modules:  # imported under an environment that is not known to be theirs
         return False
     # Before the environment is replaced: setproctitle (with which the components, their workers and task
@@ -72,25 +122,21 @@ def preload(env: Mapping[str, str], log: Path) -> bool:
         import setproctitle
 
         setproctitle.getproctitle()
-    saved = dict(os.environ)
-    with _output_to(log):
-        _become(env)
-        try:
-            import airflow.__main__
-            import airflow.api_fastapi.app
-            import airflow.cli.cli_parser
-            import airflow.cli.commands.api_server_command
-            import airflow.cli.commands.dag_processor_command
-            import airflow.cli.commands.scheduler_command
-            import airflow.cli.commands.triggerer_command
-            import airflow.dag_processing.manager
-            import airflow.jobs.scheduler_job_runner
-            import airflow.jobs.triggerer_job_runner  # noqa: F401
+    with _output_to(log), _environment(env):
+        import airflow.__main__
+        import airflow.api_fastapi.app
+        import airflow.cli.cli_parser
+        import airflow.cli.commands.api_server_command
+        import airflow.cli.commands.dag_processor_command
+        import airflow.cli.commands.scheduler_command
+        import airflow.cli.commands.triggerer_command
+        import airflow.dag_processing.manager
+        import airflow.jobs.scheduler_job_runner
+        import airflow.jobs.triggerer_job_runner  # noqa: F401
 
+        if complete:
             _import_dbt_and_cosmos()
-        finally:
-            _become(saved)
-    _Preloaded.env = dict(env)
+    _Preloaded.env, _Preloaded.complete = dict(env), complete
     return True
 
 
@@ -140,6 +186,17 @@ def fork_component(name: str, env: Mapping[str, str], log_fd: int, cwd: Path | N
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         os._exit(code)  # never back into tickit's code, nor its exit handlers
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    """This process's environment is exactly `env` inside, and what it was before after."""
+    saved = dict(os.environ)
+    _become(env)
+    try:
+        yield
+    finally:
+        _become(saved)
 
 
 def _become(env: Mapping[str, str]) -> None:

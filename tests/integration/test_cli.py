@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 from tests.alert_receivers import webhook_server
+from tests.faults import alive_components
 from tests.support import MODELS, copy_project, latest_run_record, wait_for_log
 
 from tickit_platform.data.formats import load_formats
@@ -45,20 +46,6 @@ def report_data(stdout: str, home: Path) -> dict[str, Any]:
     assert match
     data: dict[str, Any] = json.loads(match.group(1))
     return data
-
-
-def _pids_under(home: Path) -> list[int]:
-    """The live processes whose environment names this home's Airflow (its components, their workers, tasks)."""
-    wanted = f"AIRFLOW_HOME={home / 'airflow'}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if wanted in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:  # ended meanwhile, or not ours to read
-                continue
-    return found
 
 
 def closed_port_url() -> str:
@@ -111,7 +98,7 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(shared_h
     # command's end: the list of what runs is gone, and no process of it is left.
     assert re.search(r"report [\d.]+ s, Airflow stopped [\d.]+ s more\)\.", output), output
     assert not (home / "airflow" / STATE_FILE).exists()
-    assert not [pid for pid in _pids_under(home) if pid != os.getpid()], output
+    assert alive_components(home) == [], output
     # The freshness check ran in the DAG: synthetic data ends in 2008, so it warns and says how old it is.
     assert re.search(r"Source freshness: sales warn \(newest row 2008-\S+, [\d,]+ days old\)", output), output
     assert re.search(r"Data tests: (\d+) of \1 passed", output) is None  # the orphan venues warn

@@ -86,34 +86,18 @@ def _warm_execution_api_when_up() -> None:
 
 
 class _Preloaded:
-    # The environment this process imported Airflow under (preload), if it did; and whether dbt and Cosmos too.
+    # The environment this process imported Airflow under (preload), if it did.
     env: dict[str, str] | None = None
-    complete: bool = False
 
 
 def preload_for_api_server(env: Mapping[str, str], log: Path) -> bool:
     """Import Airflow and its four commands (not dbt nor Cosmos), under the components' environment `env`
     (Airflow reads its configuration as it is imported), so that forks of this process start warm. What the
     imports print goes to `log`, not to this process's output. Whether components may be forked now."""
-    return _preload(env, log, complete=False)
-
-
-def preload(env: Mapping[str, str], log: Path) -> bool:
-    """`preload_for_api_server`, and dbt and Cosmos too (the scheduler's and the DAG processor's forks use them)."""
-    return _preload(env, log, complete=True)
-
-
-def _preload(env: Mapping[str, str], log: Path, *, complete: bool) -> bool:
     if threading.active_count() > 1:
         return False
     if _Preloaded.env is not None:
-        if _Preloaded.env != dict(env):
-            return False
-        if complete and not _Preloaded.complete:
-            with _output_to(log), _environment(env):
-                _import_dbt_and_cosmos()
-            _Preloaded.complete = True
-        return True
+        return _Preloaded.env == dict(env)
     if "airflow" in sys.modules:  # imported under an environment that is not known to be theirs
         return False
     # Before the environment is replaced: setproctitle (with which the components, their workers and task
@@ -133,10 +117,17 @@ def _preload(env: Mapping[str, str], log: Path, *, complete: bool) -> bool:
         import airflow.dag_processing.manager
         import airflow.jobs.scheduler_job_runner
         import airflow.jobs.triggerer_job_runner  # noqa: F401
+    _Preloaded.env = dict(env)
+    return True
 
-        if complete:
-            _import_dbt_and_cosmos()
-    _Preloaded.env, _Preloaded.complete = dict(env), complete
+
+def preload(env: Mapping[str, str], log: Path) -> bool:
+    """`preload_for_api_server`, and dbt and Cosmos too (the scheduler's and the DAG processor's forks use them;
+    imported once, a no-op after)."""
+    if not preload_for_api_server(env, log):
+        return False
+    with _output_to(log), _environment(env):
+        _import_dbt_and_cosmos()
     return True
 
 

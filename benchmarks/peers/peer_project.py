@@ -15,6 +15,12 @@ from cosmos.constants import ExecutionMode, LoadMode
 from tickit_runtime.config import PROFILE_NAME, DagConfig
 
 
+def this_dags_retries() -> dict[str, Any]:
+    """The benchmarked DAG's retries and their delay, as default_args: what a careful user sets too."""
+    config = DagConfig.from_env()
+    return {"retries": config.retries, "retry_delay": config.retry_delay}
+
+
 def cosmos_arguments(mode: ExecutionMode) -> dict[str, Any]:
     """A DbtDag's arguments as a new user writes them from Cosmos' docs, on our project: its defaults."""
     config = DagConfig.from_env()

@@ -96,6 +96,10 @@ def writer_lock(path: Path | None, timeout: float = WRITER_LOCK_TIMEOUT, holder:
 
 # How much lower a model task's CPU priority is than the producer's (os.nice; 19 is the lowest).
 WATCHER_NICENESS = 10
+# Seconds a failed model's task waits at most for dbt's message on it: on a loaded two-core machine running
+# two Airflows, a failed model's task once ended before the build had published it, and its log and alert
+# said only that the model failed.
+DBT_MESSAGE_WAIT = 60.0
 
 
 class DbtModelTask(DbtWithoutDagsFolder, DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships no type hints
@@ -188,7 +192,6 @@ class DbtModelTask(DbtWithoutDagsFolder, DbtRunWatcherOperator):  # type: ignore
             with contextlib.suppress(OSError):
                 os.nice(WATCHER_NICENESS)
             return self._fallback_to_non_watcher_run(context["ti"].try_number, context)
-        ti = context["ti"]
         if event.get("tests") == DbtTestStatus.FAIL:
             raise AirflowException(
                 f"Data-quality tests on '{self.model_unique_id}' failed, so its downstream models do not run. "
@@ -202,7 +205,7 @@ class DbtModelTask(DbtWithoutDagsFolder, DbtRunWatcherOperator):  # type: ignore
             )
         # The task's own log and its alert must say why, in dbt's words, not only that the model failed.
         failure = f"Model '{self.model_unique_id}' finished with status '{status}'"
-        reason = self._dbt_message(ti)
+        reason = self._dbt_message(context)
         raise AirflowException(f"{failure}: {reason}" if reason else failure)
 
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
@@ -219,14 +222,17 @@ class DbtModelTask(DbtWithoutDagsFolder, DbtRunWatcherOperator):  # type: ignore
             cmd_flags = own_build_selection(cmd_flags or [], self.cross_model_tests)
         return super().build_and_run_cmd(context, cmd_flags=cmd_flags, **kwargs)
 
-    def _dbt_message(self, ti: Any, wait: float = 10.0) -> str | None:
-        """dbt's message on this model's failure; the producer may publish it just after the status."""
+    def _dbt_message(self, context: Any, wait: float = DBT_MESSAGE_WAIT) -> str | None:
+        """dbt's message on this model's failure, read again while the shared build runs and once after it
+        ended, for `wait` seconds at most."""
+        ti = context["ti"]
         deadline = time.monotonic() + wait
         while True:
+            build_ended = self._get_producer_task_status(context) in PRODUCER_DONE
             event = get_xcom_val(ti, self.producer_task_id, get_dbt_event_xcom_key(self.model_unique_id))
             if isinstance(event, dict) and event.get("msg"):
                 return str(event["msg"])
-            if time.monotonic() >= deadline:
+            if build_ended or time.monotonic() >= deadline:
                 return None
             time.sleep(1)
 
@@ -328,7 +334,7 @@ class WorkerModelTask(DbtModelTask):
         except AirflowSkipException:
             raise
         except AirflowException as failure:
-            reason = self._dbt_message(ti)
+            reason = self._dbt_message(context)
             if reason:
                 raise AirflowException(f"{failure}: {reason}") from failure
             raise

@@ -198,7 +198,8 @@ def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_q
     assert "The run failed" in output
     failed_line = next(line for line in lines if "✗ silver_users" in line)
     log = Path(failed_line.split("log: ", 1)[1].strip())
-    assert "no_such_column" in wait_for_log(log, "no_such_column")
+    content = wait_for_log(log, "no_such_column")
+    assert "no_such_column" in content, content[-4000:]
     assert any("✗ gold_user_activity upstream_failed" in line for line in lines)
     # A business rule with severity error fails its own model only: silver_listing has no model downstream.
     assert any("✗ silver_listing failed" in line for line in lines), output

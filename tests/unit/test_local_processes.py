@@ -180,7 +180,8 @@ def test_a_live_triggerer_whose_heartbeat_stops_is_killed_and_restarted_once_the
         airflow.supervise_for(1.5)
         assert len(said) == 1, said
         assert re.match(
-            rf"Airflow triggerer \(PID {first.pid}\) is alive but has sent no heartbeat for [12] s: stuck; killed "
+            rf"Airflow triggerer \(PID {first.pid}\) is alive but has sent no heartbeat for [12] s: stuck \(process "
+            rf"{first.pid} did not run for 0\.5 s\); killed "
             rf"it, restarting it\. Last lines of {re.escape(str(airflow.component_log('triggerer')))}:",
             said[0],
         ), said
@@ -198,11 +199,51 @@ def test_a_live_triggerer_whose_heartbeat_stops_is_killed_and_restarted_once_the
         with pytest.raises(ComponentDiedError) as stopped:
             airflow.supervise_for(3.0)
         assert re.match(
-            rf"Airflow triggerer \(PID {second.pid}\) is alive but has sent no heartbeat for [12] s: stuck again, "
+            rf"Airflow triggerer \(PID {second.pid}\) is alive but has sent no heartbeat for [12] s: stuck \(process "
+            rf"{second.pid} did not run for 0\.5 s\) again, "
             r"after a restart; killed it, so the run was stopped\.",
             str(stopped.value),
         ), stopped.value
         assert second.poll() == -signal.SIGKILL
+    finally:
+        airflow.stop(grace=0.5)
+
+
+class _BusyTriggerer(_Triggerer):
+    """A stand-in triggerer that keeps a CPU busy, as one starved on a loaded machine keeps asking for one."""
+
+    def command(self, name: str) -> list[str]:
+        return [sys.executable, "-c", "while True: pass"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/schedstat").exists(), reason="Linux tells how long a process ran")
+def test_a_silent_triggerer_that_keeps_running_is_spared_then_killed_past_the_busy_limit(tmp_path: Path) -> None:
+    airflow = _BusyTriggerer(tmp_path / "airflow", dag_env={}, stuck_after=1.0, heartbeat_every=0.0)
+    said: list[str] = []
+    airflow.say = said.append
+    airflow.logs_dir.mkdir(parents=True)
+    airflow._spawn("triggerer", airflow.env())
+    try:
+        first = airflow.processes["triggerer"]
+        airflow.beat = datetime.now(UTC)
+        airflow.supervise_for(0.5)
+        airflow.beat = datetime.now(UTC)
+        # Silent past stuck_after, but running: said once, left running.
+        airflow.supervise_for(2.5)
+        assert len(said) == 1, said
+        assert re.match(
+            rf"Airflow triggerer \(PID {first.pid}\) has sent no heartbeat for \d s, but it keeps running on a busy "
+            r"machine: left running unless it stays silent past 4 s\.$",
+            said[0],
+        ), said
+        assert airflow.processes["triggerer"] is first and first.poll() is None
+        # Silent past the busy limit: stuck all the same.
+        airflow.supervise_for(2.5)
+        assert len(said) == 2, said
+        assert re.match(
+            rf"Airflow triggerer \(PID {first.pid}\) is alive but has sent no heartbeat for [45] s: stuck", said[1]
+        )
+        assert first.poll() == -signal.SIGKILL
     finally:
         airflow.stop(grace=0.5)
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from tickit_platform.dbt_project.docs import cosmos_docs_projects
 from tickit_platform.local.api_client import AirflowApi
-from tickit_platform.local.liveness import HEARTBEAT_FIELDS, HeartbeatWatch, latest_heartbeat
+from tickit_platform.local.liveness import HEARTBEAT_FIELDS, HeartbeatWatch, latest_heartbeat, session_activity
 from tickit_platform.local.processes import (
     GONE,
     STATE_FILE,
@@ -81,6 +81,10 @@ TRIGGERER_HEARTBEAT_SEC = 2
 # triggers may move), with room for a loaded machine (six, 12 s, restarted a busy but healthy triggerer on a
 # two-core machine running five Airflows), and still named within half a minute.
 TRIGGERER_STUCK_AFTER = 8.0 * TRIGGERER_HEARTBEAT_SEC
+# A triggerer silent that long is spared while its processes keep running or waiting for a CPU (liveness.py):
+# on a two-core machine running a 1,000-model DAG beside it, a healthy resident triggerer went 16 s without a
+# heartbeat and was killed. Past this bound, a loop that never ends is stuck all the same.
+TRIGGERER_BUSY_LIMIT = 4 * TRIGGERER_STUCK_AFTER
 # A new process is starting until its heartbeat first moves on (liveness.py): a restarted triggerer's first
 # turn, which takes over every waiting trigger, took over 12 s on a busy machine; a start never near this.
 HEARTBEAT_STARTUP_GRACE = 120.0
@@ -159,6 +163,8 @@ class LocalAirflow:
     heartbeat_every: float = HEARTBEAT_CHECK_EVERY
     watches: dict[str, HeartbeatWatch] = field(default_factory=dict, init=False, repr=False)
     next_heartbeat_check: float = field(default=0.0, init=False, repr=False)
+    # The components whose silence was forgiven (a busy machine) and said so, by PID: said once each.
+    spared_said: set[int] = field(default_factory=set, init=False, repr=False)
     # When the components were asked to end (begin_stop), until `stop` has waited for them.
     stop_asked: float | None = field(default=None, init=False, repr=False)
 
@@ -353,6 +359,8 @@ class LocalAirflow:
         for name, silence in self._stuck():
             proc = self.processes[name]
             what = f"Airflow {name} (PID {proc.pid}) is alive but has sent no heartbeat for {silence:.0f} s: stuck"
+            if still := [pid for pid in self.watches[name].still if pid]:
+                what += f" (process {', '.join(map(str, still))} did not run for {self.stuck_after / 2:g} s)"
             # SIGKILL ends a stopped process too; every process of its session goes (the trigger runner).
             kill_sessions({proc.pid})
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -374,7 +382,12 @@ class LocalAirflow:
         self.record()
 
     def _watch(self, since: float | None) -> HeartbeatWatch:
-        return HeartbeatWatch(stale_after=self.stuck_after, startup_grace=HEARTBEAT_STARTUP_GRACE, since=since)
+        return HeartbeatWatch(
+            stale_after=self.stuck_after,
+            startup_grace=HEARTBEAT_STARTUP_GRACE,
+            since=since,
+            busy_limit=self.stuck_after / TRIGGERER_STUCK_AFTER * TRIGGERER_BUSY_LIMIT,
+        )
 
     def _stuck(self) -> list[tuple[str, float]]:
         """The watched components alive but silent too long, with how long; read at most every few seconds."""
@@ -389,8 +402,15 @@ class LocalAirflow:
                 heartbeat = self.heartbeat(name)
             except (OSError, ValueError):
                 continue  # the API server is restarting or busy: no reading, no verdict
-            if (silence := watch.silence(heartbeat)) is not None:
+            proc = self.processes[name]
+            if (silence := watch.silence(heartbeat, activity=session_activity(proc.pid))) is not None:
                 stuck.append((name, silence))
+            elif watch.spared is not None and proc.pid not in self.spared_said:
+                self.spared_said.add(proc.pid)
+                self.say(
+                    f"Airflow {name} (PID {proc.pid}) has sent no heartbeat for {watch.spared:.0f} s, but it keeps "
+                    f"running on a busy machine: left running unless it stays silent past {watch.busy_limit:.0f} s."
+                )
         return stuck
 
     def heartbeat(self, name: str) -> datetime | None:

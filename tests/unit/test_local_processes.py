@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -147,6 +148,16 @@ class _Triggerer(LocalAirflow):
 
     beat: datetime | None = None
 
+    @classmethod
+    def started(cls, tmp_path: Path) -> tuple[Self, list[str]]:
+        """One, started with a 1 s bound, and what it says."""
+        airflow = cls(tmp_path / "airflow", dag_env={}, stuck_after=1.0, heartbeat_every=0.0)
+        said: list[str] = []
+        airflow.say = said.append
+        airflow.logs_dir.mkdir(parents=True)
+        airflow._spawn("triggerer", airflow.env())
+        return airflow, said
+
     def command(self, name: str) -> list[str]:
         return [sys.executable, "-c", "import time; time.sleep(600)"]
 
@@ -164,11 +175,7 @@ class _Triggerer(LocalAirflow):
 def test_a_live_triggerer_whose_heartbeat_stops_is_killed_and_restarted_once_then_stops_the_run(
     tmp_path: Path,
 ) -> None:
-    airflow = _Triggerer(tmp_path / "airflow", dag_env={}, stuck_after=1.0, heartbeat_every=0.0)
-    said: list[str] = []
-    airflow.say = said.append
-    airflow.logs_dir.mkdir(parents=True)
-    airflow._spawn("triggerer", airflow.env())
+    airflow, said = _Triggerer.started(tmp_path)
     try:
         first = airflow.processes["triggerer"]
         # Heartbeats that keep coming: alive, however long it runs.
@@ -218,11 +225,7 @@ class _BusyTriggerer(_Triggerer):
 
 @pytest.mark.skipif(not Path("/proc/self/schedstat").exists(), reason="Linux tells how long a process ran")
 def test_a_silent_triggerer_that_keeps_running_is_spared_then_killed_past_the_busy_limit(tmp_path: Path) -> None:
-    airflow = _BusyTriggerer(tmp_path / "airflow", dag_env={}, stuck_after=1.0, heartbeat_every=0.0)
-    said: list[str] = []
-    airflow.say = said.append
-    airflow.logs_dir.mkdir(parents=True)
-    airflow._spawn("triggerer", airflow.env())
+    airflow, said = _BusyTriggerer.started(tmp_path)
     try:
         first = airflow.processes["triggerer"]
         airflow.beat = datetime.now(UTC)

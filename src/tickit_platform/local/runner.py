@@ -25,6 +25,8 @@ from tickit_runtime.config import DAG_ID, DagConfig
 RUN_ID_PREFIX = "tickit_run__"
 # How long a failed run waits for its alert, which the DAG processor sends a few seconds after the run ended.
 RUN_ALERT_TIMEOUT = 60.0
+# How long the end of a run on DuckDB waits at most for a task's exiting process to let go of the warehouse.
+WRITER_LET_GO_TIMEOUT = 30.0
 ProgressCallback = Callable[[list[dict[str, Any]]], None]
 
 
@@ -119,6 +121,7 @@ def trigger_and_wait(
     started = time.monotonic()
     api.trigger(DAG_ID, run_id, now.isoformat(), conf)
     state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout, supervise=airflow.supervise)
+    _wait_for_the_tasks_to_let_go(airflow)
     seconds = time.monotonic() - started
     if state == "failed" and not airflow.resident:  # a resident Airflow sends it later, on its own
         wait_for_run_alert(airflow, run_id)
@@ -150,7 +153,19 @@ def wait_existing(
 ) -> DagRunResult:
     started = time.monotonic()
     state = api.wait_run(DAG_ID, run_id, on_change=on_change, timeout=timeout, supervise=airflow.supervise)
+    _wait_for_the_tasks_to_let_go(airflow)
     return DagRunResult(run_id, state, time.monotonic() - started, outcomes(airflow, api, run_id))
+
+
+def _wait_for_the_tasks_to_let_go(airflow: LocalAirflow) -> None:
+    """After a run on DuckDB, wait until its tasks' processes let go of the warehouse (each as it exits,
+    after Airflow recorded its end), so that whoever reads it next finds it free: the summary, the report, a
+    test. Seen on a busy two-core machine: a read right after the run's end met a task's process still
+    exiting. Another program holding the file is named by that reader."""
+    from tickit_platform.warehouse.availability import wait_for_writer_to_let_go
+
+    if path := airflow.dag_env.get("DBT_DUCKDB_PATH"):
+        wait_for_writer_to_let_go(Path(path), WRITER_LET_GO_TIMEOUT)
 
 
 def run_dag(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -43,6 +44,25 @@ def check_warehouse(path: Path, *, write: bool) -> None:
                 f"{envvars.HOME} elsewhere."
             ) from None
         raise WarehouseUnavailableError(f"the warehouse {path} cannot be opened: {err}") from None
+
+
+def wait_for_writer_to_let_go(path: Path, timeout: float) -> bool:
+    """Wait until the program writing to the DuckDB file now lets go of it (a read-only open succeeds), for
+    `timeout` seconds at most; whether it did. A task's process lets go of the file as it exits, which can be
+    seconds after Airflow recorded the task's end and so the run's. Only the writer found first is waited
+    for: another that takes the file after it (the next run's first task) is not."""
+    deadline = time.monotonic() + timeout
+    first: str | None = None
+    while True:
+        try:
+            if path.exists():
+                duckdb.connect(str(path), read_only=True).close()
+            return True
+        except duckdb.IOException as err:
+            holder = _HOLDER.search(str(err))
+            if holder is None or holder["pid"] != (first := first or holder["pid"]) or time.monotonic() >= deadline:
+                return False
+        time.sleep(0.2)
 
 
 def check_writable(folder: Path) -> None:

@@ -32,11 +32,11 @@ models, and times the run to its (green) end against the same black box: issue 3
 the black box (plain `dbt run-operation load_raw_tables` + `dbt build` on a warehouse of its own), this DAG, and
 Cosmos' own `DbtDag` over the same project, manifest, partial-parse file, profile and DuckDB warehouse, from
 benchmarks/peers/ (installed into the benchmark's own DAGs folder, never dags/): ExecutionMode.WATCHER with
-Cosmos' defaults; WATCHER tuned (consumers looking every second, Cosmos' incremental XCom backup off); and
-ExecutionMode.LOCAL, one task at a time (DuckDB takes one writer), only up to `--local-up-to` models. Each DAG
-run starts on a fresh warehouse; the peers, which do not load, get the raw tables loaded first, untimed. For
-each run: trigger to end, the CPU of every Airflow component and what they started, the peak memory (PSS) of
-Airflow's whole process tree, and for this DAG the dbt part apart (from the end of the load and the freshness
+Cosmos' defaults; WATCHER tuned (consumers looking every second, Cosmos' incremental XCom backup off, this DAG's
+retries); and ExecutionMode.LOCAL, one task at a time (DuckDB takes one writer), only up to `--local-up-to`
+models. Each DAG run starts on a fresh warehouse; the peers, which do not load, get the raw tables loaded first,
+untimed. For each run: trigger to end, the CPU of every Airflow component and what they started, the peak memory
+(PSS) of Airflow's whole process tree, and for this DAG the dbt part apart (from the end of the load and the freshness
 check to the run's end). `--peer-models` are the sizes as models added to the 17 (`--wide-dag`'s shape).
 
 `--loader-only` times only `dbt run-operation load_raw_tables` (fresh warehouse, partial parse warm), the

@@ -83,8 +83,8 @@ TRIGGERER_HEARTBEAT_SEC = 2
 TRIGGERER_STUCK_AFTER = 8.0 * TRIGGERER_HEARTBEAT_SEC
 # A triggerer silent that long is spared while its processes keep running or waiting for a CPU (liveness.py):
 # on a two-core machine running a 1,000-model DAG beside it, a healthy resident triggerer went 16 s without a
-# heartbeat and was killed. Past this bound, a loop that never ends is stuck all the same.
-TRIGGERER_BUSY_LIMIT = 4 * TRIGGERER_STUCK_AFTER
+# heartbeat and was killed. Past this many times the bound, a loop that never ends is stuck all the same.
+BUSY_LIMIT_TIMES_STUCK_AFTER = 4
 # A new process is starting until its heartbeat first moves on (liveness.py): a restarted triggerer's first
 # turn, which takes over every waiting trigger, took over 12 s on a busy machine; a start never near this.
 HEARTBEAT_STARTUP_GRACE = 120.0
@@ -163,8 +163,6 @@ class LocalAirflow:
     heartbeat_every: float = HEARTBEAT_CHECK_EVERY
     watches: dict[str, HeartbeatWatch] = field(default_factory=dict, init=False, repr=False)
     next_heartbeat_check: float = field(default=0.0, init=False, repr=False)
-    # The components whose silence was forgiven (a busy machine) and said so, by PID: said once each.
-    spared_said: set[int] = field(default_factory=set, init=False, repr=False)
     # When the components were asked to end (begin_stop), until `stop` has waited for them.
     stop_asked: float | None = field(default=None, init=False, repr=False)
 
@@ -386,7 +384,7 @@ class LocalAirflow:
             stale_after=self.stuck_after,
             startup_grace=HEARTBEAT_STARTUP_GRACE,
             since=since,
-            busy_limit=self.stuck_after / TRIGGERER_STUCK_AFTER * TRIGGERER_BUSY_LIMIT,
+            busy_limit=BUSY_LIMIT_TIMES_STUCK_AFTER * self.stuck_after,
         )
 
     def _stuck(self) -> list[tuple[str, float]]:
@@ -405,8 +403,8 @@ class LocalAirflow:
             proc = self.processes[name]
             if (silence := watch.silence(heartbeat, activity=session_activity(proc.pid))) is not None:
                 stuck.append((name, silence))
-            elif watch.spared is not None and proc.pid not in self.spared_said:
-                self.spared_said.add(proc.pid)
+            elif watch.spared is not None and not watch.spared_said:
+                watch.spared_said = True
                 self.say(
                     f"Airflow {name} (PID {proc.pid}) has sent no heartbeat for {watch.spared:.0f} s, but it keeps "
                     f"running on a busy machine: left running unless it stays silent past {watch.busy_limit:.0f} s."

@@ -87,6 +87,8 @@ class HeartbeatWatch:
     spawned: float = field(default_factory=time.monotonic)
     # The silence (seconds) the last verdict forgave a component because it kept running (a busy machine).
     spared: float | None = None
+    # Whether supervision said so (once per process: a watch is one process's).
+    spared_said: bool = False
     # The processes that neither ran nor waited for a CPU over half `stale_after`, when the last verdict read
     # them: what made it stuck.
     still: list[int] = field(default_factory=list)

@@ -32,8 +32,7 @@ def check_warehouse(path: Path, *, write: bool) -> None:
     try:
         duckdb.connect(str(path), read_only=not write).close()
     except duckdb.IOException as err:
-        holder = _HOLDER.search(str(err))
-        if holder:
+        if holder := _holder(err):
             raise WarehouseUnavailableError(
                 f"the warehouse {path} is in use by {holder['program']} (PID {holder['pid']}); close that program "
                 f"(or its connection to the file) and run again."
@@ -53,16 +52,24 @@ def wait_for_writer_to_let_go(path: Path, timeout: float) -> bool:
     for: another that takes the file after it (the next run's first task) is not."""
     deadline = time.monotonic() + timeout
     first: str | None = None
-    while True:
+    while path.exists():
         try:
-            if path.exists():
-                duckdb.connect(str(path), read_only=True).close()
-            return True
+            duckdb.connect(str(path), read_only=True).close()
+            break
         except duckdb.IOException as err:
-            holder = _HOLDER.search(str(err))
-            if holder is None or holder["pid"] != (first := first or holder["pid"]) or time.monotonic() >= deadline:
+            holder = _holder(err)
+            if holder is None or time.monotonic() >= deadline:
+                return False
+            first = first or holder["pid"]
+            if holder["pid"] != first:
                 return False
         time.sleep(0.2)
+    return True
+
+
+def _holder(err: duckdb.IOException) -> re.Match[str] | None:
+    """The program and PID holding a DuckDB file, from the error a refused open raised (None: another error)."""
+    return _HOLDER.search(str(err))
 
 
 def check_writable(folder: Path) -> None:

@@ -175,7 +175,7 @@ def keep_artifacts(
 
 
 def attach(
-    dag: Any, *, producer_task_id: str, freshness_task_id: str, sources_json: Path, history: HistoryConfig
+    dag: Any, *, producer_task_id: str, freshness_task_id: str, sources_json: str, history: HistoryConfig
 ) -> None:
     """Make the shared build and the freshness check keep their artifacts (Cosmos' operator `callback`).
 
@@ -185,7 +185,7 @@ def attach(
     _add_callback(
         dag.get_task(producer_task_id), history.callback_args({name: f"target/{name}" for name in BUILD_FILES})
     )
-    _add_callback(dag.get_task(freshness_task_id), history.callback_args({SOURCES_FILE: str(sources_json)}))
+    _add_callback(dag.get_task(freshness_task_id), history.callback_args({SOURCES_FILE: sources_json}))
 
 
 def _add_callback(task: Any, args: dict[str, Any]) -> None:

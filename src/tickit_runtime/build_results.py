@@ -92,6 +92,10 @@ def try_of(index: Any) -> int | None:
     return attempt if isinstance(attempt, int) else None
 
 
+# The producer's running publisher, by its task instance: its callbacks and post_execute find it there.
+_publishers: dict[int, ResultsPublisher] = {}
+
+
 class ResultsPublisher:
     """Pushes the producer's new results in pieces, from a thread, while its build runs."""
 
@@ -99,11 +103,14 @@ class ResultsPublisher:
         self._ti = ti
         self._interval = interval
         self._published: dict[str, str] = {}
+        self._own: dict[str, str] = {}  # results the producer adds beside dbt's nodes (the freshness check)
         self._pieces: int | None = None  # None: nothing pushed yet
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tickit-build-results", daemon=True)
 
     def start(self) -> None:
+        """Publish from a thread until `finish`; the task's process finds this publisher by its task instance."""
+        _publishers[id(self._ti)] = self
         self._thread.start()
 
     def publish(self) -> None:
@@ -111,7 +118,7 @@ class ResultsPublisher:
         # Cosmos pushes from dbt's threads under this lock and updates its copy of what it pushed under it: hold
         # it to read that copy and to push.
         with pushes_held():
-            results = results_of(pushed_so_far(self._ti))
+            results = {**results_of(pushed_so_far(self._ti)), **self._own}
             changed = {key: value for key, value in results.items() if self._published.get(key) != value}
             if not changed and self._pieces is not None:
                 return
@@ -124,7 +131,14 @@ class ResultsPublisher:
             self._pieces = count
             self._published.update(changed)
 
+    def add(self, key: str, status: str) -> None:
+        """A result of the producer's own, published with dbt's from now on."""
+        with pushes_held():
+            self._own[key] = status
+
     def finish(self) -> None:
+        if _publishers.get(id(self._ti)) is self:
+            del _publishers[id(self._ti)]
         self._stop.set()
         self._thread.join(timeout=self._interval * 5)
         self.publish()
@@ -144,9 +158,6 @@ class ResultsPublisher:
                 )
 
 
-_publishers: dict[int, ResultsPublisher] = {}
-
-
 def start_publishing(context: Any, *, details_read_on_success: bool = True) -> None:
     """The producer's `pre_execute`: its task instance pushes only what is read, and the results are
     published while the build runs (`details_read_on_success`: whether Cosmos' consumers in workers wait on
@@ -154,7 +165,7 @@ def start_publishing(context: Any, *, details_read_on_success: bool = True) -> N
     ti = context["ti"]
     if not internals.in_producer(ti, details_read_on_success=details_read_on_success):
         return
-    publisher = _publishers[id(ti)] = ResultsPublisher(ti)
+    publisher = ResultsPublisher(ti)
     publisher.publish()  # an empty publication first: a model task that looks before dbt's first result finds it
     publisher.start()
 
@@ -165,6 +176,27 @@ def finish_publishing(context: Any, result: Any = None) -> None:
     After a failed build the thread's last push stands; a trigger that finds no result for its model once
     the producer ended reads Cosmos' own key for it.
     """
-    publisher = _publishers.pop(id(context["ti"]), None)
+    publisher = _publishers.get(id(context["ti"]))
     if publisher is not None:
         publisher.finish()
+
+
+def publish_now(context: Any) -> None:
+    """Publish what the build reported so far at once, not at the publishing thread's next turn."""
+    publisher = _publishers.get(id(context["ti"]))
+    if publisher is not None:
+        publisher.publish()
+
+
+def publish_result(context: Any, key: str, status: str) -> None:
+    """A result of the producer's own (not a dbt node's), under a key read as a node's status is: in the next
+    publication, and under `key` itself, which a trigger reads once the producer ended without publishing it."""
+    ti = context["ti"]
+    publisher = _publishers.get(id(ti))
+    if publisher is None:
+        ti.xcom_push(key=key, value=status)
+        return
+    publisher.add(key, status)
+    with pushes_held():  # the Task SDK's channel is not thread-safe: the publishing thread pushes under it
+        ti.xcom_push(key=key, value=status)
+    publisher.publish()

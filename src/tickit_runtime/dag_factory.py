@@ -29,6 +29,7 @@ from tickit_runtime.build_results import finish_publishing
 from tickit_runtime.config import DAG_ID, PROFILE_NAME, DagConfig
 from tickit_runtime.dags_folder import DbtWithoutDagsFolder, hide_for_task, restore_after_task
 from tickit_runtime.errors import TickitError
+from tickit_runtime.freshness import SOURCES_IN_PROJECT, FreshnessAfterBuild, KeepSourcesJson
 from tickit_runtime.killed_build import producer_starting
 from tickit_runtime.model_task import DbtModelTask, SourceFreshnessTask, model_task_class
 
@@ -171,6 +172,29 @@ def _invocation_mode(config: DagConfig) -> InvocationMode:
     return InvocationMode.DBT_RUNNER if same_env else InvocationMode.SUBPROCESS
 
 
+def freshness_in_the_build(config: DagConfig) -> bool:
+    """Whether the shared build checks the sources' freshness after it (tickit_runtime/freshness.py): on DuckDB,
+    where the check would otherwise wait for the build, and where `source_freshness` can wait in the triggerer."""
+    return config.target == "local" and model_task_class() is DbtModelTask
+
+
+def _after_build(config: DagConfig, deployment: Deployment) -> list[Any]:
+    """The shared build's callbacks: the freshness check first (a task waits for it), then the test alerts."""
+    after: list[Any] = [AfterBuild(deployment)]
+    if freshness_in_the_build(config):
+        check = FreshnessAfterBuild(
+            sources_json=str(config.layout.freshness),
+            profiles_dir=str(config.project_dir),
+            profile=PROFILE_NAME,
+            target=config.target,
+            dbt_executable=str(config.dbt_executable),
+            in_process=_invocation_mode(config) is InvocationMode.DBT_RUNNER,
+            history=config.history,
+        )
+        after.insert(0, check)
+    return after
+
+
 def build_dag(config: DagConfig | None = None) -> DbtDag:
     config = config or DagConfig.from_env()
     if not config.manifest_path.exists():
@@ -224,8 +248,9 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 "retries": 2,
                 "retry_delay": timedelta(0),
                 "execution_timeout": build_timeout(config),
-                # After the build, with its run_results.json at hand: alert on tests that failed or warned.
-                "callback": AfterBuild(deployment),
+                # After the build, with its run_results.json at hand: on DuckDB check the sources' freshness;
+                # alert on tests that failed or warned.
+                "callback": _after_build(config, deployment),
                 # The build's results in pieces, for the model tasks waiting in the triggerer; on a retry after
                 # a build killed outright, the models it left built in one build (killed_build.py).
                 # Before Airflow 3.2 Cosmos' consumers wait in workers and read every node's details.
@@ -273,7 +298,7 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
         dag,
         producer_task_id=PRODUCER_TASK_ID,
         freshness_task_id=FRESHNESS_TASK_ID,
-        sources_json=config.layout.freshness,
+        sources_json=SOURCES_IN_PROJECT,
         history=config.history,
     )
     return dag
@@ -317,19 +342,25 @@ def _add_load_raw(
         task.upstream_task_ids.discard(PRODUCER_TASK_ID)
         task.trigger_rule = "all_success"
         load >> task
-    # Freshness never holds the build back (docs/decisions/039). DuckDB takes one writer (a model's retry may be
-    # writing, hence the same lock), so there the check runs once the build let go of the warehouse, while the
-    # model tasks' last verdicts reach Airflow; "none_failed": after a build with failed models too (the
-    # producer then ends skipped), never after a failed load. PostgreSQL and Redshift take both at once, so
-    # there it runs beside the build. Sources only warn; an `error_after` added to a source fails this task.
+    # Freshness never holds the build back (docs/decisions/039). DuckDB takes one writer, so there the shared build
+    # checks it after its last model, in its own process, and the task waits for that verdict in the triggerer
+    # (docs/decisions/041); where it cannot wait there, the check runs once the build let go of the warehouse
+    # (under the same lock as a model's retry), "none_failed": after a build with failed models too (the producer
+    # then ends skipped), never after a failed load. PostgreSQL and Redshift take both at once, so there it runs
+    # beside the build. Sources only warn; an `error_after` added to a source fails this task.
+    in_build = freshness_in_the_build(config)
+    local = config.target == "local"
     freshness = SourceFreshnessTask(
         task_id=FRESHNESS_TASK_ID,
-        dbt_cmd_flags=["--output", str(config.layout.freshness)],
-        writer_lock_path=str(config.lock_path) if config.target == "local" else None,
+        callback=KeepSourcesJson(str(config.layout.freshness)),
+        writer_lock_path=str(config.lock_path) if local else None,
         writer_lock_timeout=writer_lock_timeout(config),
-        trigger_rule="none_failed" if config.target == "local" else "all_success",
+        trigger_rule="none_failed" if local and not in_build else "all_success",
+        producer_task_id=PRODUCER_TASK_ID if in_build else None,
+        poke_interval=config.poke_interval,
+        wait_timeout=model_wait_timeout(config),
         **dbt_task,
     )
     load >> [freshness, producer]
-    if config.target == "local":
+    if local and not in_build:
         producer >> freshness

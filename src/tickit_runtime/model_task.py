@@ -41,6 +41,7 @@ from tickit_runtime.cosmos_watcher import (
     is_dbt_node_status_terminal,
 )
 from tickit_runtime.dags_folder import DbtWithoutDagsFolder
+from tickit_runtime.freshness import FRESHNESS_NODE
 from tickit_runtime.internals import model_tasks_in_triggerer
 from tickit_runtime.model_trigger import BUILD, PRODUCER_DONE, ModelTrigger
 
@@ -358,19 +359,61 @@ def model_task_class() -> type[DbtModelTask]:
 
 
 class SourceFreshnessTask(DbtWithoutDagsFolder, DbtSourceLocalOperator):  # type: ignore[misc]  # cosmos ships no type hints
-    """`dbt source freshness`, holding the warehouse's writer lock: dbt opens DuckDB for writing."""
+    """`dbt source freshness`, holding the warehouse's writer lock: dbt opens DuckDB for writing.
+
+    Given `producer_task_id`, the shared build checks freshness after it (tickit_runtime/freshness.py): the task
+    starts in the triggerer, where `ModelTrigger` waits for that verdict as for a model's, and ends there on a
+    pass. Anything else (an error, no verdict) hands it to a worker, which runs the check itself.
+    """
 
     def __init__(
-        self, *, writer_lock_path: str | None = None, writer_lock_timeout: float = WRITER_LOCK_TIMEOUT, **kwargs: Any
+        self,
+        *,
+        writer_lock_path: str | None = None,
+        writer_lock_timeout: float = WRITER_LOCK_TIMEOUT,
+        producer_task_id: str | None = None,
+        poke_interval: float = 3.0,
+        wait_timeout: timedelta | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.writer_lock_path = writer_lock_path
         self.writer_lock_timeout = writer_lock_timeout
+        self.producer_task_id = producer_task_id
+        if producer_task_id is not None:
+            self.start_from_trigger = True
+            self.start_trigger_args = StartTriggerArgs(
+                trigger_cls=f"{ModelTrigger.__module__}.{ModelTrigger.__qualname__}",
+                trigger_kwargs={
+                    "model_unique_id": FRESHNESS_NODE,
+                    "producer_task_id": producer_task_id,
+                    "poke_interval": float(poke_interval),
+                },
+                next_method="resume_on_worker",
+                next_kwargs=None,
+                timeout=wait_timeout,
+            )
 
     def execute(self, context: Any) -> Any:
         lock = Path(self.writer_lock_path) if self.writer_lock_path else None
         with writer_lock(lock, self.writer_lock_timeout, _holder(context)):
             return super().execute(context)
+
+    def resume_on_worker(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        """The shared build did not report a pass: the check runs here, and says its own result."""
+        why = str((event or {}).get("why", "the shared build did not report it"))
+        self.log.info("Checking the sources' freshness in this task: %s.", why)
+        return self.execute(context)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSensorTimeout as timed_out:
+            raise AirflowSensorTimeout(
+                f"{self.task_id} waited too long for the shared dbt build (task '{self.producer_task_id}') to check "
+                "the sources' freshness, so it was failed. Check that task's log, and that Airflow's triggerer is "
+                "running and healthy; clearing this task checks freshness again."
+            ) from timed_out
 
 
 def _holder(context: Any) -> str:

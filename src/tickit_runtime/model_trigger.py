@@ -266,7 +266,7 @@ class ModelTrigger(BaseTrigger):
     async def _tests_verdict(self) -> TriggerEvent | None:
         """Once the model is built: the task's end by its tests' aggregated result (None: not reported yet)."""
         if not self.has_tests:
-            self.log.info("dbt built %s.", self.model_unique_id)
+            self.log.info("The shared dbt build reported %s a success.", self.model_unique_id)
             return TaskSuccessEvent()
         tests = await self._result(get_tests_status_xcom_key(self.model_unique_id))
         if tests == DbtTestStatus.PASS.value:

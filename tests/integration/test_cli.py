@@ -184,6 +184,13 @@ def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_q
     project = copy_project(tmp_path / "dbt_tickit")
     model = project / "models" / "silver" / "silver_users.sql"
     model.write_text(model.read_text().replace("select * from final", "select no_such_column from final"))
+    # Sales older than a year is an error, not a warning: the data ends in 2008.
+    sources = project / "models" / "bronze" / "_bronze__sources.yml"
+    text = sources.read_text()
+    sales_freshness = "loaded_at_field: saletime\n          freshness:\n"
+    assert sales_freshness in text
+    error_after = "            error_after:\n              count: 365\n              period: day\n"
+    sources.write_text(text.replace(sales_freshness, sales_freshness + error_after))
     raw = _damaged_copy(tmp_path / "raw")
     env = {"TICKIT_DBT_PROJECT_DIR": str(project), "TICKIT_DAG_RETRIES": "0", "TICKIT_ALERT_QUARANTINE_THRESHOLD": "1"}
     home = shared_home
@@ -204,6 +211,13 @@ def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_q
     # A business rule with severity error fails its own model only: silver_listing has no model downstream.
     assert any("✗ silver_listing failed" in line for line in lines), output
     assert not any(f"✗ {m} " in line for line in lines for m in MODELS if m.startswith("bronze_")), output
+    # The stale source: the shared build reported the check's error, and the task ran the check itself to fail in
+    # dbt's words (docs/decisions/041); the summary shows it.
+    stale_line = next(line for line in lines if "✗ source_freshness failed" in line)
+    stale_log = wait_for_log(Path(stale_line.split("log: ", 1)[1].strip()), "ERROR STALE")
+    assert "ERROR STALE freshness of tickit_raw.sales" in stale_log, stale_log[-4000:]
+    assert "Checking the sources' freshness in this task: " in stale_log, stale_log[-4000:]
+    assert re.search(r"Source freshness: sales error \(newest row 2008-", output), output
     # The rest of the warehouse was built and is still summarised, with what the load set aside.
     assert "gold_revenue_by_venue (top 5)" in output
     sales_row = next(line for line in lines if "sales_tab.txt" in line and "│" in line)
@@ -226,6 +240,7 @@ def test_run_with_a_failing_model_and_bad_input_names_what_failed_and_what_was_q
         [
             f"[tickit] silver_users failed in run {run_id}",
             f"[tickit] silver_listing failed in run {run_id}",
+            f"[tickit] source_freshness failed in run {run_id}",
             f"[tickit] the load quarantined 2 lines in run {run_id}",
             f"[tickit] run {run_id} of dbt_tickit_medallion_dag failed",
         ]

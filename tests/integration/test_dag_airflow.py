@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import secrets
 import shutil
 import time
@@ -28,7 +29,7 @@ from tickit_platform.local.runner import started_airflow, trigger_and_wait, wait
 from tickit_platform.warehouse.results import layer_row_counts
 from tickit_runtime.alerts.settings import AlertSettings
 from tickit_runtime.config import DAG_ID
-from tickit_runtime.dag_factory import LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
+from tickit_runtime.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
 
@@ -106,6 +107,16 @@ def test_parallel_run_is_green_and_lock_free(tmp_path: Path, raw_dir: Path) -> N
     assert second_start >= first_end, (first_end, second_start)
     assert _gold_spend(config.warehouse_path) == _spend_by_buyer(raw_dir)
     _assert_no_per_model_dag_work(logs)
+    # The shared build checked the sources' freshness; its task ended in the triggerer, with no worker process
+    # (docs/decisions/041), and the summary's sources.json is the build's.
+    assert states[FRESHNESS_TASK_ID] == "success"
+    freshness_logs = logs / f"dag_id={DAG_ID}" / f"run_id={first_id}" / f"task_id={FRESHNESS_TASK_ID}"
+    assert list(freshness_logs.glob("attempt=1.log.trigger.*.log")), sorted(freshness_logs.iterdir())
+    assert not (freshness_logs / "attempt=1.log").exists()
+    assert {r["unique_id"].split(".")[-1] for r in json.loads(config.layout.freshness.read_text())["results"]} >= {
+        "sales",
+        "listing",
+    }
 
 
 def _assert_no_per_model_dag_work(logs: Path) -> None:

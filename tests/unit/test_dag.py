@@ -229,17 +229,60 @@ def test_scheduled_and_backfill_runs_process_their_day_manual_runs_everything(da
         assert _render(task, "manual", full_refresh=True)[1] is True, task_id
 
 
-def test_freshness_is_checked_after_the_build_on_duckdb_and_never_after_a_failed_load(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
-    """Never before the build, where at 1,017 models it held the build back by a dbt process (decision 039)."""
+def test_on_duckdb_the_build_checks_freshness_and_its_task_waits_in_the_triggerer(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
+    """Never before the build, where at 1,017 models it held the build back by a dbt process (decision 039); not as
+    a task of its own after it, which cost the run's end a task start and a dbt start (decision 041)."""
+    from airflow.serialization.serialized_objects import BaseSerialization, DagSerialization
+
+    from tickit_runtime.freshness import FRESHNESS_NODE, FreshnessAfterBuild, KeepSourcesJson
+    from tickit_runtime.model_trigger import ModelTrigger
+
+    freshness = dag.get_task(FRESHNESS_TASK_ID)
+    assert freshness.upstream_task_ids == {LOAD_RAW_TASK_ID}
+    assert freshness.downstream_task_ids == set()
+    assert freshness.trigger_rule == "all_success"  # never after a failed load
+    producer = dag.get_task(PRODUCER_TASK_ID)
+    assert producer.upstream_task_ids == {LOAD_RAW_TASK_ID}
+    check = next(c for c in producer.callback if isinstance(c, FreshnessAfterBuild))
+    assert check.sources_json == str(config.layout.freshness)
+    assert check.target == "local" and check.in_process
+    # The same flags as the build's own call: its project copy, its vars (dbt's partial parse stays valid).
+    command = check.command("/tmp/project", {"tickit_interval_start": ""})
+    assert command[:2] == ["source", "freshness"]
+    assert command[command.index("--project-dir") + 1] == "/tmp/project"
+    assert "--output" not in command  # deprecated by dbt 1.11: target/sources.json is copied instead
+    assert json.loads(command[command.index("--vars") + 1]) == {"tickit_interval_start": ""}
+    # The task waits for that verdict in the triggerer as a model's task does, as the scheduler reads it.
+    task = DagSerialization.from_dict(DagSerialization.to_dict(dag)).get_task(FRESHNESS_TASK_ID)
+    assert task.start_from_trigger is True
+    args = task.start_trigger_args
+    assert args.next_method == "resume_on_worker"
+    trigger = ModelTrigger(**BaseSerialization.deserialize(args.trigger_kwargs))
+    assert (trigger.model_unique_id, trigger.producer_task_id, trigger.has_tests) == (
+        FRESHNESS_NODE,
+        PRODUCER_TASK_ID,
+        False,
+    )
+    # When it runs the check itself, it is the same check, under the writer lock, its results copied alike.
+    assert freshness.base_cmd == ["source", "freshness"]
+    assert freshness.callback[-1] == KeepSourcesJson(str(config.layout.freshness))
+    assert freshness.writer_lock_path == str(config.lock_path)
+
+
+def test_where_tasks_cannot_wait_in_the_triggerer_freshness_is_checked_after_the_build(
+    config: DagConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As before decision 041: a task of its own once the build let go of the warehouse, after a build with failed
+    models too (the producer then ends skipped), never after a failed load."""
+    from tickit_runtime.freshness import FreshnessAfterBuild
+
+    monkeypatch.setenv("TICKIT_AIRFLOW_CHANGES", "none")
+    dag = build_dag(config)
     freshness = dag.get_task(FRESHNESS_TASK_ID)
     assert freshness.upstream_task_ids == {LOAD_RAW_TASK_ID, PRODUCER_TASK_ID}
-    assert freshness.downstream_task_ids == set()
-    assert dag.get_task(PRODUCER_TASK_ID).upstream_task_ids == {LOAD_RAW_TASK_ID}
-    # After a build with failed models too (the producer then ends skipped), not after a failed load.
     assert freshness.trigger_rule == "none_failed"
-    assert freshness.base_cmd == ["source", "freshness"]
-    assert str(config.layout.freshness) in freshness.dbt_cmd_flags
-    assert freshness.writer_lock_path == str(config.lock_path)
+    assert not getattr(freshness, "start_from_trigger", False)
+    assert not [c for c in dag.get_task(PRODUCER_TASK_ID).callback if isinstance(c, FreshnessAfterBuild)]
 
 
 def test_on_postgresql_freshness_is_checked_beside_the_build(config: DagConfig) -> None:
@@ -317,9 +360,10 @@ def test_the_shared_build_and_the_freshness_check_keep_their_artifacts(dag, conf
     from tickit_runtime.artifacts import keep_artifacts
 
     producer, freshness = dag.get_task(PRODUCER_TASK_ID), dag.get_task(FRESHNESS_TASK_ID)
-    # The artifacts are kept first; the build's data-test alert (which reads the same files) comes after.
-    assert producer.callback[0] is keep_artifacts and isinstance(producer.callback[1], AfterBuild)
-    assert freshness.callback == [keep_artifacts]
+    # The artifacts are kept first; the freshness check (which keeps its own) and the build's data-test alert
+    # (which reads the same files) come after.
+    assert producer.callback[0] is keep_artifacts and isinstance(producer.callback[2], AfterBuild)
+    assert freshness.callback[0] is keep_artifacts
     location = str(config.layout.runs)
     assert producer.callback_args == {
         "location": location,
@@ -329,7 +373,7 @@ def test_the_shared_build_and_the_freshness_check_keep_their_artifacts(dag, conf
     assert freshness.callback_args == {
         "location": location,
         "keep": 20,
-        "files": {"sources.json": str(config.layout.freshness)},
+        "files": {"sources.json": "target/sources.json"},
     }
 
 

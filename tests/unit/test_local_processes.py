@@ -185,12 +185,15 @@ def test_a_live_triggerer_whose_heartbeat_stops_is_killed_and_restarted_once_the
         assert said == []
         os.kill(first.pid, signal.SIGSTOP)  # alive, but it does nothing any more
         airflow.supervise_for(1.5)
-        assert len(said) == 1, said
+        # On a loaded machine a reading taken just before the stop can still fall in the last half bound: then the
+        # process is first judged busy (said once), and stuck at the next look, once it showed no change.
+        stuck = _without_spared(said, first.pid)
+        assert len(stuck) == 1, said
         assert re.match(
             rf"Airflow triggerer \(PID {first.pid}\) is alive but has sent no heartbeat for [12] s: stuck \(process "
             rf"{first.pid} did not run for 0\.5 s\); killed "
             rf"it, restarting it\. Last lines of {re.escape(str(airflow.component_log('triggerer')))}:",
-            said[0],
+            stuck[0],
         ), said
         assert first.poll() == -signal.SIGKILL
         second = airflow.processes["triggerer"]
@@ -200,7 +203,8 @@ def test_a_live_triggerer_whose_heartbeat_stops_is_killed_and_restarted_once_the
         airflow.supervise_for(1.5)
         airflow.beat = datetime.now(UTC)
         airflow.supervise_for(1.5)
-        assert len(said) == 1 and airflow.processes["triggerer"] is second
+        assert _without_spared(said, first.pid) == stuck and airflow.processes["triggerer"] is second
+        assert not [line for line in said if str(second.pid) in line]
         # It runs (its heartbeat moved on), then its heartbeat stops too: killed, and the run stopped naming it.
         airflow.beat = datetime.now(UTC)
         with pytest.raises(ComponentDiedError) as stopped:
@@ -214,6 +218,13 @@ def test_a_live_triggerer_whose_heartbeat_stops_is_killed_and_restarted_once_the
         assert second.poll() == -signal.SIGKILL
     finally:
         airflow.stop(grace=0.5)
+
+
+def _without_spared(said: list[str], pid: int) -> list[str]:
+    """What supervision said, less its one line that a silent process `pid` was left running because it ran."""
+    spared = [line for line in said if f"(PID {pid}) has sent no heartbeat" in line and "keeps running" in line]
+    assert len(spared) <= 1, said
+    return [line for line in said if line not in spared]
 
 
 class _BusyTriggerer(_Triggerer):

@@ -103,6 +103,18 @@ WATCHER_NICENESS = 10
 DBT_MESSAGE_WAIT = 60.0
 
 
+def model_trigger_start(wait_timeout: timedelta | None, **trigger_kwargs: Any) -> StartTriggerArgs:
+    """How a task starts in the triggerer with `ModelTrigger(**trigger_kwargs)`, resuming on a worker in
+    `resume_on_worker`, and waits at most `wait_timeout`."""
+    return StartTriggerArgs(
+        trigger_cls=f"{ModelTrigger.__module__}.{ModelTrigger.__qualname__}",
+        trigger_kwargs=trigger_kwargs,
+        next_method="resume_on_worker",
+        next_kwargs=None,
+        timeout=wait_timeout,
+    )
+
+
 class DbtModelTask(DbtWithoutDagsFolder, DbtRunWatcherOperator):  # type: ignore[misc]  # cosmos ships no type hints
     """A model's task: success once dbt built the model and every test on it passed (or warned).
 
@@ -137,19 +149,14 @@ class DbtModelTask(DbtWithoutDagsFolder, DbtRunWatcherOperator):  # type: ignore
         self.writer_lock_path = writer_lock_path
         self.writer_lock_timeout = writer_lock_timeout
         self.start_from_trigger = True
-        self.start_trigger_args = StartTriggerArgs(
-            trigger_cls=f"{ModelTrigger.__module__}.{ModelTrigger.__qualname__}",
-            trigger_kwargs={
-                "model_unique_id": self.model_unique_id,
-                "producer_task_id": self.producer_task_id,
-                "upstream_models": self.upstream_models,
-                "has_tests": self.has_tests,
-                "poke_interval": float(self.poke_interval),
-                "test_peers": self.test_peers,
-            },
-            next_method="resume_on_worker",
-            next_kwargs=None,
-            timeout=wait_timeout,
+        self.start_trigger_args = model_trigger_start(
+            wait_timeout,
+            model_unique_id=self.model_unique_id,
+            producer_task_id=self.producer_task_id,
+            upstream_models=self.upstream_models,
+            has_tests=self.has_tests,
+            poke_interval=float(self.poke_interval),
+            test_peers=self.test_peers,
         )
 
     def execute(self, context: Any) -> Any:
@@ -382,16 +389,11 @@ class SourceFreshnessTask(DbtWithoutDagsFolder, DbtSourceLocalOperator):  # type
         self.producer_task_id = producer_task_id
         if producer_task_id is not None:
             self.start_from_trigger = True
-            self.start_trigger_args = StartTriggerArgs(
-                trigger_cls=f"{ModelTrigger.__module__}.{ModelTrigger.__qualname__}",
-                trigger_kwargs={
-                    "model_unique_id": FRESHNESS_NODE,
-                    "producer_task_id": producer_task_id,
-                    "poke_interval": float(poke_interval),
-                },
-                next_method="resume_on_worker",
-                next_kwargs=None,
-                timeout=wait_timeout,
+            self.start_trigger_args = model_trigger_start(
+                wait_timeout,
+                model_unique_id=FRESHNESS_NODE,
+                producer_task_id=producer_task_id,
+                poke_interval=float(poke_interval),
             )
 
     def execute(self, context: Any) -> Any:

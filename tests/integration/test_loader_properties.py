@@ -34,6 +34,7 @@ from tests.support import PG, fresh_database, run_dbt, run_dbt_postgres
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.data.synth import generate
+from tickit_runtime import duckdb_plugin
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -63,6 +64,7 @@ class DuckDBLoader:
         self.path.write_bytes(data)
         self.database.unlink(missing_ok=True)
         with duckdb.connect(str(self.database)) as con:
+            duckdb_plugin.register(con)  # what the profile's plugin gives every dbt connection
             con.execute(self.sql)
             loaded = con.execute("select * from raw.sales order by salesid").fetchall()
             quarantined = con.execute(
@@ -385,6 +387,7 @@ class BothEngines:
         key = FORMATS[table].column_names[0]
         types = [c.data_type for c in FORMATS[table].columns]
         with duckdb.connect(str(self.duckdb_file)) as con:
+            duckdb_plugin.register(con)
             con.execute(self.duckdb_sql[table])
             duck: dict[int, object] = {
                 int(row[0]) - 1: _comparable_row(row, types)

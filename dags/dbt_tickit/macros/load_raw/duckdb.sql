@@ -46,7 +46,24 @@
     {{ return(load_lines_then_parse_sql(node)) }}
 {% endmacro %}
 
-{#- DuckDB: a file that is all UTF-8 (the usual case) is split as text, cut at each newline. A line with a NUL
+{#- What the load asks first of each file, in pieces (`tickit_scan_lines`, registered by the profile's plugin,
+    tickit_runtime/duckdb_plugin.py): whether DuckDB's CSV reader reads its lines as they are, and how many it
+    has. DuckDB reads a file's bytes only whole, which at scale 100 takes several GiB; the CSV reader streams.
+    Each read below is handed the file or nothing, so only one of them reads it (read_csv needs a file to
+    read: /dev/null, empty). -#}
+{% macro duckdb__raw_load_prelude(node) %}
+    set variable tickit_scan = tickit_scan_lines({{ sql_literal(raw_location(node)) }});
+    set variable tickit_csv_files = case
+        when getvariable('tickit_scan').plain then [{{ raw_location_literal(node) }}] else ['/dev/null']
+    end;
+    set variable tickit_blob_files = case
+        when getvariable('tickit_scan').plain then []::varchar [] else [{{ raw_location_literal(node) }}]
+    end;
+{% endmacro %}
+
+{#- DuckDB: a plain file (UTF-8 with no NUL, no CR and no line over 1 MiB: the usual case) is split by the CSV
+    reader, in order, with no quote, no escape and a delimiter byte the file does not hold, so each line is one
+    field; the reader reads an empty line as null. Any other file is read whole: a file that is all UTF-8 is split as text, cut at each newline. A line with a NUL
     byte is not read as text, as on PostgreSQL, whose text cannot hold one: it is quarantined with its bytes
     shown escaped. Otherwise
     its bytes are split as hex digits, cut after each newline byte (0A, at an even offset, so a match
@@ -55,18 +72,29 @@
 {% macro duckdb__raw_lines_sql(node) %}
     with
 
+    csv_lines as (
+
+        select
+            row_number() over () as line_number,
+            coalesce(line, '') as line
+        from read_csv(
+            getvariable('tickit_csv_files'),
+            columns = {'line': 'varchar'}, delim = chr(1), quote = '', escape = '', new_line = '\n',
+            header = false, auto_detect = false, strict_mode = false
+        )
+
+    ),
+
     file as (
 
         select
             content,
             size,
             try(decode(content)) as text
-        from read_blob({{ raw_location_literal(node) }})
+        from read_blob(getvariable('tickit_blob_files'))
 
     ),
 
-    {#- A final newline ends the last line, it does not start an empty one: that last piece is dropped
-        after the split, as cutting the newline off first would copy the whole text. -#}
     text_lines as (
 
         select
@@ -120,6 +148,12 @@
 
         select
             line_number,
+            line,
+            null as shown
+        from csv_lines
+        union all
+        select
+            line_number,
             case when strpos(line, chr(0)) = 0 then line end as line,
             case when strpos(line, chr(0)) > 0 then cast(encode(line) as varchar) end as shown
         from (
@@ -140,16 +174,8 @@
     select * from final
 {% endmacro %}
 
-{#- Newline bytes counted in bytes (strlen): a newline is one byte in UTF-8, and counting characters
-    would decode the whole text again. -#}
+{#- Counted by the scan that chose the split (in pieces, apart from the split itself): newline bytes, plus a
+    last line without one. -#}
 {% macro duckdb__raw_line_count_sql(node) %}
-    select
-        case
-            when size = 0 then 0
-            when text is not null
-                then strlen(text) - strlen(replace(text, chr(10), '')) + case when suffix(text, chr(10)) then 0 else 1 end
-            else len(regexp_extract_all(hex(content), '(?:[0-9A-F]{2})*?0A'))
-                + case when right(hex(content), 2) <> '0A' then 1 else 0 end
-        end
-    from (select content, size, try(decode(content)) as text from read_blob({{ raw_location_literal(node) }})) as file
+    select getvariable('tickit_scan').lines
 {% endmacro %}

@@ -16,8 +16,8 @@ from tickit_runtime.errors import SettingsError
 
 MIB = 1024 * 1024
 # Half the machine (DuckDB's own default is 80%), the other half for Airflow's components, dbt's own Python
-# and everything else on the machine. Not less: the raw load reads each file whole, and at scale 100 (a
-# 1.2 GB listings file) it fails within 1, 3 and 6 GiB (docs/decisions/036).
+# and everything else on the machine. Not less by default: a raw file that is not plain (CR-LF, Latin-1) is
+# still read whole, and a 1.2 GB one needs several GiB (docs/decisions/036, 042).
 SHARE_OF_MEMORY = 2
 LEAST_MIB = 1024
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)

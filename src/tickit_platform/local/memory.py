@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 KIB_PER_MIB = 1024
+# Reading a process's PSS makes the kernel walk its page tables: with a DuckDB task holding a GiB or more, one
+# sample of the run's tree took about 0.15 s of CPU, so sampling twice a second took 30% of a core (scale 100,
+# two cores: the load and the build ran 1.45x slower than plain dbt beside it). The sampler waits at least this
+# many times what its last sample cost, so that it never takes more than 2% of one core.
+SAMPLE_COST_TIMES = 50
 
 
 def descendants(pid: int) -> Iterator[int]:
@@ -54,8 +60,9 @@ def tree_mib(roots: Iterable[int]) -> float:
 
 
 class PeakMemory:
-    """While in use, samples the memory of `roots()` and their descendants every `every` seconds in a thread;
-    `mib` is the largest sum seen. `roots` is asked each time: a restarted component has a new PID."""
+    """While in use, samples the memory of `roots()` and their descendants every `every` seconds in a thread, or
+    less often when a sample costs more than 1/SAMPLE_COST_TIMES of it in CPU; `mib` is the largest sum seen.
+    `roots` is asked each time: a restarted component has a new PID."""
 
     def __init__(self, roots: Callable[[], Iterable[int]], every: float = 0.5) -> None:
         self.roots, self.every, self.mib = roots, every, 0.0
@@ -67,8 +74,9 @@ class PeakMemory:
 
     def _run(self) -> None:
         while True:
+            started = time.thread_time()
             self.sample()
-            if self._stop.wait(self.every):
+            if self._stop.wait(max(self.every, SAMPLE_COST_TIMES * (time.thread_time() - started))):
                 return
 
     def __enter__(self) -> PeakMemory:

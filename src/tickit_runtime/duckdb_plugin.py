@@ -4,7 +4,7 @@ pieces, to say whether its lines can go through DuckDB's CSV reader as they are,
 DuckDB reads a file's bytes only whole (`read_blob`), and the loader's exact split of those bytes needs several
 copies of the file at once: at scale 100 (a 1.2 GB listings file) more than 6 GiB. DuckDB's CSV reader streams,
 but it is not byte-faithful: a lone carriage return ends a line, a NUL or its delimiter byte drops the rest of a
-line, invalid UTF-8 and very long lines raise. So `tickit_scan_lines(path)` reads the file in pieces (64 MiB at
+line, invalid UTF-8 and very long lines raise. So `tickit_scan_lines(path)` reads the file in pieces (16 MiB at
 most in memory) and says whether it holds none of those bytes (`plain`); such a file is split by the CSV reader,
 any other one as before (docs/decisions/042-the-raw-load-in-bounded-memory.md). Its line count is the load
 audit's separate read: newline bytes, plus a last line without one.
@@ -22,7 +22,8 @@ from typing import Any
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-PIECE_BYTES = 64 * 1024 * 1024
+# Small enough that a piece, its lines split out to measure them and its decoded text stay within about 50 MiB.
+PIECE_BYTES = 16 * 1024 * 1024
 # Below DuckDB's CSV reader's default `max_line_size` (2 MiB): a longer line takes the byte-exact path.
 LONGEST_PLAIN_LINE = 1024 * 1024
 # The bytes DuckDB's CSV reader does not keep as they are, set as the load sets it: NUL and its delimiter chr(1)

@@ -56,6 +56,10 @@ def warehouse_location(settings: Settings) -> WarehouseLocation:
         duckdb_path=settings.warehouse_path if settings.target == "local" else None,
         server=PostgresAddress.from_env(dict(settings.dag.postgres)) if settings.target == "postgres" else None,
         redshift=settings.redshift if settings.target == "dwh" else (),
+        duckdb_config=(
+            ("memory_limit", settings.dag.duckdb_memory_limit),
+            ("threads", str(settings.dag.duckdb_threads)),
+        ),
     )
 
 

@@ -132,34 +132,6 @@ def test_run_offline_falls_back_to_synthetic_data_and_builds_everything(shared_h
 
 
 @pytest.mark.airflow
-def test_with_every_change_to_airflow_refused_the_dag_runs_green_on_the_safe_path(tmp_path: Path) -> None:
-    """As on an Airflow the changes were never verified on: nothing of Airflow is changed, each component says
-    so once, the model tasks wait in worker processes, and the run is green and says why."""
-    home = tmp_path / "home"
-    result = tickit("run", "--synthetic", "--scale", "0.01", home=home, env={"TICKIT_AIRFLOW_CHANGES": "none"})
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "All 20 tasks succeeded" in output
-    assert "Model tasks wait in worker processes (the safe path): refused by TICKIT_AIRFLOW_CHANGES=none." in output
-    logs = home / "airflow" / "logs"
-    for component, name, start in (
-        ("triggerer", "triggerer", "Starting the triggerer"),
-        ("dag-processor", "DAG processor", "Starting the Dag Processor Job"),
-    ):
-        said = (logs / f"{component}.log").read_text(errors="replace")
-        # Once per start of the component: on a loaded machine supervision may restart a triggerer it judged
-        # stuck, and the new one says it again (its log is appended to).
-        assert said.count(start) >= 1, said[-3000:]
-        assert said.count(f"tickit_runtime: no change made to Airflow's {name}") == said.count(start), said[-3000:]
-        assert "refused by TICKIT_AIRFLOW_CHANGES=none" in said
-    # Every model task started in a worker (its attempt log); those that deferred waited in Cosmos' own trigger,
-    # none in ours.
-    for model in MODELS:
-        assert list(logs.rglob(f"task_id={model}/attempt=1.log")), model
-    trigger_logs = "".join(path.read_text(errors="replace") for path in logs.rglob("*.log.trigger.*.log"))
-    assert "ModelTrigger" not in trigger_logs and "Handing the task to a worker" not in trigger_logs
-
-
 def _damaged_copy(folder: Path) -> Path:
     """Synthetic files with two lines to quarantine in sales and a negative listing price (an error rule)."""
     raw = generate(folder, scale=0.01, seed=42)

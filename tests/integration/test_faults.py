@@ -164,6 +164,27 @@ def test_a_killed_dbt_build_leaves_its_models_to_their_own_tasks_where_cosmos_is
     assert {t: tasks[t]["state"] for t in MODELS} == dict.fromkeys(MODELS, "success")
     assert {t for t in MODELS if _built_itself(tasks[t])}, run.output
     assert warehouse_state(tmp_path / "warehouse" / "tickit.duckdb") == undisturbed
+    # The safe path itself, as on an Airflow the changes were never verified on: nothing of Airflow is changed,
+    # each component says so once, the model tasks wait in worker processes, and the run says why.
+    assert "All 20 tasks succeeded" in run.output
+    assert "Model tasks wait in worker processes (the safe path): refused by TICKIT_AIRFLOW_CHANGES=none." in run.output
+    logs = tmp_path / "airflow" / "logs"
+    for component, name, start in (
+        ("triggerer", "triggerer", "Starting the triggerer"),
+        ("dag-processor", "DAG processor", "Starting the Dag Processor Job"),
+    ):
+        said = (logs / f"{component}.log").read_text(errors="replace")
+        # Once per start of the component: on a loaded machine supervision may restart a triggerer it judged
+        # stuck, and the new one says it again (its log is appended to).
+        assert said.count(start) >= 1, said[-3000:]
+        assert said.count(f"tickit_runtime: no change made to Airflow's {name}") == said.count(start), said[-3000:]
+        assert "refused by TICKIT_AIRFLOW_CHANGES=none" in said
+    # Every model task started in a worker (its attempt log); those that deferred waited in Cosmos' own trigger,
+    # none in ours.
+    for model in MODELS:
+        assert list(logs.rglob(f"task_id={model}/attempt=1.log")), model
+    trigger_logs = "".join(path.read_text(errors="replace") for path in logs.rglob("*.log.trigger.*.log"))
+    assert "ModelTrigger" not in trigger_logs and "Handing the task to a worker" not in trigger_logs
 
 
 def test_a_component_that_dies_twice_stops_the_run_with_its_log(tmp_path: Path) -> None:

@@ -63,10 +63,9 @@
 
 {#- DuckDB: a plain file (UTF-8 with no NUL, no CR and no line over 1 MiB: the usual case) is split by the CSV
     reader, in order, with no quote, no escape and a delimiter byte the file does not hold, so each line is one
-    field; the reader reads an empty line as null. Any other file is read whole: a file that is all UTF-8 is split as text, cut at each newline. A line with a NUL
-    byte is not read as text, as on PostgreSQL, whose text cannot hold one: it is quarantined with its bytes
-    shown escaped. Otherwise
-    its bytes are split as hex digits, cut after each newline byte (0A, at an even offset, so a match
+    field; the reader reads an empty line as null. Any other file is read whole: a file that is all UTF-8 is
+    split as text, cut at each newline. A line with a NUL byte is not read as text, as on PostgreSQL, whose text
+    cannot hold one: it is quarantined with its bytes shown escaped. Otherwise its bytes are split as hex digits, cut after each newline byte (0A, at an even offset, so a match
     never straddles two bytes), and each piece is turned back into bytes and decoded when it is UTF-8.
     The second way is ten times slower, so it only runs for a file that needs it. -#}
 {% macro duckdb__raw_lines_sql(node) %}
@@ -95,6 +94,8 @@
 
     ),
 
+    {#- A final newline ends the last line, it does not start an empty one: that last piece is dropped
+        after the split, as cutting the newline off first would copy the whole text. -#}
     text_lines as (
 
         select

@@ -23,6 +23,7 @@ both processes then imported Airflow at once.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -137,6 +138,11 @@ def fork_component(name: str, env: Mapping[str, str], log_fd: int, cwd: Path | N
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
+    # What this process imported stays shared with every fork only while nothing writes to its pages: Python's
+    # collector writes to every object it visits, so a component's first full collection used to copy all it
+    # inherited (the triggerer's share of memory grew from 54 to 208 MiB over one run). Frozen, the collector
+    # leaves them alone, here and in the forks (decision 043: 180 MiB off a run's peak).
+    gc.freeze()
     pid = os.fork()
     if pid:
         return pid

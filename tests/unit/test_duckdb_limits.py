@@ -8,8 +8,8 @@ from tickit_runtime import duckdb_limits, envvars
 from tickit_runtime.errors import SettingsError
 
 
-@pytest.mark.parametrize(("machine_mib", "expected"), [(24 * 1024, "256MiB"), (2048, "256MiB"), (1024, "128MiB")])
-def test_unset_the_bound_is_256_mib_or_an_eighth_of_a_small_machine(
+@pytest.mark.parametrize(("machine_mib", "expected"), [(24 * 1024, "384MiB"), (3072, "384MiB"), (2048, "256MiB")])
+def test_unset_the_bound_is_384_mib_or_an_eighth_of_a_small_machine(
     monkeypatch: pytest.MonkeyPatch, machine_mib: int, expected: str
 ) -> None:
     monkeypatch.setattr(duckdb_limits, "machine_memory_mib", lambda: machine_mib)

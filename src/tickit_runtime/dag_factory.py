@@ -26,10 +26,12 @@ from tickit_runtime.alerts.notifiers import (
     task_failure,
 )
 from tickit_runtime.build_results import finish_publishing
+from tickit_runtime.build_start import BuildStart
 from tickit_runtime.config import DAG_ID, PROFILE_NAME, DagConfig
 from tickit_runtime.dags_folder import DbtWithoutDagsFolder, hide_for_task, restore_after_task
 from tickit_runtime.errors import TickitError
 from tickit_runtime.freshness import SOURCES_IN_PROJECT, FreshnessAfterBuild, KeepSourcesJson
+from tickit_runtime.in_process_dbt import release_warehouse
 from tickit_runtime.killed_build import producer_starting
 from tickit_runtime.model_task import DbtModelTask, SourceFreshnessTask, model_task_class
 
@@ -127,8 +129,14 @@ def _model_task(
     )
 
 
-def _producer_starts(context: Any, **starting: Any) -> None:
+def _producer_starts(context: Any, build_start: BuildStart | None = None, **starting: Any) -> None:
     hide_for_task(context)
+    if build_start is not None:
+        try:
+            build_start(context)
+        except BaseException:
+            restore_after_task(context)  # post_execute does not run after a skip or a failure here
+            raise
     producer_starting(context, **starting)
 
 
@@ -176,6 +184,25 @@ def freshness_in_the_build(config: DagConfig) -> bool:
     """Whether the shared build checks the sources' freshness after it (tickit_runtime/freshness.py): on DuckDB,
     where the check would otherwise wait for the build, and where `source_freshness` can wait in the triggerer."""
     return config.target == "local" and model_task_class() is DbtModelTask
+
+
+def build_starts_with_the_run(config: DagConfig) -> bool:
+    """Whether the shared build starts with the run, readies dbt and waits for the load itself (build_start.py):
+    where the freshness check is in the build too, for the same reasons (one writer; tasks waiting in the triggerer)."""
+    return freshness_in_the_build(config)
+
+
+def _build_start(config: DagConfig) -> BuildStart | None:
+    if not build_starts_with_the_run(config):
+        return None
+    return BuildStart(
+        load_task_id=LOAD_RAW_TASK_ID,
+        project_dir=str(config.project_dir),
+        profiles_dir=str(config.project_dir),
+        profile=PROFILE_NAME,
+        target=config.target,
+        in_process=_invocation_mode(config) is InvocationMode.DBT_RUNNER,
+    )
 
 
 def _after_build(config: DagConfig, deployment: Deployment) -> list[Any]:
@@ -255,8 +282,10 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
                 # a build killed outright, the models it left built in one build (killed_build.py).
                 # Before Airflow 3.2 Cosmos' consumers wait in workers and read every node's details.
                 # The DAGs folder hidden from dbt's plugin discovery too (tickit_runtime/dags_folder.py).
+                # On DuckDB it starts with the run, readies dbt and waits for the load (build_start.py).
                 "pre_execute": partial(
                     _producer_starts,
+                    build_start=_build_start(config),
                     details_read_on_success=model_task_class() is not DbtModelTask,
                     writer_lock_path=str(config.lock_path) if config.target == "local" else None,
                     lock_timeout=writer_lock_timeout(config),
@@ -305,7 +334,14 @@ def build_dag(config: DagConfig | None = None) -> DbtDag:
 
 
 class LoadRawTask(DbtWithoutDagsFolder, DbtRunOperationLocalOperator):  # type: ignore[misc]
-    """`dbt run-operation load_raw_tables`, its dbt calls not seeing the DAGs folder."""
+    """`dbt run-operation load_raw_tables`, its dbt calls not seeing the DAGs folder, the warehouse let go of before
+    the task reports its end: the shared build may be waiting to open it (build_start.py)."""
+
+    def run_dbt_runner(self, command: list[str], env: dict[str, str], cwd: str, **kwargs: Any) -> Any:
+        try:
+            return super().run_dbt_runner(command, env, cwd, **kwargs)
+        finally:
+            release_warehouse()
 
 
 def _add_load_raw(
@@ -364,3 +400,7 @@ def _add_load_raw(
     load >> [freshness, producer]
     if local and not in_build:
         producer >> freshness
+    if build_starts_with_the_run(config):
+        # Upstream of the build still (clearing the load clears the build), but no longer what starts it: the build
+        # starts with the run and waits for the load's success itself (build_start.py).
+        producer.trigger_rule = "always"

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tickit_runtime import in_process_dbt
 from tickit_runtime.artifacts import SOURCES_FILE, HistoryConfig, keep_artifacts
 from tickit_runtime.build_results import publish_now, publish_result
 from tickit_runtime.cosmos_watcher import get_status_xcom_key
@@ -102,27 +101,13 @@ class FreshnessAfterBuild:
     def check(self, project_dir: str, *, env: Mapping[str, Any], dbt_vars: Mapping[str, Any] | None) -> bool | None:
         """Whether every source passed or warned; None when dbt could not check them at all."""
         command = self.command(project_dir, dbt_vars)
-        plain_env = {str(k): str(v) for k, v in env.items()}
         if self.in_process:
-            from dbt.cli.main import dbtRunner
-
-            with _environment(plain_env), _working_directory(project_dir):
-                try:
-                    result = dbtRunner().invoke(command)
-                finally:
-                    _release_adapters()
+            result = in_process_dbt.invoke(command, env=env, cwd=project_dir)
             return None if result.exception is not None else bool(result.success)
+        plain_env = {str(k): str(v) for k, v in env.items()}
         done = subprocess.run([self.dbt_executable, *command], env=plain_env, cwd=project_dir, check=False)
         # dbt's exit codes: 0 success, 1 a source past its error_after, 2 dbt itself failed.
         return {0: True, 1: False}.get(done.returncode)
-
-
-def _release_adapters() -> None:
-    """dbt keeps its adapters (and DuckDB its file) open in the process after a call; the task's process lives
-    on, and the next writer of the warehouse is another process."""
-    from dbt.adapters.factory import reset_adapters
-
-    reset_adapters()  # type: ignore[no-untyped-call]  # dbt's factory is untyped
 
 
 @dataclass(frozen=True)
@@ -138,29 +123,3 @@ class KeepSourcesJson:
             return
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, self.path)
-
-
-@contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    """`env` set in the process's environment while in use (dbt in-process reads its settings from it); each
-    variable as it was after. Only set, never cleared: other threads of the task's process read it too."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextmanager
-def _working_directory(path: str) -> Iterator[None]:
-    before = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)

@@ -97,6 +97,14 @@ def test_parallel_run_is_green_and_lock_free(tmp_path: Path, raw_dir: Path) -> N
     # (Clearing a run to build it again is tested with the failed model below, where it heals the run.)
     assert {states[m] for m in MODELS} == {"success"}
     assert states[LOAD_RAW_TASK_ID] == "success"
+    # The shared build started with the run, readied dbt while the raw files loaded and built once the load
+    # succeeded (tickit_runtime/build_start.py); the load let go of the warehouse in time (no lock error below).
+    by_id = {t.task_id: t for t in result.tasks}
+    load, producer = by_id[LOAD_RAW_TASK_ID], by_id[PRODUCER_TASK_ID]
+    assert producer.start_date < load.end_date, (producer.start_date, load.end_date)
+    said = wait_for_log(producer.log_path, "the build starts")
+    readied, succeeded = said.index("dbt readied for the build in"), said.index(f"{LOAD_RAW_TASK_ID} succeeded")
+    assert readied < succeeded < said.index("Running with dbt=", succeeded)  # the build's own dbt call after both
     # Model tasks really overlapped in time: the run used the executor's parallelism.
     spans = sorted((t.start_date, t.end_date) for t in result.tasks if t.task_id in MODELS)
     assert any(later_start < earlier_end for (_, earlier_end), (later_start, _) in itertools.pairwise(spans))
@@ -239,6 +247,12 @@ def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(
     load = next(t for t in third.tasks if t.task_id == LOAD_RAW_TASK_ID)
     missing = "venue_pipe.txt is missing (table venue)"
     assert missing in wait_for_log(load.log_path, missing)
+    # The build, started with the run, waited for the load and ended without building, saying why.
+    assert states[PRODUCER_TASK_ID] == "skipped"
+    producer = next(t for t in third.tasks if t.task_id == PRODUCER_TASK_ID)
+    skipped = f"Task {LOAD_RAW_TASK_ID} ended failed: nothing is built"
+    after_readying = wait_for_log(producer.log_path, skipped).split("dbt readied")[-1]
+    assert "Running with dbt=" not in after_readying  # no dbt build started
     # The warehouse still holds the last good build: nothing was dropped or half-rewritten.
     assert _gold_rows(config.warehouse_path) == healed_gold
 

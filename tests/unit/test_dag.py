@@ -269,6 +269,28 @@ def test_on_duckdb_the_build_checks_freshness_and_its_task_waits_in_the_triggere
     assert freshness.writer_lock_path == str(config.lock_path)
 
 
+def _build_start(dag):  # type: ignore[no-untyped-def]
+    """The BuildStart the producer's pre_execute runs, if any."""
+    return dag.get_task(PRODUCER_TASK_ID)._pre_execute_hook.keywords["build_start"]
+
+
+def test_on_duckdb_the_build_starts_with_the_run_and_waits_for_the_load_itself(dag, config: DagConfig) -> None:  # type: ignore[no-untyped-def]
+    """Started after the load, the build cost the run a task start and dbt's first call (decision 044)."""
+    producer = dag.get_task(PRODUCER_TASK_ID)
+    assert producer.trigger_rule == "always"
+    assert producer.upstream_task_ids == {LOAD_RAW_TASK_ID}  # clearing the load with its downstream clears the build
+    start = _build_start(dag)
+    assert start.load_task_id == LOAD_RAW_TASK_ID and start.in_process
+    # dbt readied with the build's own profile, target and vars, writing only into a folder of its own.
+    command = start.parse_command("/tmp/work", {"tickit_interval_start": ""})
+    assert command[0] == "parse"
+    assert command[command.index("--project-dir") + 1] == str(config.project_dir)
+    assert command[command.index("--target") + 1] == "local"
+    assert command[command.index("--target-path") + 1] == "/tmp/work/target"
+    assert command[command.index("--log-path") + 1] == "/tmp/work/logs"
+    assert json.loads(command[command.index("--vars") + 1]) == {"tickit_interval_start": ""}
+
+
 def test_where_tasks_cannot_wait_in_the_triggerer_freshness_is_checked_after_the_build(
     config: DagConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -283,6 +305,9 @@ def test_where_tasks_cannot_wait_in_the_triggerer_freshness_is_checked_after_the
     assert freshness.trigger_rule == "none_failed"
     assert not getattr(freshness, "start_from_trigger", False)
     assert not [c for c in dag.get_task(PRODUCER_TASK_ID).callback if isinstance(c, FreshnessAfterBuild)]
+    # The build starts once the load succeeded, as Airflow decides it.
+    assert dag.get_task(PRODUCER_TASK_ID).trigger_rule == "all_success"
+    assert _build_start(dag) is None
 
 
 def test_on_postgresql_freshness_is_checked_beside_the_build(config: DagConfig) -> None:
@@ -294,6 +319,8 @@ def test_on_postgresql_freshness_is_checked_beside_the_build(config: DagConfig) 
     assert freshness.upstream_task_ids == producer.upstream_task_ids == {LOAD_RAW_TASK_ID}
     assert freshness.downstream_task_ids == set()
     assert freshness.writer_lock_path is None
+    assert producer.trigger_rule == "all_success"
+    assert _build_start(dag) is None
 
 
 def test_model_tasks_carry_the_watcher_attributes_they_read(dag) -> None:  # type: ignore[no-untyped-def]

@@ -30,10 +30,10 @@ def _with_triggers(count: int) -> None:
     model_trigger._runs[("dbt_tickit_medallion_dag", "manual__1")] = watch
 
 
-@pytest.mark.parametrize("waiting", [1, 17, 50])
-def test_a_run_with_few_model_tasks_looks_twice_a_second(trigger: ModelTrigger, waiting: int) -> None:
+@pytest.mark.parametrize("waiting", [1, 17, 25])
+def test_a_run_with_few_model_tasks_looks_four_times_a_second(trigger: ModelTrigger, waiting: int) -> None:
     _with_triggers(waiting)
-    assert trigger._look_every() == BRISKEST_LOOK == 0.5
+    assert trigger._look_every() == BRISKEST_LOOK == 0.25
 
 
 @pytest.mark.parametrize("waiting", [217, 1000, 3000])

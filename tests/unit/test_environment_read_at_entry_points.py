@@ -45,10 +45,10 @@ ALLOWED: dict[str, tuple[int, str]] = {
         4,
         "a task's PYTHONPATH without the DAGs folder while dbt runs (dbt's plugin discovery), restored after",
     ),
-    "tickit_runtime/freshness.py": (
+    "tickit_runtime/in_process_dbt.py": (
         4,
-        "the freshness check run in-process after the shared build: the build's dbt environment set while dbt "
-        "runs (as Cosmos sets it for the build), restored after",
+        "the shared build's own dbt calls in its process (readying dbt before the build, the freshness check after "
+        "it): the build's dbt environment set while dbt runs (as Cosmos sets it for the build), restored after",
     ),
     "tickit_platform/commands/dbt.py": (1, "`tickit dbt` hands dbt the caller's environment"),
     "tickit_platform/deploy/wheelhouse.py": (1, "pip, downloading the bundle's wheels"),

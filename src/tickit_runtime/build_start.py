@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tickit_runtime import in_process_dbt
+from tickit_runtime.model_trigger import task_states
 
 # The states in which the load is over without success: the build must not run.
 LOAD_FAILED = frozenset({"failed", "upstream_failed", "skipped", "removed"})
@@ -132,8 +133,4 @@ class BuildStart:
             time.sleep(self.poll_seconds)
 
     def _load_state(self, ti: Any) -> str | None:
-        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-        found = RuntimeTaskInstance.get_task_states(dag_id=ti.dag_id, task_ids=[self.load_task_id], run_ids=[ti.run_id])
-        state = found.get(ti.run_id, {}).get(self.load_task_id)
-        return None if state is None else str(state)
+        return task_states(ti.dag_id, ti.run_id, [self.load_task_id])[self.load_task_id]

@@ -29,6 +29,7 @@ from tickit_runtime import internals
 from tickit_runtime.build_results import ResultsPublisher, start_publishing
 from tickit_runtime.internals import producer
 from tickit_runtime.model_task import WRITER_LOCK_TIMEOUT, writer_lock
+from tickit_runtime.model_trigger import task_states
 
 log = logging.getLogger(__name__)
 # A model task in one of these states needs nothing from the build; in FAILED ones, its model and those after
@@ -114,14 +115,11 @@ def finish(context: Any, left: list[str], failed: list[str], lock: Path | None, 
 
 def _model_task_states(context: Any) -> dict[str, str | None]:
     """Each model of the producer's DAG (by name) and its task's state in this run."""
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
     ti = context["ti"]
     models = {
         task.task_id: str(task.model_unique_id).rsplit(".", 1)[-1]
         for task in ti.task.dag.tasks
         if getattr(task, "producer_task_id", None) == ti.task_id and getattr(task, "model_unique_id", None)
     }
-    found = RuntimeTaskInstance.get_task_states(dag_id=ti.dag_id, task_ids=list(models), run_ids=[ti.run_id])
-    states = found.get(ti.run_id, {})
-    return {model: (str(states[task]) if states.get(task) is not None else None) for task, model in models.items()}
+    states = task_states(ti.dag_id, ti.run_id, list(models))
+    return {model: states[task] for task, model in models.items()}

@@ -77,6 +77,16 @@ BRISKEST_LOOK = 0.25
 LOOKS_PER_SECOND_BUDGET = 100.0
 
 
+def task_states(dag_id: str, run_id: str, task_ids: list[str]) -> dict[str, str | None]:
+    """Each task's state in the run (None: not yet scheduled), through the Task SDK: in a trigger, or in a task's
+    process (the producer waiting for the load, finishing a killed build)."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=task_ids, run_ids=[run_id])
+    found = states.get(run_id, {})
+    return {task: (str(found[task]) if found.get(task) is not None else None) for task in task_ids}
+
+
 class ModelTrigger(BaseTrigger):
     """Follows one model through the shared `dbt build`; ends its task, or hands it to a worker."""
 
@@ -180,11 +190,7 @@ class ModelTrigger(BaseTrigger):
 
     @staticmethod
     def _read_states(dag_id: str, run_id: str, task_ids: list[str]) -> dict[str, str | None]:
-        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-        states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=task_ids, run_ids=[run_id])
-        found = states.get(run_id, {})
-        return {task: (str(found[task]) if found.get(task) is not None else None) for task in task_ids}
+        return task_states(dag_id, run_id, task_ids)
 
     async def _peers_done(self) -> bool:
         """Whether the tasks of the models this model's tests read are done (built, failed or not run)."""

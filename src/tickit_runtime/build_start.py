@@ -22,7 +22,6 @@ Readying dbt is only an optimisation: if it fails, the build starts as it did, a
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -65,10 +64,14 @@ class BuildStart:
 
     def parse_command(self, work: str, dbt_vars: Mapping[str, Any] | None) -> list[str]:
         """`dbt parse` with the build's own profile, target and vars, writing only into `work`."""
-        flags = ["--project-dir", self.project_dir, "--profiles-dir", self.profiles_dir, "--profile", self.profile]
-        flags += ["--target", self.target, "--target-path", f"{work}/target", "--log-path", f"{work}/logs"]
-        if dbt_vars:
-            flags += ["--vars", json.dumps(dict(dbt_vars))]
+        flags = in_process_dbt.build_flags(
+            self.project_dir,
+            profiles_dir=self.profiles_dir,
+            profile=self.profile,
+            target=self.target,
+            dbt_vars=dbt_vars,
+        )
+        flags += ["--target-path", f"{work}/target", "--log-path", f"{work}/logs"]
         # As Cosmos runs the build in-process; no manifest.json written: nothing reads it (a second of CPU at 1,017
         # models, taken from the load beside it).
         return ["parse", *flags, "--no-static-parser", "--no-write-json"]

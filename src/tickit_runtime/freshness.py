@@ -18,7 +18,6 @@ both at once), so nothing here runs.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import subprocess
@@ -90,10 +89,9 @@ class FreshnessAfterBuild:
 
     def command(self, project_dir: str, dbt_vars: Mapping[str, Any] | None) -> list[str]:
         """`dbt source freshness` with the build's own flags: the same vars keep dbt's partial parse valid."""
-        flags = ["--project-dir", project_dir, "--profiles-dir", self.profiles_dir, "--profile", self.profile]
-        flags += ["--target", self.target]
-        if dbt_vars:
-            flags += ["--vars", json.dumps(dict(dbt_vars))]
+        flags = in_process_dbt.build_flags(
+            project_dir, profiles_dir=self.profiles_dir, profile=self.profile, target=self.target, dbt_vars=dbt_vars
+        )
         if self.in_process:
             flags.append("--no-static-parser")  # as Cosmos runs the build in-process
         return ["source", "freshness", *flags]

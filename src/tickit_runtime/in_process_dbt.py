@@ -15,10 +15,22 @@ This module ships to MWAA with the DAG; it imports dbt only when called.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+
+def build_flags(
+    project_dir: str, *, profiles_dir: str, profile: str, target: str, dbt_vars: Mapping[str, Any] | None
+) -> list[str]:
+    """The flags of the shared build's own dbt call that its other calls must repeat: the same project, profile,
+    target and vars keep dbt's partial parse valid (dbt parses the whole project again when the vars differ)."""
+    flags = ["--project-dir", project_dir, "--profiles-dir", profiles_dir, "--profile", profile, "--target", target]
+    if dbt_vars:
+        flags += ["--vars", json.dumps(dict(dbt_vars))]
+    return flags
 
 
 def invoke(command: Sequence[str], *, env: Mapping[str, Any], cwd: str) -> Any:

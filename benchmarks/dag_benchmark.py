@@ -28,17 +28,18 @@ wall time and the CPU of the starting process and every component.
 `--wide-dag N --kill-build` kills the shared build's process outright (SIGKILL) once it reported half the
 models, and times the run to its (green) end against the same black box: issue 30's fault at scale.
 
-`--peers` runs, on one local Airflow, side by side and alternating (each repetition starting one further along):
-the black box (plain `dbt run-operation load_raw_tables` + `dbt build` on a warehouse of its own), this DAG, and
-Cosmos' own `DbtDag` over the same project, manifest, partial-parse file, profile and DuckDB warehouse, from
-benchmarks/peers/ (installed into the benchmark's own DAGs folder, never dags/): ExecutionMode.WATCHER with
-Cosmos' defaults; WATCHER tuned (consumers looking every second, Cosmos' incremental XCom backup off, this DAG's
-retries); and ExecutionMode.LOCAL, one task at a time (DuckDB takes one writer), only up to `--local-up-to`
-models. Each DAG runs once untimed before the timed repetitions (the first DAG run on a fresh Airflow pays for its
-triggerer's first use). Each DAG run starts on a fresh warehouse; the peers, which do not load, get the raw tables
-loaded first, untimed. For each run: trigger to end, the CPU of every Airflow component and what they started, the
-peak memory (PSS) of Airflow's whole process tree, and for this DAG the dbt part apart (from the end of the load and
-the freshness check to the run's end). `--peer-models` are the sizes as models added to the 17 (`--wide-dag`'s shape).
+`--peers` runs, on one local Airflow, side by side and alternating (each repetition starting one further along): the
+black box (plain `dbt run-operation load_raw_tables` + `dbt build` on a warehouse of its own), this DAG, and Cosmos'
+own `DbtDag` over the same project, manifest, partial-parse file, profile and DuckDB warehouse, from
+benchmarks/peers/ (installed into the benchmark's own DAGs folder, never dags/): ExecutionMode.WATCHER with Cosmos'
+defaults; WATCHER tuned (consumers looking every second, Cosmos' incremental XCom backup off, this DAG's retries);
+and ExecutionMode.LOCAL, one task at a time (DuckDB takes one writer), only up to `--local-up-to` models. Each DAG
+runs once untimed (stopped after two minutes at most) before the timed repetitions (the first DAG run on a fresh
+Airflow pays for its triggerer's first use). Each DAG run starts on a fresh warehouse; the peers, which do not load,
+get the raw tables loaded first, untimed. For each run: trigger to end, the CPU of every Airflow component and what
+they started, the peak memory (PSS) of Airflow's whole process tree, and for this DAG the dbt part apart (from the
+end of the load and the freshness check to the run's end). `--peer-models` are the sizes as models added to the 17
+(`--wide-dag`'s shape).
 
 `--loader-only` times only `dbt run-operation load_raw_tables` (fresh warehouse, partial parse warm), the
 median of `--repeat` runs per scale; with `--against REF` the dbt project as it is at git REF is timed too,
@@ -579,6 +580,7 @@ PEER_DAGS = ("cosmos_watcher_defaults", "cosmos_watcher_tuned", "cosmos_local")
 BLACK_BOX = "black box"
 # A peer's run stopped at --peer-timeout: its time is a floor, not a measurement.
 TIMED_OUT = "timed out"
+WARM_UP_SECONDS = 120.0  # the longest an untimed warm-up run of a peer DAG goes on
 
 
 def peer_dags_folder(dest: Path) -> Path:
@@ -725,7 +727,9 @@ def peers(scale: float, extra_models: list[int], repeat: int, local_up_to: int, 
                     fresh_warehouse(config)
                     if name != DAG_ID:
                         _measured(_dbt(config, config.home / "preload", "run-operation", "load_raw_tables"))
-                    warmed = _peer_run(airflow, api, name, name, timeout)
+                    # Stopped after two minutes at most: the first use is paid in its first seconds, and a
+                    # WATCHER run of 1,017 models would otherwise take the whole timeout twice more.
+                    warmed = _peer_run(airflow, api, name, name, min(timeout, WARM_UP_SECONDS))
                     print(f"warm-up run of {name}, untimed: {warmed['state']} in {warmed['seconds']} s", flush=True)
                 for i in range(repeat):
                     # Alternating: each repetition starts one further along, so no contender always

@@ -186,16 +186,12 @@ class ModelTrigger(BaseTrigger):
         return (await self._watch()).producer
 
     def _read_producer_state(self, dag_id: str, run_id: str) -> str | None:
-        return self._read_states(dag_id, run_id, [self.producer_task_id]).get(self.producer_task_id)
-
-    @staticmethod
-    def _read_states(dag_id: str, run_id: str, task_ids: list[str]) -> dict[str, str | None]:
-        return task_states(dag_id, run_id, task_ids)
+        return task_states(dag_id, run_id, [self.producer_task_id])[self.producer_task_id]
 
     async def _peers_done(self) -> bool:
         """Whether the tasks of the models this model's tests read are done (built, failed or not run)."""
         ti = self._ti()
-        states = await sync_to_async(self._read_states)(ti.dag_id, ti.run_id, self.test_peers)
+        states = await sync_to_async(task_states)(ti.dag_id, ti.run_id, self.test_peers)
         return all(state in PRODUCER_DONE for state in states.values())
 
     # The verdict.

@@ -295,17 +295,18 @@ def test_dbt_passthrough_uses_the_dags_environment_and_writes_only_under_home(tm
 
 
 def test_duckdb_works_within_the_memory_and_threads_it_is_given_spilling_under_home(tmp_path: Path) -> None:
-    """Every dbt call on the local warehouse runs under the profile's bound (docs/decisions/036)."""
+    """Every dbt call on the local warehouse runs under the profile's bound (docs/decisions/036), free to write
+    rows in any order (decision 045)."""
     home = tmp_path / "home"
     query = (
         "select current_setting('memory_limit') as mem, current_setting('threads') as n, "
-        "current_setting('temp_directory') as t"
+        "current_setting('temp_directory') as t, current_setting('preserve_insertion_order') as ordered"
     )
     args = ("dbt", "--synthetic", "--scale", "0.01", "show", "--inline", query, "--output", "json")
     result = tickit(*args, home=home, env={"TICKIT_DUCKDB_MEMORY_LIMIT": "300MB", "TICKIT_DUCKDB_THREADS": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     shown = json.loads(result.stdout[result.stdout.index("{") :])["show"][0]
-    assert shown == {"mem": "286.1 MiB", "n": 1, "t": str(home.resolve() / "tmp")}
+    assert shown == {"mem": "286.1 MiB", "n": 1, "t": str(home.resolve() / "tmp"), "ordered": False}
     # Unset: 384 MiB (an eighth of a machine smaller than 3 GiB), and the machine's cores (docs/decisions/043).
     result = tickit(*args, home=home)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -50,8 +50,10 @@
     tickit_runtime/duckdb_plugin.py): whether DuckDB's CSV reader reads its lines as they are, and how many it
     has. DuckDB reads a file's bytes only whole, which at scale 100 takes several GiB; the CSV reader streams.
     Each read below is handed the file or nothing, so only one of them reads it (read_csv needs a file to
-    read: /dev/null, empty). -#}
+    read: /dev/null, empty). A line's number is its place in the order the CSV reader reads the file, which
+    DuckDB keeps only when asked: the profile lets it reorder rows everywhere else (decision 045). -#}
 {% macro duckdb__raw_load_prelude(node) %}
+    set preserve_insertion_order = true;
     set variable tickit_scan = tickit_scan_lines({{ sql_literal(raw_location(node)) }});
     set variable tickit_csv_files = case
         when getvariable('tickit_scan').plain then [{{ raw_location_literal(node) }}] else ['/dev/null']

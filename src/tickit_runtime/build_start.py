@@ -31,17 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tickit_runtime import in_process_dbt
+from tickit_runtime import in_process_dbt, pacing
 from tickit_runtime.model_trigger import task_states
 
 # The states in which the load is over without success: the build must not run.
 LOAD_FAILED = frozenset({"failed", "upstream_failed", "skipped", "removed"})
-# Seconds between two readings of the load's state (a request to the API server each): 0.2 s at first, then a fiftieth
-# of the wait so far, up to 1 s. A short load's end is seen within 0.2 s; a long one's readings stop taking the
-# API server's CPU from the load five times a second (4.5 minutes at scale 100), for at most 1 s more of waiting.
+# Seconds between two readings of the load's state (a request to the API server each): 0.2 s at first, up to 1 s
+# as the wait lasts (pacing.py). A short load's end is seen within 0.2 s; a long one's readings stop taking the API
+# server's CPU from the load five times a second (for minutes at scale 100), for at most 1 s more of waiting.
 POLL_SECONDS = 0.2
 MAX_POLL_SECONDS = 1.0
-POLL_SHARE_OF_WAIT = 0.02
 PARTIAL_PARSE = "partial_parse.msgpack"
 
 log = logging.getLogger(__name__)
@@ -142,7 +141,7 @@ class BuildStart:
 
     def poll_delay(self, waited: float) -> float:
         """Seconds until the next reading of the load's state, `waited` seconds into the wait."""
-        return min(self.max_poll_seconds, max(self.poll_seconds, waited * POLL_SHARE_OF_WAIT))
+        return pacing.pause(self.poll_seconds, waited, self.max_poll_seconds)
 
     def _load_state(self, ti: Any) -> str | None:
         return task_states(ti.dag_id, ti.run_id, [self.load_task_id])[self.load_task_id]

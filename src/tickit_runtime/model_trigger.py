@@ -13,11 +13,11 @@ task's `resume_on_worker`) only when work or a failure's own words are needed th
 
 The trigger reads what Cosmos' producer publishes (its XCom protocol, docs/decisions/017) through the Task
 SDK's XCom and task-state calls, the ones a trigger may use in the triggerer (each a request to the API
-server). The triggers of one run share one reader: every half second to `poke_interval / 2` (the more
-triggers, the less often), it reads the producer's state and the pieces of the build's results published since
-its last reading (tickit_runtime/build_results.py), a few requests however many model tasks wait, none
-returning more than a bounded piece. A trigger reads Cosmos' own key for its model only once the producer
-ended without that result in the last publication (a failed build's last second).
+server). The triggers of one run share one reader: every quarter second to `poke_interval / 2` (the more
+triggers, and the longer the build has run, the less often), it reads the producer's state and the pieces of
+the build's results published since its last reading (tickit_runtime/build_results.py), a few requests however
+many model tasks wait, none returning more than a bounded piece. A trigger reads Cosmos' own key for its model
+only once the producer ended without that result in the last publication (a failed build's last second).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 from asgiref.sync import sync_to_async
 
+from tickit_runtime import pacing
 from tickit_runtime.build_results import RESULTS_KEY, count_of, piece_key, results_of, try_of
 from tickit_runtime.cosmos_watcher import (
     DbtTestStatus,
@@ -56,6 +57,7 @@ class _RunWatch:
         self.fetched: dict[str, str] = {}  # read from Cosmos' own keys once the producer ended
         self.producer: str | None = None
         self.read_at = float("-inf")
+        self.since = time.monotonic()  # when the run's first trigger here began to watch: about the build's age
         self.lock = asyncio.Lock()
         self.triggers = 0
 
@@ -75,6 +77,10 @@ _waiting_on_peers: dict[tuple[str, str], set[int]] = {}
 # poke_interval, and reads no more often than before (every poke_interval / 2).
 BRISKEST_LOOK = 0.25
 LOOKS_PER_SECOND_BUDGET = 100.0
+# The reading (requests through the triggerer's supervisor to the API server) grows staler as the build lasts
+# (pacing.py), up to this: during a build of minutes (scale 100) read four times a second, the triggerer took up
+# to a quarter of a core beside it; a stage of its models is then seen at most a second later.
+STALEST_READING = 1.0
 
 
 def task_states(dag_id: str, run_id: str, task_ids: list[str]) -> dict[str, str | None]:
@@ -141,18 +147,23 @@ class ModelTrigger(BaseTrigger):
         return (ti.dag_id, ti.run_id)
 
     async def _watch(self) -> _RunWatch:
-        """The run's shared reading, read again when older than half the run's look interval (BRISKEST_LOOK at
-        least, half a poke_interval at most)."""
+        """The run's shared reading, read again once older than `_stale_after`."""
         watch = _runs.setdefault(self._run_key(), _RunWatch())
         async with watch.lock:
-            stale_after = min(self.poke_interval / 2, max(BRISKEST_LOOK, self._look_every() / 2))
-            if time.monotonic() - watch.read_at >= stale_after:
+            if time.monotonic() - watch.read_at >= self._stale_after(watch):
                 ti = self._ti()
                 # The producer's state first: once it ended, the results read after it are all it published.
                 watch.producer = await sync_to_async(self._read_producer_state)(ti.dag_id, ti.run_id)
                 await self._read_new_pieces(watch)
                 watch.read_at = time.monotonic()
         return watch
+
+    def _stale_after(self, watch: _RunWatch) -> float:
+        """Seconds after which the run's reading is read again: half the run's look interval (BRISKEST_LOOK at
+        least), longer as the build lasts (STALEST_READING at most, unless the looks are slower), and never more
+        than half a poke_interval."""
+        brisk = max(BRISKEST_LOOK, self._look_every() / 2)
+        return min(self.poke_interval / 2, pacing.pause(brisk, time.monotonic() - watch.since, STALEST_READING))
 
     async def _read_new_pieces(self, watch: _RunWatch) -> None:
         """The pieces of the publication not read yet (each reading one bounded piece, build_results.py)."""

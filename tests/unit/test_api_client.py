@@ -7,7 +7,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from tickit_platform.local.api_client import AirflowApi
+from tickit_runtime import pacing
 
 
 class RecordingApi(AirflowApi):
@@ -19,6 +22,7 @@ class RecordingApi(AirflowApi):
 
     listed_per_second = 20_000.0  # 1,000 tasks: a list every 0.05 s (at the real 200: every 5 s)
     run_state_every = 0.5
+    quiet_list_every = 0.0  # a quiet run's slower listing: off, except in the test of it
 
     def __init__(self, tasks: int, runs_for: float, ended: str = "success", finished: str = "success") -> None:
         self.tasks, self.ended, self.finished = tasks, ended, finished
@@ -73,3 +77,19 @@ def test_a_run_that_ends_with_tasks_left_is_seen_at_the_state_reads_pace() -> No
     state, _, late = _watch(api)
     assert state == "failed"
     assert late < api.run_state_every + 0.2
+
+
+def test_a_run_whose_tasks_stay_quiet_is_listed_less_often_as_it_lasts_and_its_end_seen_soon(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Scaled down as the paces above: a second of this run stands for minutes of a load at scale 100.
+    monkeypatch.setattr(pacing, "SHARE_OF_WAIT", 0.5)
+    api = RecordingApi(tasks=17, runs_for=1.0)
+    api.quiet_list_every = 0.1
+    state, seen, late = _watch(api)
+    assert state == "success"
+    # Every poll (0.01 s) at first, then less often, at last every 0.1 s: about 15 lists, where every poll was 90.
+    assert api.listed <= 25
+    # The tasks' end is listed within the slowest pace, and the run's end read on the polls after it.
+    assert late < api.quiet_list_every + 0.1
+    assert {ti["state"] for ti in seen[-1]} == {"success"}

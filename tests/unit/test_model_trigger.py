@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from tickit_runtime import model_trigger
-from tickit_runtime.model_trigger import BRISKEST_LOOK, LOOKS_PER_SECOND_BUDGET, ModelTrigger
+from tickit_runtime.model_trigger import BRISKEST_LOOK, LOOKS_PER_SECOND_BUDGET, STALEST_READING, ModelTrigger
 
 
 @pytest.fixture
@@ -34,6 +34,24 @@ def _with_triggers(count: int) -> None:
 def test_a_run_with_few_model_tasks_looks_four_times_a_second(trigger: ModelTrigger, waiting: int) -> None:
     _with_triggers(waiting)
     assert trigger._look_every() == BRISKEST_LOOK == 0.25
+
+
+@pytest.mark.parametrize(
+    ("waiting", "build_age", "stale_after"),
+    [
+        (17, 8.0, BRISKEST_LOOK),  # the article's DAG at scale 1: its build is read four times a second throughout
+        (17, 30.0, 0.6),  # a longer build: less often as it lasts ...
+        (17, 300.0, STALEST_READING),  # ... at scale 100 once a second
+        (1000, 300.0, 1.5),  # a large run's slower looks set its pace: half a poke_interval, as before
+    ],
+)
+def test_the_runs_reading_grows_staler_as_its_build_lasts(
+    trigger: ModelTrigger, waiting: int, build_age: float, stale_after: float
+) -> None:
+    _with_triggers(waiting)
+    watch = model_trigger._runs[("dbt_tickit_medallion_dag", "manual__1")]
+    watch.since -= build_age
+    assert trigger._stale_after(watch) == pytest.approx(stale_after, abs=0.01)
 
 
 @pytest.mark.parametrize("waiting", [217, 1000, 3000])

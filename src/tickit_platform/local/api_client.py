@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tickit_platform.local.processes import AirflowStartError
+from tickit_runtime import pacing
 
 TERMINAL_RUN_STATES = {"success", "failed"}
 FINISHED_TASK_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
@@ -33,6 +34,10 @@ class AirflowApi:
     # ... and the run's state once the last list shows every task instance finished (a run ends only after
     # them), or at most this often otherwise (a run can end with tasks left: a deadlock, a timeout, by hand).
     run_state_every = 5.0
+    # The list is also read less often the longer no task's state has changed (tickit_runtime/pacing.py), at
+    # least this often: at scale 100 the load alone runs for minutes, and a list twice a second took the API
+    # server's CPU from it. A change is then seen up to this much later; the run's end at once, as above.
+    quiet_list_every = 2.0
 
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.base_url = base_url
@@ -145,17 +150,21 @@ class AirflowApi:
         deadline = time.monotonic() + timeout
         seen: dict[str, str | None] = {}
         next_listing = next_state = 0.0
+        changed_at = time.monotonic()
         while time.monotonic() < deadline:
             if supervise is not None:
                 supervise()
             try:
                 if time.monotonic() >= next_listing:
                     tis = self.task_instances(dag_id, run_id)
-                    next_listing = time.monotonic() + len(tis) / self.listed_per_second
                     states = {ti["task_id"]: ti["state"] for ti in tis}
-                    if states != seen and on_change is not None:
-                        on_change(tis)
+                    if states != seen:
+                        changed_at = time.monotonic()
+                        if on_change is not None:
+                            on_change(tis)
                     seen = states
+                    quiet = pacing.pause(0.0, time.monotonic() - changed_at, self.quiet_list_every)
+                    next_listing = time.monotonic() + max(len(tis) / self.listed_per_second, quiet)
                 state = None
                 if time.monotonic() >= next_state or (seen and set(seen.values()) <= FINISHED_TASK_STATES):
                     state = self.run_state(dag_id, run_id)

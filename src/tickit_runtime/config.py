@@ -27,6 +27,12 @@ from tickit_runtime.schemas import DEFAULT_TARGET_SCHEMA, WarehouseSchemas, chec
 DAG_ID = "dbt_tickit_medallion_dag"
 DEFAULT_TASK_TIMEOUT_SECONDS = 3600.0
 PROFILE_NAME = "dbt_tickit"
+# The data interval the incremental silver models process (macros/data_interval.sql), passed as dbt vars by
+# every dbt call of a run: a scheduled or backfill run's own day, empty for a manual run (all the data).
+INTERVAL_VAR_NAMES = ("tickit_interval_start", "tickit_interval_end")
+# A manual run's vars, which `dbt parse` is given too: dbt reuses a partial parse only under the same vars, so
+# the parse that writes the manifest also seeds every task of a manual run with a parse it can reuse.
+MANUAL_RUN_VARS: dict[str, str] = dict.fromkeys(INTERVAL_VAR_NAMES, "")
 
 # What dbt reads from its own process's environment at run time (profiles.yml's `env_var`), never from the DAG:
 # an operator's arguments (its `env` among them) are stored in the serialized DAG and its rendered fields, in

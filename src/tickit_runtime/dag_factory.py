@@ -27,7 +27,7 @@ from tickit_runtime.alerts.notifiers import (
 )
 from tickit_runtime.build_results import finish_publishing
 from tickit_runtime.build_start import BuildStart
-from tickit_runtime.config import DAG_ID, PROFILE_NAME, DagConfig
+from tickit_runtime.config import DAG_ID, INTERVAL_VAR_NAMES, PROFILE_NAME, DagConfig
 from tickit_runtime.dags_folder import DbtWithoutDagsFolder, hide_for_task, restore_after_task
 from tickit_runtime.errors import TickitError
 from tickit_runtime.freshness import SOURCES_IN_PROJECT, FreshnessAfterBuild, KeepSourcesJson
@@ -41,13 +41,12 @@ PRODUCER_TASK_ID = "dbt_producer_watcher"
 TAGS = ["dbt", "tickit", "medallion", "cosmos"]
 
 
-# The data interval the incremental silver models process (macros/data_interval.sql): a scheduled or
-# backfill run's own day; empty for a manual run, which processes all the data.
+# The data interval as dbt vars (config.INTERVAL_VAR_NAMES), rendered per run.
 _INTERVAL = "data_interval_{edge}.strftime('%Y-%m-%d %H:%M:%S')"
 _HAS_INTERVAL = "dag_run.run_type in ('scheduled', 'backfill') and data_interval_start"
 INTERVAL_VARS = {
-    f"tickit_interval_{edge}": "{{ " + _INTERVAL.format(edge=edge) + " if " + _HAS_INTERVAL + " else '' }}"
-    for edge in ("start", "end")
+    name: "{{ " + _INTERVAL.format(edge=name.rsplit("_", 1)[1]) + " if " + _HAS_INTERVAL + " else '' }}"
+    for name in INTERVAL_VAR_NAMES
 }
 PARAMS = {
     "full_refresh": Param(

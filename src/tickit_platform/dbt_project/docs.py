@@ -16,7 +16,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tickit_platform.dbt_project.manifest import PARTIAL_PARSE_FILE, ensure_manifest, project_fingerprint
+from tickit_platform.dbt_project.manifest import (
+    PARTIAL_PARSE_FILE,
+    ensure_manifest,
+    manual_run_vars,
+    project_fingerprint,
+)
 from tickit_runtime.config import PROFILE_NAME, DagConfig
 from tickit_runtime.errors import TickitError
 
@@ -103,6 +108,7 @@ def generate_docs(config: DagConfig, out_dir: Path, *, catalog: bool = True, com
             PROFILE_NAME,
             "--target",
             config.target,
+            *manual_run_vars(),  # the seed's vars: a partial parse is reused only under the same ones
             "--target-path",
             str(build),
             "--log-path",

@@ -7,12 +7,13 @@ every file is stored next to the manifest), so parsing the DAG stays a file read
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-from tickit_runtime.config import DAG_ID, PROFILE_NAME, DagConfig
+from tickit_runtime.config import DAG_ID, MANUAL_RUN_VARS, PROFILE_NAME, DagConfig
 from tickit_runtime.errors import TickitError
 
 IGNORED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
@@ -35,13 +36,18 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def manual_run_vars() -> list[str]:
+    """dbt's `--vars` flag as every dbt call of a manual run passes it (config.MANUAL_RUN_VARS)."""
+    return ["--vars", json.dumps(MANUAL_RUN_VARS)]
+
+
 def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
     """Write `manifest.json` (and dbt's partial-parse file) where the DAG and Cosmos look for them."""
     target = config.manifest_path.parent
     stamp = target / MANIFEST_STAMP
     env = config.dbt_env()
     # The schema prefix is in the manifest too (every node's schema): another prefix is another manifest.
-    fingerprint = project_fingerprint(config.project_dir) + config.target + config.schema_prefix
+    fingerprint = project_fingerprint(config.project_dir) + config.target + config.schema_prefix + str(MANUAL_RUN_VARS)
     if not force and config.manifest_path.exists() and stamp.exists() and stamp.read_text() == fingerprint:
         return config.manifest_path
     target.mkdir(parents=True, exist_ok=True)
@@ -63,6 +69,8 @@ def ensure_manifest(config: DagConfig, *, force: bool = False) -> Path:
             PROFILE_NAME,
             "--target",
             config.target,
+            # And a manual run's vars, for the same reason (dbt hashes them too).
+            *manual_run_vars(),
         ],
         env={**os.environ, **env},
         capture_output=True,

@@ -9,6 +9,7 @@ figure alone: the others are still read.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,15 +46,19 @@ class WarehouseFigures:
 
 
 def _gold_top(reader: WarehouseReader, view: str) -> GoldTop:
+    """The report's top rows, every column: the console shows the first of them (one reading for both)."""
     try:
-        columns, rows = top_rows(reader, view, n=CONSOLE_TOP)
+        columns, rows = top_rows(reader, view, n=REPORT_TOP)
     except reader.errors as err:  # a failed run may have left a view unbuilt
         return GoldTop(view, [], [], first_line(err))
     return GoldTop(view, columns, rows)
 
 
 def read_figures(location: WarehouseLocation, manifest: Path) -> WarehouseFigures:
-    """Every figure of the warehouse's last build; the data tests' severities come from `manifest`."""
+    """Every figure of the warehouse's last build; the data tests' severities come from `manifest`.
+
+    Each gold view is read as few times as its figures allow (its top rows once for the console and the
+    report, its totals once, its rows counted with them): at scale 100 every reading of a view is seconds."""
     with open_warehouse(location) as reader:
         manifest_errors: tuple[type[Exception], ...] = (*reader.errors, OSError, ValueError, KeyError)
         tests: list[TestOutcome] | None
@@ -61,18 +66,23 @@ def read_figures(location: WarehouseLocation, manifest: Path) -> WarehouseFigure
             tests, tests_error = test_outcomes(reader, manifest), None
         except manifest_errors as err:  # a manifest from another dbt, a half file
             tests, tests_error = None, first_line(err)
-        gold: GoldSummary | None
-        try:
-            gold, gold_error = gold_summary(reader, REPORT_TOP), None
-        except reader.errors as err:
-            gold, gold_error = None, first_line(err)
+        tops = {view: _gold_top(reader, view) for view in GOLD_VIEWS}
+        # ValueError: a view without a column the report shows.
+        gold_errors: tuple[type[Exception], ...] = (*reader.errors, ValueError)
+        gold: GoldSummary | None = None
+        gold_error = next((top.error for top in tops.values() if top.error is not None), None)
+        if gold_error is None:
+            try:
+                gold = gold_summary(reader, {view: (top.columns, top.rows) for view, top in tops.items()})
+            except gold_errors as err:
+                gold_error = first_line(err)
         return WarehouseFigures(
-            layers=layer_counts(reader),
+            layers=layer_counts(reader, known=gold.counts if gold is not None else None),
             load_counts=load_counts(reader),
             quarantine=quarantine_by_source(reader),
             tests=tests,
             tests_error=tests_error,
-            gold_top=tuple(_gold_top(reader, view) for view in GOLD_VIEWS),
+            gold_top=tuple(dataclasses.replace(top, rows=top.rows[:CONSOLE_TOP]) for top in tops.values()),
             gold=gold,
             gold_error=gold_error,
         )

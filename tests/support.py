@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tickit_platform.data.formats import TABLES, load_formats
+from tickit_platform.deploy.wheelhouse import CACHE_FOLDER
 from tickit_runtime.config import DagConfig
 from tickit_runtime.paths import DBT_PROJECT_DIR
 
@@ -279,3 +280,17 @@ def in_process_tickit(capsys: pytest.CaptureFixture[str], *leading: str) -> Call
         return code, out, err
 
     return run
+
+
+def shared_wheelhouse(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`cache_dir`, a bundle build's cache, with its wheelhouse shared by every bundle build of the test session
+    (both xdist workers): each build would otherwise resolve and download the same wheels, half a minute apiece
+    on two cores. Sharing is safe: each key's wheels are written in a folder of their own, renamed into place."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if base.name.startswith("popen-gw") else base) / "shared-wheelhouse"
+    shared.mkdir(exist_ok=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    link = cache_dir / CACHE_FOLDER
+    if not link.exists():
+        link.symlink_to(shared, target_is_directory=True)
+    return cache_dir

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from tests.alert_receivers import webhook_server
 from tests.faults import alive_components
-from tests.support import MODELS, copy_project, latest_run_record, wait_for_log
+from tests.support import MODELS, copy_project, latest_run_record, shared_wheelhouse, wait_for_log
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.data.synth import generate
@@ -319,8 +319,11 @@ def test_duckdb_works_within_the_memory_and_threads_it_is_given_spilling_under_h
     assert "TICKIT_DUCKDB_MEMORY_LIMIT" in refused.stderr and "1GB" in refused.stderr
 
 
-def test_deploy_build_writes_the_mwaa_bucket_layout_and_refuses_a_foreign_folder(tmp_path: Path) -> None:
+def test_deploy_build_writes_the_mwaa_bucket_layout_and_refuses_a_foreign_folder(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     out = tmp_path / "bundle"
+    shared_wheelhouse(tmp_path / "home" / "deploy" / "cache", tmp_path_factory)
     result = tickit("deploy", "build", "--out", str(out), home=tmp_path / "home")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Bundle written to {out}" in result.stdout

@@ -30,6 +30,7 @@ from tickit_platform.warehouse.results import layer_row_counts
 from tickit_runtime.alerts.settings import AlertSettings
 from tickit_runtime.config import DAG_ID
 from tickit_runtime.dag_factory import FRESHNESS_TASK_ID, LOAD_RAW_TASK_ID, PRODUCER_TASK_ID
+from tickit_runtime.paths import DAGS_DIR
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
 
@@ -268,7 +269,33 @@ def test_failed_model_only_hurts_its_downstream_then_a_clear_heals_it(
     assert _gold_rows(config.warehouse_path) == healed_gold
 
 
-def test_transient_failure_recovers_through_airflow_retry(tmp_path: Path, raw_dir: Path) -> None:
+# A spy named like a dbt plugin, beside the DAG file: dbt imports every top-level module named `dbt_*` on
+# `sys.path` looking for plugins, and Airflow puts the DAGs folder on it in every task process, so each task's
+# first dbt call once imported and built the DAG file again. It writes a line whenever it is imported.
+# Airflow parses a file of its DAGs folder only if its text has both "dag" and "airflow" (safe mode): it avoids them.
+PLUGIN_SPY = """
+import os
+import sys
+import traceback
+from pathlib import Path
+
+with Path(os.environ["TICKIT_TEST_SPY_FILE"]).open("a") as out:
+    out.write(f"imported in process {os.getpid()} ({' '.join(sys.argv)}):\\n")
+    out.write("".join(traceback.format_stack(limit=12)))
+"""
+
+
+def test_transient_failure_recovers_through_airflow_retry_and_no_dbt_call_imports_the_dags_folder(
+    tmp_path: Path, raw_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model failing once succeeds on its task's retry. Every dbt call of the run (the load, the shared build,
+    the freshness check, the model's own retry) leaves the DAGs folder's `dbt_*` modules unimported."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(DAGS_DIR / "dbt_tickit_medallion_dag.py", dags)
+    (dags / "dbt_plugin_spy.py").write_text(PLUGIN_SPY)
+    spy_file = tmp_path / "spy.txt"
+    monkeypatch.setenv("TICKIT_TEST_SPY_FILE", str(spy_file))
     project = copy_project(tmp_path / "dbt_tickit")
     markers = tmp_path / "attempts"
     markers.mkdir()
@@ -284,7 +311,7 @@ def test_transient_failure_recovers_through_airflow_retry(tmp_path: Path, raw_di
     model.write_text(hook + model.read_text())
     config = dag_config(tmp_path / "home", raw_dir, project_dir=project)
 
-    with started_airflow(config) as (airflow, api):
+    with started_airflow(config, dags_folder=dags) as (airflow, api):
         result = trigger_and_wait(airflow, api)
 
     states = _states(result)
@@ -296,3 +323,4 @@ def test_transient_failure_recovers_through_airflow_retry(tmp_path: Path, raw_di
     # Cosmos' producer never runs dbt twice: its retry ends it as skipped.
     assert states[PRODUCER_TASK_ID] == "skipped"
     assert len(list(markers.glob("attempt-*.csv"))) == 2
+    assert not spy_file.exists(), f"dbt's plugin discovery imported the DAGs folder: {spy_file.read_text()}"

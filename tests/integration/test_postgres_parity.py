@@ -3,6 +3,10 @@
 Both engines load the same synthetic files with their own `load_raw_tables` variant and build all 17
 models; the three gold views must then be identical, row for row. PostgreSQL runs on 127.0.0.1:5432
 on every machine here, CI included: in CI a missing server fails the test instead of skipping it.
+
+The DAG itself on PostgreSQL, with Airflow's metadata there too, is the MWAA rehearsal's
+(tests/integration/test_rehearsal.py: its warehouse compared with plain dbt's on DuckDB); `tickit run
+--target postgres` is tests/integration/test_postgres_run.py's.
 """
 
 from __future__ import annotations
@@ -17,9 +21,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from tests.support import MODELS, PG, dag_config, fresh_database, psql, server_readable_synthetic
+from tests.support import MODELS, PG, fresh_database, psql, server_readable_synthetic
 
-from tickit_platform.local.runner import started_airflow, trigger_and_wait
 from tickit_runtime.paths import DBT_PROJECT_DIR
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(900)]
@@ -132,35 +135,4 @@ def test_gold_views_are_identical_on_postgres_and_duckdb(
 ) -> None:
     pg_out = _build(tmp_path / "pg", raw_dir, DBT_TARGET="postgres", **_pg_env(database))
     assert "WARN 2" in pg_out  # the orphan venue ids, reported the same way on both engines
-    _assert_gold_equal(database, duckdb_gold)
-
-
-@pytest.mark.airflow
-def test_the_dag_runs_on_postgres_with_airflow_metadata_on_postgres(
-    database: str,
-    raw_dir: Path,
-    duckdb_gold: dict[str, list[tuple[str, ...]]],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Start from an empty warehouse, so every gold row below comes from this DAG run.
-    for schema in ("raw", "bronze", "silver", "gold", "audit"):
-        psql(f"drop schema if exists {schema} cascade", database)
-    for name, value in _pg_env(database).items():
-        monkeypatch.setenv(name, value)  # the DAG hands DBT_POSTGRES_* on to every dbt process
-    config = dag_config(tmp_path / "home", raw_dir, target="postgres")
-    # Airflow's own metadata on PostgreSQL too, as in production (MWAA), instead of SQLite.
-    metadata = f"{database}_airflow"
-    assert psql(f'create database "{metadata}"', "postgres").returncode == 0
-    try:
-        conn = f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{metadata}"
-        with started_airflow(config, sql_alchemy_conn=conn) as (airflow, api):
-            result = trigger_and_wait(airflow, api)
-        runs = psql("select run_id, state from dag_run", metadata)
-    finally:
-        psql(f'drop database if exists "{metadata}" with (force)', "postgres")
-    states = result.states()
-    assert result.state == "success", states
-    assert {states[model] for model in MODELS} == {"success"}
-    assert runs.stdout.split() == [result.run_id, "success"]
     _assert_gold_equal(database, duckdb_gold)

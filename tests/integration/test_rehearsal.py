@@ -37,6 +37,7 @@ from tests.support import (
     project_with_extra_models,
     psql,
     server_readable_synthetic,
+    shared_wheelhouse,
     skip_or_fail,
     where_extra_model_tasks_ran,
 )
@@ -78,7 +79,9 @@ def rehearsal_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         find_python("3.12")
     except RehearsalError as err:
         skip_or_fail(str(err))
-    return tmp_path_factory.mktemp("rehearsal-home")
+    home = tmp_path_factory.mktemp("rehearsal-home")
+    shared_wheelhouse(home / "deploy" / "cache", tmp_path_factory)
+    return home
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +92,8 @@ def raw_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_bundle(tmp_path_factory.mktemp("bundle") / "bundle").out_dir
+    cache = shared_wheelhouse(tmp_path_factory.mktemp("bundle-cache"), tmp_path_factory)
+    return build_bundle(tmp_path_factory.mktemp("bundle") / "bundle", cache_dir=cache).out_dir
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +199,8 @@ def test_the_articles_failure_scenario_on_celery_at_217_models(
     project = project_with_extra_models(tmp_path / "dbt_tickit", extra)
     model = project / "models" / "silver" / "silver_users.sql"
     model.write_text(model.read_text().replace("select * from final", "select no_such_column from final"))
-    broken = build_bundle(tmp_path / "bundle", project_dir=project).out_dir
+    cache = shared_wheelhouse(tmp_path / "bundle-cache", tmp_path_factory)
+    broken = build_bundle(tmp_path / "bundle", project_dir=project, cache_dir=cache).out_dir
     with webhook_server() as hook, fresh_database("tickit_rehearsal_wh") as warehouse:
         options = _options(rehearsal_home, broken, raw_dir, warehouse)
         options = dataclasses.replace(options, extra_env={**options.extra_env, envvars.ALERT_WEBHOOK_URL: hook.url})

@@ -24,7 +24,7 @@ from tickit_platform.local.processes import session_members
 from tickit_platform.local.resident import RESIDENT_COMPONENTS, RESIDENT_FILE, stop_resident
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
-DATA = ("--synthetic", "--scale", "0.05")
+DATA = ("--synthetic", "--scale", "0.01")
 
 
 def _tickit(home: Path, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -103,7 +103,7 @@ def test_up_run_and_down_keep_one_airflow_that_survives_a_dead_component_and_a_p
 
     # The UI uses the same Airflow, restarted first when it asks for other data: the command says which
     # setting differs, then where the UI is, and returns.
-    ui = _tickit(home, project, "ui", "--synthetic", "--scale", "0.06")
+    ui = _tickit(home, project, "ui", "--synthetic", "--scale", "0.02")
     assert ui.returncode == 0, ui.stdout + ui.stderr
     assert "has other settings (TICKIT_RAW_DIR); restarting it with these." in ui.stdout + ui.stderr
     assert "This is the Airflow `tickit up` started: it keeps running; `tickit down` stops it." in ui.stdout
@@ -114,7 +114,7 @@ def test_up_run_and_down_keep_one_airflow_that_survives_a_dead_component_and_a_p
     for pid in restarted.values():
         os.killpg(pid, signal.SIGKILL)
     old_port = json.loads((home / "airflow" / RESIDENT_FILE).read_text())["api_port"]
-    rebooted = _tickit(home, project, "ui", "--synthetic", "--scale", "0.06")
+    rebooted = _tickit(home, project, "ui", "--synthetic", "--scale", "0.02")
     assert rebooted.returncode == 0, rebooted.stdout + rebooted.stderr
     assert "The Airflow `tickit up` started is no longer running; starting it again." in rebooted.stderr
     assert json.loads((home / "airflow" / RESIDENT_FILE).read_text())["api_port"] != old_port

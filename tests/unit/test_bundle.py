@@ -19,7 +19,7 @@ import pytest
 from packaging.tags import compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
-from tests.support import MODELS, skip_or_fail
+from tests.support import MODELS, shared_wheelhouse, skip_or_fail
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.dbt_project.manifest import DbtParseError
@@ -57,7 +57,7 @@ def _version(distribution: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("parse-cache")
+    return shared_wheelhouse(tmp_path_factory.mktemp("parse-cache"), tmp_path_factory)
 
 
 # Runs in a fresh interpreter that knows nothing of the repository: `-I` ignores PYTHON* variables and

@@ -19,7 +19,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from moto.server import ThreadedMotoServer
-from tests.support import in_process_tickit
+from tests.support import in_process_tickit, shared_wheelhouse
 
 from tickit_platform.data.formats import load_formats
 from tickit_platform.deploy import aws
@@ -58,7 +58,9 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("home")
+    home = tmp_path_factory.mktemp("home")
+    shared_wheelhouse(home / "deploy" / "cache", tmp_path_factory)
+    return home
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,8 @@ AIRFLOW_WHEELS_DIR = "tickit-airflow-wheels"
 # Named, not imported: importing it in a component would make its changes (tickit_runtime/airflow_local_settings.py).
 LOCAL_SETTINGS = Path(tickit_runtime.__file__).with_name("airflow_local_settings.py")
 LOCK_FILE = "requirements.txt"
+# Under a bundle build's cache: one folder per cache key, each written whole then renamed into place.
+CACHE_FOLDER = "wheelhouse"
 # What the target already has installed (MWAA's Airflow), as resolved: kept beside the wheels in the cache,
 # never shipped; tests stand the image in with it.
 PREINSTALLED_FILE = "preinstalled.txt"
@@ -348,7 +350,7 @@ def ensure_wheelhouse(
     key = cache_key(requirements, python_version, constraints, preinstalled)
     if cache_root is None:
         cache_root = Path(tempfile.mkdtemp(prefix="tickit-wheels-"))
-    folder = cache_root / "wheelhouse" / key
+    folder = cache_root / CACHE_FOLDER / key
     if (folder / LOCK_FILE).is_file():
         return Wheelhouse(folder, requirements, cached=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
